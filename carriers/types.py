@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+
+class TrackingStatus(StrEnum):
+    """One vocabulary for every carrier. The gap between LABEL_CREATED and ACCEPTED is the product."""
+
+    LABEL_CREATED = "label_created"  # electronic notice only; nothing physical scanned yet
+    ACCEPTED = "accepted"  # first physical scan: the parcel entered the carrier's network
+    IN_TRANSIT = "in_transit"
+    HANDED_OFF = "handed_off"  # tendered to the next (last-mile) carrier
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    AVAILABLE_FOR_PICKUP = "available_for_pickup"
+    DELIVERY_ATTEMPTED = "delivery_attempted"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"
+    RETURNED_TO_SENDER = "returned_to_sender"
+    CANCELLED = "cancelled"
+    NOT_FOUND = "not_found"  # the carrier does not know the number
+    UNKNOWN = "unknown"  # a code our tables do not know; never guessed
+
+
+# Statuses after which nothing more will happen to the parcel on this leg.
+TERMINAL_STATUSES = frozenset(
+    {TrackingStatus.DELIVERED, TrackingStatus.RETURNED_TO_SENDER, TrackingStatus.CANCELLED}
+)
+
+# Statuses that prove the parcel physically entered the carrier's network.
+PHYSICAL_STATUSES = frozenset(TrackingStatus) - {
+    TrackingStatus.LABEL_CREATED,
+    TrackingStatus.CANCELLED,
+    TrackingStatus.NOT_FOUND,
+    TrackingStatus.UNKNOWN,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+    def describe(self) -> str:
+        """Human-readable 'City, ST 12345, US' with missing parts left out."""
+        city_state = ", ".join(p for p in (self.city, self.state) if p)
+        return " ".join(p for p in (city_state, self.postal_code, self.country) if p)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingEvent:
+    """One scan as the carrier reported it, with its normalized meaning.
+
+    `occurred_at` is timezone-aware and keeps the carrier's own UTC offset (the local time of the
+    scan); compare it freely, convert with `.astimezone(UTC)` to store.
+    """
+
+    status: TrackingStatus
+    occurred_at: datetime
+    carrier_code: str
+    description: str
+    location: Location | None = None
+
+    def __post_init__(self) -> None:
+        if self.occurred_at.tzinfo is None or self.occurred_at.utcoffset() is None:
+            raise ValueError("TrackingEvent.occurred_at must be timezone-aware")
+
+    @property
+    def dedupe_key(self) -> str:
+        """Stable identity of the scan: the same scan polled twice gives the same key."""
+        loc = self.location or Location()
+        parts = (
+            self.carrier_code.strip().upper(),
+            self.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M"),
+            (loc.city or "").strip().upper(),
+            (loc.postal_code or "").strip().upper(),
+            " ".join(self.description.split()).upper(),
+        )
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """The carrier names a second number under which another carrier delivers the last mile."""
+
+    carrier: str
+    tracking_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingQuery:
+    tracking_number: str
+    service: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingSnapshot:
+    """What a carrier currently says about one number.
+
+    `events` are oldest first. `status` is the carrier's current status, normally the newest
+    event's; a label-only answer has status LABEL_CREATED and may have no events at all.
+    """
+
+    carrier: str
+    tracking_number: str
+    status: TrackingStatus
+    events: tuple[TrackingEvent, ...] = ()
+    service: str | None = None
+    estimated_delivery_at: datetime | None = None
+    handoff: Handoff | None = None
+    unknown_codes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """A carrier's published limits; None means the carrier publishes no such limit."""
+
+    requests_per_second: float
+    requests_per_hour: int | None = None
+    requests_per_day: int | None = None
+    burst: int = 1
+
+    @property
+    def interval(self) -> timedelta:
+        return timedelta(seconds=1 / self.requests_per_second)
