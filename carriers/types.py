@@ -93,8 +93,12 @@ class Handoff:
 
 @dataclass(frozen=True, slots=True)
 class TrackingQuery:
+    """One number to track. `label_created_at` is a hint: live carriers ignore it, the sandbox
+    anchors its simulated timeline on it so that every poll replays the same scans."""
+
     tracking_number: str
     service: str | None = None
+    label_created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
