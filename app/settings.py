@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cached_property
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "FIRSTSCAN_"
+
+
+def normalize_database_url(url: str) -> str:
+    """Returns an async SQLAlchemy URL: plain postgres/sqlite URLs get their async driver."""
+    for plain, driver in (
+        ("postgres://", "postgresql+psycopg://"),
+        ("postgresql://", "postgresql+psycopg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+class Settings(BaseSettings):
+    """All configuration, read once from FIRSTSCAN_* environment variables at the edge."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    database_url: str = "sqlite+aiosqlite:///./firstscan.db"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    # Carriers. The defaults are the carriers' production hosts; live mode needs credentials.
+    carrier_mode: Literal["sandbox", "live"] = "sandbox"
+    usps_base_url: str = "https://apis.usps.com"
+    usps_client_id: str | None = None
+    usps_client_secret: SecretStr | None = None
+    ups_base_url: str = "https://onlinetools.ups.com"
+    ups_client_id: str | None = None
+    ups_client_secret: SecretStr | None = None
+    fedex_base_url: str = "https://apis.fedex.com"
+    fedex_client_id: str | None = None
+    fedex_client_secret: SecretStr | None = None
+    dhl_base_url: str = "https://api-eu.dhl.com"
+    dhl_api_key: SecretStr | None = None
+    carrier_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+
+    # Ingest.
+    tracking_number_reuse_days: int = Field(default=90, ge=1, le=3650)
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_shipments_per_order: int = Field(default=200, ge=1)
+
+    # Rules: JSON overrides of the default thresholds, per carrier or carrier/service.
+    rule_thresholds: str | None = None
+
+    # Web pages and signed links.
+    secret_key: SecretStr | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        url = normalize_database_url(value.strip())
+        if not url.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
+            raise ValueError("must be an sqlite:// or postgresql:// URL")
+        return url
+
+    @field_validator("usps_base_url", "ups_base_url", "fedex_base_url", "dhl_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @cached_property
+    def tracking_number_reuse_window(self) -> timedelta:
+        return timedelta(days=self.tracking_number_reuse_days)
+
+
+class ConfigurationError(Exception):
+    """Invalid configuration, described in one line that names the variable."""
+
+
+def load_settings() -> Settings:
+    """Reads the environment; raises ConfigurationError naming the first bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        message = error["msg"].removeprefix("Value error, ")
+        raise ConfigurationError(
+            f"invalid configuration: {ENV_PREFIX}{field.upper()}: {message}"
+        ) from None
