@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -62,6 +62,7 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
     return create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
@@ -69,11 +70,19 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # Take transactions out of pysqlite's hands so SAVEPOINTs work and writers queue on the lock.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _begin_immediate(connection: Any) -> None:
+    # SQLite allows one writer; taking the lock up front makes a second writer wait (busy_timeout)
+    # instead of failing when its read turns into a write.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -92,3 +101,18 @@ async def session_scope(
         except BaseException:
             await session.rollback()
             raise
+
+
+async def lock_for_update(session: AsyncSession, keys: list[str]) -> None:
+    """Serializes writers that touch the same logical keys (PostgreSQL advisory locks).
+
+    SQLite needs nothing: its one writer already holds the database lock (BEGIN IMMEDIATE).
+    Keys are taken in sorted order so two writers can never deadlock on them.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+        )

@@ -1,12 +1,12 @@
 """Errors the service reports to callers, always as RFC 9457 problem details.
 
-    ServiceError            carries its HTTP status, a title and a detail
-    ├── InvalidInput        422; `errors` lists each offending field with its reason
-    ├── NotFound            404
-    ├── Conflict            409; may name the conflicting resource
-    ├── Unauthenticated     401
-    ├── Forbidden           403
-    └── RateLimited         429; carries Retry-After
+ServiceError            carries its HTTP status, a title and a detail
+├── InvalidInput        422; `errors` lists each offending field with its reason
+├── NotFound            404
+├── Conflict            409; may name the conflicting resource
+├── Unauthenticated     401
+├── Forbidden           403
+└── RateLimited         429; carries Retry-After
 """
 
 from __future__ import annotations
@@ -155,9 +155,7 @@ def _validation_problem(request: Request, exc: RequestValidationError) -> JSONRe
             instance=request.url.path,
             extra={"errors": [{"field": "body", "reason": "not valid JSON"}]},
         )
-    fields = [
-        FieldError(field_path(e["loc"]), _reason(e)).as_dict() for e in errors
-    ]
+    fields = [FieldError(field_path(e["loc"]), _reason(e)).as_dict() for e in errors]
     return problem_response(
         status=422,
         slug=InvalidInput.slug,

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 
 class TrackingStatus(StrEnum):
-    """One vocabulary for every carrier. The gap between LABEL_CREATED and ACCEPTED is the product."""
+    """One vocabulary for all carriers; the gap from LABEL_CREATED to ACCEPTED is the product."""
 
     LABEL_CREATED = "label_created"  # electronic notice only; nothing physical scanned yet
     ACCEPTED = "accepted"  # first physical scan: the parcel entered the carrier's network

@@ -1,0 +1,128 @@
+"""Turning what a shop sends about a label into checked (carrier, tracking number) pairs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.errors import FieldError
+from app.shipments.schemas import ShipmentCreate
+from carriers import numbers
+
+# A label may be stamped a little ahead of our clock; more than this is a mistake in the data.
+LABEL_CLOCK_SKEW = timedelta(minutes=10)
+_SEPARATORS = re.compile(r"[\s\-_.]+")
+
+
+def build_lookup_key(text: str) -> str:
+    """The form every searchable number is stored and searched in: no separators, upper case."""
+    return _SEPARATORS.sub("", text).upper()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedNumber:
+    carrier: str
+    tracking_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedShipment:
+    first: CheckedNumber
+    last_mile: CheckedNumber | None
+    service: str | None
+    label_created_at: datetime
+
+
+def check_number(carrier: str | None, raw: str, *, field: str) -> CheckedNumber | FieldError:
+    """Normalizes the number and checks it against the named carrier, or detects the carrier."""
+    number = numbers.normalize_tracking_number(raw)
+    if not number:
+        return FieldError(f"{field}.tracking_number", "is empty once spaces and dashes are removed")
+    if carrier is not None:
+        if carrier not in numbers.KNOWN_CARRIERS:
+            known = ", ".join(numbers.KNOWN_CARRIERS)
+            return FieldError(
+                f"{field}.carrier", f"unknown carrier '{carrier}'; use one of: {known}"
+            )
+        reason = numbers.check_number_for_carrier(carrier, number)
+        if reason is not None:
+            return FieldError(f"{field}.tracking_number", reason)
+        return CheckedNumber(carrier, number)
+    candidates = numbers.detect_carriers(number)
+    if len(candidates) == 1:
+        return CheckedNumber(candidates[0], number)
+    if not candidates:
+        return FieldError(
+            f"{field}.carrier",
+            f"'{number}' is not a recognised tracking number of any supported carrier "
+            f"({', '.join(numbers.KNOWN_CARRIERS)}); name the carrier",
+        )
+    return FieldError(
+        f"{field}.carrier",
+        f"'{number}' could be a {' or a '.join(candidates)} number; name the carrier",
+    )
+
+
+def check_shipment(
+    shipment: ShipmentCreate, *, field: str, now: datetime
+) -> CheckedShipment | list[FieldError]:
+    """Checks one label; returns every problem found, not just the first."""
+    errors: list[FieldError] = []
+    first = check_number(shipment.carrier, shipment.tracking_number, field=field)
+    if isinstance(first, FieldError):
+        errors.append(first)
+    last_mile: CheckedNumber | FieldError | None = None
+    if shipment.last_mile is not None:
+        last_mile = check_number(
+            shipment.last_mile.carrier,
+            shipment.last_mile.tracking_number,
+            field=f"{field}.last_mile",
+        )
+        if isinstance(last_mile, FieldError):
+            errors.append(last_mile)
+    if shipment.label_created_at > now + LABEL_CLOCK_SKEW:
+        errors.append(FieldError(f"{field}.label_created_at", "is in the future"))
+    if (
+        isinstance(first, CheckedNumber)
+        and isinstance(last_mile, CheckedNumber)
+        and first == last_mile
+    ):
+        errors.append(
+            FieldError(
+                f"{field}.last_mile.tracking_number", "is the same as the first leg's number"
+            )
+        )
+    if errors or not isinstance(first, CheckedNumber) or isinstance(last_mile, FieldError):
+        return errors
+    return CheckedShipment(
+        first=first,
+        last_mile=last_mile,
+        service=shipment.service,
+        label_created_at=shipment.label_created_at,
+    )
+
+
+def check_shipments(
+    shipments: list[ShipmentCreate], *, field: str, now: datetime
+) -> list[CheckedShipment] | list[FieldError]:
+    """Checks every label of a request, including the same number given twice."""
+    checked: list[CheckedShipment] = []
+    errors: list[FieldError] = []
+    seen: dict[CheckedNumber, str] = {}
+    for index, shipment in enumerate(shipments):
+        path = f"{field}[{index}]"
+        result = check_shipment(shipment, field=path, now=now)
+        if isinstance(result, list):
+            errors.extend(result)
+            continue
+        for number, sub in ((result.first, path), (result.last_mile, f"{path}.last_mile")):
+            if number is None:
+                continue
+            if number in seen:
+                errors.append(
+                    FieldError(f"{sub}.tracking_number", f"repeats the number in {seen[number]}")
+                )
+            seen[number] = sub
+        checked.append(result)
+    return errors if errors else checked
