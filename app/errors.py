@@ -216,3 +216,9 @@ def install_error_handlers(app: FastAPI) -> None:
             detail="An unexpected error occurred; it has been logged.",
             instance=request.url.path,
         )
+
+
+class UnsupportedMediaType(ServiceError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"

@@ -17,7 +17,8 @@ from app.shipments.schemas import OrderCreate, OrderUpdate, ShipmentCreate
 @dataclass(frozen=True, slots=True)
 class IngestOutcome:
     order_id: int
-    created: bool
+    created: bool  # the order did not exist before
+    changed: bool  # anything at all was stored or updated
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +38,17 @@ async def ingest_order(
     created = order is None
     if order is None:
         order = await _create_order(session, order_in=order_in, context=context)
+        changed = True
     else:
-        await _update_order_fields(session, order=order, order_in=order_in, context=context)
+        changed = await _update_order_fields(
+            session, order=order, order_in=order_in, context=context
+        )
     for index, shipment in enumerate(checked):
-        await _attach_shipment(
+        changed |= await _attach_shipment(
             session, order=order, shipment=shipment, field=f"shipments[{index}]", context=context
         )
     await session.flush()
-    return IngestOutcome(order_id=order.id, created=created)
+    return IngestOutcome(order_id=order.id, created=created, changed=changed)
 
 
 async def add_shipment(
@@ -54,11 +58,11 @@ async def add_shipment(
     order = await repository.get_order_by_number(session, order_number)
     (checked,) = _checked_or_raise([shipment_in], field="shipment", now=context.now)
     await db.lock_for_update(session, _lock_keys([checked]))
-    created = await _attach_shipment(
+    changed = await _attach_shipment(
         session, order=order, shipment=checked, field="shipment", context=context
     )
     await session.flush()
-    return IngestOutcome(order_id=order.id, created=created)
+    return IngestOutcome(order_id=order.id, created=False, changed=changed)
 
 
 async def update_order(
@@ -127,7 +131,7 @@ async def _create_order(
 
 async def _update_order_fields(
     session: AsyncSession, *, order: Order, order_in: OrderCreate, context: IngestContext
-) -> None:
+) -> bool:
     """Applies the fields the request carries; absent fields keep their stored value."""
     incoming = {
         "customer_email": order_in.customer_email,
@@ -143,6 +147,7 @@ async def _update_order_fields(
     if diff:
         order.updated_at = context.now
         await _audit_order(session, order, "order.updated", diff, context)
+    return bool(diff)
 
 
 async def _attach_shipment(
@@ -153,7 +158,7 @@ async def _attach_shipment(
     field: str,
     context: IngestContext,
 ) -> bool:
-    """Stores a label on the order unless it is already there; returns whether it was new."""
+    """Stores a label on the order unless it is already there; returns whether anything changed."""
     existing = await repository.find_leg_on_order(
         session,
         order_id=order.id,
@@ -161,10 +166,9 @@ async def _attach_shipment(
         tracking_number=shipment.first.tracking_number,
     )
     if existing is not None:
-        await _update_shipment(
+        return await _update_shipment(
             session, order=order, leg=existing, shipment=shipment, field=field, context=context
         )
-        return False
     await _refuse_recent_reuse(
         session,
         order=order,
@@ -243,7 +247,7 @@ async def _update_shipment(
     shipment: CheckedShipment,
     field: str,
     context: IngestContext,
-) -> None:
+) -> bool:
     row = await repository.get_shipment_with_legs(session, leg.shipment_id)
     diff: dict[str, object] = {}
     if row.label_created_at != shipment.label_created_at:
@@ -269,6 +273,7 @@ async def _update_shipment(
         )
     if diff:
         await _audit_order(session, order, "shipment.updated", diff, context)
+    return bool(diff)
 
 
 async def _attach_last_mile(

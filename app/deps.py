@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import service as auth_service
+from app.auth.roles import ACT_ROLES, INGEST_ROLES, READ_ROLES, Role
+from app.auth.service import Principal
+from app.errors import Forbidden, Unauthenticated
+from app.settings import Settings
+
+Clock = Callable[[], datetime]
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the handler succeeds, else rolled back."""
+    async with request.app.state.sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+def get_now(request: Request) -> datetime:
+    clock: Clock = request.app.state.clock
+    return clock()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+NowDep = Annotated[datetime, Depends(get_now)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer fsk_…`")
+
+
+class RoleGuard:
+    """Admits a request whose API key has one of `roles`: 401 without a valid key, 403 if the
+    key's role does not fit."""
+
+    def __init__(self, roles: frozenset[Role], purpose: str) -> None:
+        self.roles = roles
+        self.purpose = purpose
+
+    async def __call__(
+        self,
+        session: SessionDep,
+        now: NowDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    ) -> Principal:
+        if credentials is None or not credentials.credentials.strip():
+            raise Unauthenticated("Send an API key as 'Authorization: Bearer <key>'.")
+        principal = await auth_service.authenticate(
+            session, raw_key=credentials.credentials.strip(), now=now
+        )
+        if principal.role not in self.roles:
+            allowed = ", ".join(sorted(r.value for r in self.roles))
+            raise Forbidden(
+                f"The '{principal.role.value}' role cannot {self.purpose}; it needs one of: "
+                f"{allowed}."
+            )
+        return principal
+
+
+IngestPrincipal = Annotated[Principal, Depends(RoleGuard(INGEST_ROLES, "send orders"))]
+ReaderPrincipal = Annotated[Principal, Depends(RoleGuard(READ_ROLES, "read orders"))]
+ActorPrincipal = Annotated[Principal, Depends(RoleGuard(ACT_ROLES, "act on alerts"))]

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app import db, health
+from app.body_limit import BodySizeLimit
+from app.deps import Clock
+from app.errors import install_error_handlers
+from app.settings import Settings, load_settings
+from app.shipments import router as shipments_router
+
+DESCRIPTION = """
+firstscan maps orders to carrier tracking numbers, polls the carriers and tells ops, agents and
+customers the truth about each parcel, above all when a label was announced but the carrier never
+scanned the parcel. Every `/v1` route except the public ones needs `Authorization: Bearer <key>`.
+Errors are RFC 9457 problem details.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: AsyncEngine | None = None,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+    clock: Clock = db.utcnow,
+) -> FastAPI:
+    """Builds the API. Tests pass their own engine/sessionmaker and clock."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if engine is not None:  # the caller owns it (tests)
+            yield
+            return
+        app.state.engine = db.create_engine(
+            settings.database_url, pool_size=settings.database_pool_size
+        )
+        app.state.sessionmaker = db.create_sessionmaker(app.state.engine)
+        try:
+            yield
+        finally:
+            await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="firstscan",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    if engine is not None:
+        app.state.engine = engine
+        app.state.sessionmaker = sessionmaker or db.create_sessionmaker(engine)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(shipments_router.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,170 @@
+"""Reading an order's whole file: what we expect, what carriers scanned, what is open."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import NotFound
+from app.reconciliation import repository as alerts_repository
+from app.reconciliation.models import Alert
+from app.shipments import repository
+from app.shipments.labels import build_lookup_key
+from app.shipments.models import Leg, Order
+from app.shipments.schemas import (
+    LegRead,
+    LookupRead,
+    OpenAlertRead,
+    OrderDetailRead,
+    OrderRead,
+    ShipmentRead,
+    TimelineEventRead,
+)
+from app.tracking import repository as tracking_repository
+from app.tracking.explain import describe_status
+from app.tracking.models import LegEvent
+from carriers.registry import carrier_name
+
+MAX_LOOKUP_MATCHES = 20
+
+
+async def read_order(session: AsyncSession, *, order_id: int) -> OrderRead:
+    order = await repository.get_order_with_legs(session, order_id)
+    return build_order_read(order)
+
+
+async def read_order_by_number(session: AsyncSession, *, order_number: str) -> OrderRead:
+    order = await repository.get_order_by_number(session, order_number)
+    return await read_order(session, order_id=order.id)
+
+
+async def lookup_number(session: AsyncSession, *, number: str) -> LookupRead:
+    """Finds orders by order number or any leg's tracking number, newest first."""
+    key = build_lookup_key(number)
+    matches = (
+        await repository.list_orders_matching(session, lookup_key=key, limit=MAX_LOOKUP_MATCHES)
+        if key
+        else []
+    )
+    if not matches:
+        raise NotFound(f"No order or tracking number matches '{number}' (searched as '{key}').")
+    matched_by: dict[int, set[str]] = {}
+    recency: dict[int, datetime] = {}
+    for order_id, how, when in matches:
+        matched_by.setdefault(order_id, set()).add(how)
+        recency[order_id] = max(recency.get(order_id, when), when)
+    orders = await repository.list_orders_with_legs(session, list(matched_by))
+    orders.sort(key=lambda o: (recency[o.id], o.id), reverse=True)
+    details = await build_order_details(session, orders, matched_by)
+    return LookupRead(query=number, normalized=key, orders=details)
+
+
+async def build_order_details(
+    session: AsyncSession, orders: Sequence[Order], matched_by: dict[int, set[str]]
+) -> list[OrderDetailRead]:
+    legs = [leg for order in orders for shipment in order.shipments for leg in shipment.legs]
+    events = await tracking_repository.list_events_for_legs(session, [leg.id for leg in legs])
+    alerts = await alerts_repository.list_unresolved_alerts_for_orders(
+        session, [order.id for order in orders]
+    )
+    legs_by_id = {leg.id: leg for leg in legs}
+    details = []
+    for order in orders:
+        order_leg_ids = {leg.id for s in order.shipments for leg in s.legs}
+        details.append(
+            OrderDetailRead(
+                **build_order_read(order).model_dump(),
+                matched_by=sorted(matched_by.get(order.id, set())),
+                timeline=[
+                    _timeline_event(e, legs_by_id[e.leg_id])
+                    for e in events
+                    if e.leg_id in order_leg_ids
+                ],
+                open_alerts=[_alert_read(a) for a in alerts if a.order_id == order.id],
+            )
+        )
+    return details
+
+
+def build_order_read(order: Order) -> OrderRead:
+    legs_by_id = {leg.id: leg for s in order.shipments for leg in s.legs}
+    next_leg = {
+        leg.handoff_from_leg_id: leg for leg in legs_by_id.values() if leg.handoff_from_leg_id
+    }
+    return OrderRead(
+        order_number=order.order_number,
+        customer_email=order.customer_email,
+        customer_postal_code=order.customer_postal_code,
+        promised_delivery_date=order.promised_delivery_on,
+        claimed_status=order.claimed_status,
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+        shipments=[
+            ShipmentRead(
+                id=s.id,
+                service=s.service,
+                label_created_at=s.label_created_at,
+                legs=[_leg_read(leg, legs_by_id, next_leg) for leg in s.legs],
+            )
+            for s in order.shipments
+        ],
+    )
+
+
+def _leg_read(leg: Leg, legs_by_id: dict[int, Leg], next_leg: dict[int, Leg]) -> LegRead:
+    following = next_leg.get(leg.id)
+    previous = legs_by_id.get(leg.handoff_from_leg_id) if leg.handoff_from_leg_id else None
+    role = "last_mile" if previous else "first_mile" if following else "only"
+    name = carrier_name(leg.carrier)
+    return LegRead(
+        id=leg.id,
+        sequence=leg.sequence,
+        carrier=leg.carrier,
+        carrier_name=name,
+        tracking_number=leg.tracking_number,
+        service=leg.service,
+        source=leg.source,
+        hands_off_to=following.tracking_number if following else None,
+        handed_off_from=previous.tracking_number if previous else None,
+        role=role,
+        status=leg.status,
+        status_explanation=describe_status(name, leg.status),
+        last_event_at=leg.last_event_at,
+        last_polled_at=leg.last_polled_at,
+        last_successful_poll_at=leg.last_successful_poll_at,
+        next_poll_at=leg.next_poll_at,
+        active=leg.active,
+    )
+
+
+def _timeline_event(event: LegEvent, leg: Leg) -> TimelineEventRead:
+    local = event.occurred_at.astimezone(timezone(timedelta(minutes=event.utc_offset_minutes)))
+    location = ", ".join(
+        p for p in (event.location_city, event.location_state, event.location_country) if p
+    )
+    return TimelineEventRead(
+        occurred_at=event.occurred_at,
+        local_time=local.isoformat(),
+        carrier=leg.carrier,
+        tracking_number=leg.tracking_number,
+        status=event.status,
+        carrier_code=event.carrier_code,
+        description=event.description,
+        location=location or None,
+    )
+
+
+def _alert_read(alert: Alert) -> OpenAlertRead:
+    return OpenAlertRead(
+        id=alert.id,
+        rule=alert.rule,
+        severity=alert.severity,
+        status=alert.status,
+        carrier=alert.carrier,
+        tracking_number=alert.tracking_number,
+        opened_at=alert.opened_at,
+        explanation=alert.explanation,
+        recommended_action=alert.recommended_action,
+    )
