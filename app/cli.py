@@ -1,0 +1,206 @@
+"""`firstscan`: the service's command line. Each command reads configuration once, here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import db, migrate
+from app.auth import service as auth_service
+from app.auth.roles import Role
+from app.errors import InvalidInput, NotFound
+from app.settings import ConfigurationError, Settings, load_settings
+from app.shipments import imports
+from app.shipments import service as shipments_service
+from app.shipments.schemas import ImportReport
+
+cli = typer.Typer(
+    help="firstscan: catch the parcel the carrier never scanned, before the customer calls.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+keys_cli = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+cli.add_typer(keys_cli, name="keys")
+
+T = TypeVar("T")
+IMPORT_BATCH_ROWS = 500
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigurationError as exc:
+        typer.echo(f"firstscan: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _run_with_database(settings: Settings, work: Callable[..., Awaitable[T]]) -> T:
+    async def runner() -> T:
+        engine = db.create_engine(settings.database_url, pool_size=2)
+        try:
+            return await work(db.create_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(runner())
+
+
+@cli.command("migrate")
+def migrate_command(
+    revision: Annotated[str, typer.Option(help="target revision")] = "head",
+) -> None:
+    """Apply database migrations (creates the SQLite file if needed)."""
+    settings = _settings()
+    migrate.upgrade(settings.database_url, revision)
+    typer.echo(f"database migrated to {revision}")
+
+
+@cli.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="API worker processes")] = 1,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    settings = _settings()
+    _configure_logging(settings)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@cli.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    file_format: Annotated[
+        str | None, typer.Option("--format", help="csv or ndjson; default from the file name")
+    ] = None,
+) -> None:
+    """Import labels from a CSV or NDJSON file; bad rows are reported with their line number."""
+    settings = _settings()
+    kind = (file_format or ("csv" if file.suffix.lower() == ".csv" else "ndjson")).lower()
+    if kind not in ("csv", "ndjson"):
+        typer.echo("firstscan: --format must be csv or ndjson", err=True)
+        raise typer.Exit(2)
+    text = file.read_text(encoding="utf-8-sig")
+    parse = imports.parse_csv if kind == "csv" else imports.parse_ndjson
+    try:
+        rows = list(parse(text))
+    except InvalidInput as exc:
+        typer.echo(f"firstscan: {file}: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> ImportReport:
+        total = ImportReport(rows=0, stored=0, unchanged=0, rejected=[])
+        with typer.progressbar(length=len(rows), label=f"importing {file.name}") as progress:
+            for start in range(0, len(rows), IMPORT_BATCH_ROWS):
+                batch = rows[start : start + IMPORT_BATCH_ROWS]
+                async with db.session_scope(sessionmaker) as session:
+                    context = shipments_service.IngestContext(
+                        actor=f"cli import {file.name}",
+                        now=db.utcnow(),
+                        reuse_window=settings.tracking_number_reuse_window,
+                    )
+                    report = await imports.import_rows(session, batch, context=context)
+                total.rows += report.rows
+                total.stored += report.stored
+                total.unchanged += report.unchanged
+                total.rejected.extend(report.rejected)
+                progress.update(len(batch))
+        return total
+
+    report = _run_with_database(settings, work)
+    typer.echo(
+        f"{report.rows} rows: {report.stored} stored, {report.unchanged} unchanged, "
+        f"{len(report.rejected)} rejected"
+    )
+    for error in report.rejected:
+        typer.echo(f"  line {error.line}: {error.field}: {error.reason}")
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+@keys_cli.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option(help="what the key may do", case_sensitive=False)],
+    name: Annotated[str | None, typer.Option(help="who or what holds the key")] = None,
+) -> None:
+    """Create an API key and print it once; only its hash is stored."""
+    settings = _settings()
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[int, str]:
+        async with db.session_scope(sessionmaker) as session:
+            key, raw = await auth_service.create_key(
+                session, role=role, name=name or f"{role.value} key", actor="cli"
+            )
+            return key.id, raw
+
+    key_id, raw = _run_with_database(settings, work)
+    typer.echo(f"created {role.value} key #{key_id}; store it now, it is not shown again:")
+    typer.echo(raw)
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """List API keys (never the keys themselves)."""
+    from app.auth import repository as auth_repository
+
+    settings = _settings()
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> list[str]:
+        async with db.session_scope(sessionmaker) as session:
+            return [
+                f"#{k.id}\t{k.role}\t{k.prefix}…\t{k.name}\t"
+                + ("revoked" if k.revoked_at else "active")
+                for k in await auth_repository.list_keys(session)
+            ]
+
+    for line in _run_with_database(settings, work):
+        typer.echo(line)
+
+
+@keys_cli.command("revoke")
+def keys_revoke(key_id: Annotated[int, typer.Argument(help="the key's number")]) -> None:
+    """Revoke an API key; requests and console sessions using it stop working at once."""
+    settings = _settings()
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> str:
+        async with db.session_scope(sessionmaker) as session:
+            key = await auth_service.revoke_key(
+                session, key_id=key_id, actor="cli", now=db.utcnow()
+            )
+            return key.name
+
+    try:
+        name = _run_with_database(settings, work)
+    except NotFound as exc:
+        typer.echo(f"firstscan: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"revoked key #{key_id} ({name})")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.shipments.models import Order
+from tests.factories import order_payload, shipment_payload
+
+
+async def test_malformed_json_is_a_400_problem(client, auth):
+    response = await client.post(
+        "/v1/orders",
+        content=b'{"order_number": "A1", ',
+        headers={**auth("ingest"), "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["title"] == "Malformed JSON"
+    assert problem["status"] == 400
+    assert problem["errors"] == [{"field": "body", "reason": "not valid JSON"}]
+
+
+async def test_a_wrong_type_is_422_naming_the_field(client, auth):
+    body = order_payload(shipments="not a list")
+
+    response = await client.post("/v1/orders", json=body, headers=auth("ingest"))
+
+    assert response.status_code == 422
+    problem = response.json()
+    assert {"type", "title", "status", "detail", "errors"} <= problem.keys()
+    assert problem["errors"][0]["field"] == "shipments"
+
+
+async def test_a_missing_field_is_reported_as_required(client, auth):
+    body = order_payload(shipments=[{"tracking_number": "1Z999AA10123456784"}])
+
+    response = await client.post("/v1/orders", json=body, headers=auth("ingest"))
+
+    assert response.status_code == 422
+    assert {"field": "shipments[0].label_created_at", "reason": "is required"} in response.json()[
+        "errors"
+    ]
+
+
+async def test_an_unknown_field_is_refused_rather_than_ignored(client, auth):
+    body = order_payload(shipments=[shipment_payload(trackingnumber="x")])
+
+    response = await client.post("/v1/orders", json=body, headers=auth("ingest"))
+
+    assert response.status_code == 422
+    assert {"field": "shipments[0].trackingnumber", "reason": "is not a known field"} in (
+        response.json()["errors"]
+    )
+
+
+async def test_a_label_time_without_an_offset_is_refused(client, auth):
+    body = order_payload(shipments=[shipment_payload(label_created_at="2026-12-17T10:00:00")])
+
+    response = await client.post("/v1/orders", json=body, headers=auth("ingest"))
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "shipments[0].label_created_at"
+
+
+async def test_a_label_time_in_the_future_is_refused(client, auth):
+    body = order_payload(shipments=[shipment_payload(label_created_at="2027-06-01T10:00:00Z")])
+
+    response = await client.post("/v1/orders", json=body, headers=auth("ingest"))
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "shipments[0].label_created_at", "reason": "is in the future"}
+    ]
+
+
+async def test_a_ten_megabyte_body_is_refused_with_413_and_nothing_stored(client, auth, session):
+    padding = "x" * (10 * 1024 * 1024)
+    body = order_payload(customer_email=None, order_number="BIG-1")
+    body["note"] = padding
+
+    response = await client.post("/v1/orders", json=body, headers=auth("ingest"))
+
+    assert response.status_code == 413
+    assert response.json()["status"] == 413
+    assert (await session.execute(select(func.count()).select_from(Order))).scalar_one() == 0
+
+
+async def test_a_streamed_body_over_the_limit_is_refused_with_413(client, auth):
+    async def chunks():
+        for _ in range(11):
+            yield b"x" * (1024 * 1024)
+
+    response = await client.post(
+        "/v1/imports",
+        content=chunks(),
+        headers={**auth("ingest"), "Content-Type": "text/csv"},
+    )
+
+    assert response.status_code == 413
+
+
+async def test_an_unknown_route_is_a_404_problem(client):
+    response = await client.get("/v1/nothing-here")
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"

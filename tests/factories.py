@@ -1,0 +1,58 @@
+"""Plain builders for test data: valid tracking numbers of each carrier and request payloads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from itertools import count
+from typing import Any
+
+from carriers.numbers import build_valid_number
+
+_serials = count(1)
+
+
+def ups_number(serial: int | None = None) -> str:
+    return build_valid_number("ups_1z", f"1Z999AA10{serial or next(_serials):08d}")
+
+
+def usps_number(serial: int | None = None) -> str:
+    return build_valid_number("usps_impb", f"9400{serial or next(_serials):017d}")
+
+
+def fedex_number(serial: int | None = None) -> str:
+    return build_valid_number("fedex_express_12", f"7{serial or next(_serials):010d}")
+
+
+def dhl_number(serial: int | None = None) -> str:
+    return build_valid_number("dhl_express", f"1{serial or next(_serials):08d}")
+
+
+def economy_number(serial: int | None = None) -> str:
+    """A FedEx Ground Economy number; it is also a valid USPS IMpb, so it is ambiguous."""
+    return build_valid_number("fedex_ground_economy", f"92{serial or next(_serials):019d}")
+
+
+LABEL_AT = datetime(2026, 12, 17, 14, 0, tzinfo=UTC)
+
+
+def shipment_payload(**overrides: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "tracking_number": ups_number(),
+        "carrier": "ups",
+        "label_created_at": LABEL_AT.isoformat(),
+    }
+    payload.update(overrides)
+    return {k: v for k, v in payload.items() if v is not None}
+
+
+def order_payload(**overrides: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "order_number": f"ORD-{next(_serials):06d}",
+        "customer_email": "jamie@example.com",
+        "customer_postal_code": "97211",
+        "promised_delivery_date": "2026-12-23",
+        "claimed_status": "shipped",
+        "shipments": [shipment_payload()],
+    }
+    payload.update(overrides)
+    return payload
