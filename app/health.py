@@ -17,8 +17,8 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     """Ready to serve: the database answers."""
     try:
-        async with request.app.state.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        async with request.app.state.sessionmaker() as session:
+            await session.execute(text("SELECT 1"))
     except Exception as exc:
         return JSONResponse(
             {"status": "unavailable", "database": type(exc).__name__}, status_code=503

@@ -34,7 +34,7 @@ _postgres_passed: list[str] = []
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when == "call" and report.passed and "[postgres" in report.nodeid:
+    if report.when == "call" and report.passed and "postgres" in report.keywords:
         _postgres_passed.append(report.nodeid)
 
 
@@ -88,6 +88,22 @@ def database_url(
             pytest.fail(f"cannot reach PostgreSQL at {POSTGRES_ENV}: {exc}")
         pytest.skip(f"PostgreSQL unreachable: {exc}")
     migrate.upgrade(url)
+    yield url
+    _drop_postgres_database(admin_dsn, url)
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
+    """A brand-new, unmigrated database of each backend, for tests that commit for real."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/fresh.db"
+        return
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        if postgres_required():
+            pytest.fail(f"{REQUIRE_POSTGRES_ENV} is set but {POSTGRES_ENV} is not")
+        pytest.skip(f"set {POSTGRES_ENV} to run the PostgreSQL tests")
+    url, admin_dsn = _create_postgres_database(base)
     yield url
     _drop_postgres_database(admin_dsn, url)
 

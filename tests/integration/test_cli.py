@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import cli
+from tests.factories import ups_number
+
+
+@pytest.fixture
+def run(empty_database_url, monkeypatch):
+    monkeypatch.setenv("FIRSTSCAN_DATABASE_URL", empty_database_url)
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+
+    assert invoke("migrate").exit_code == 0
+    return invoke
+
+
+def test_keys_create_prints_a_new_key_once_and_list_never_shows_it(run):
+    created = run("keys", "create", "--role", "agent", "--name", "Sam at support")
+
+    assert created.exit_code == 0
+    key = created.output.strip().splitlines()[-1]
+    assert re.fullmatch(r"fsk_[A-Za-z0-9_-]{40,}", key)
+    listed = run("keys", "list").output
+    assert "Sam at support" in listed and "agent" in listed
+    assert key not in listed
+
+
+def test_keys_revoke_marks_the_key_revoked(run):
+    run("keys", "create", "--role", "ops")
+
+    revoked = run("keys", "revoke", "1")
+
+    assert revoked.exit_code == 0
+    assert "revoked" in run("keys", "list").output
+
+
+def test_keys_create_refuses_an_unknown_role(run):
+    result = run("keys", "create", "--role", "king")
+
+    assert result.exit_code == 2
+
+
+def test_import_reports_bad_rows_with_line_numbers_and_stores_the_good(run, tmp_path):
+    good, bad = ups_number(), "1Z999AA10000000000"
+    path = tmp_path / "labels.csv"
+    path.write_text(
+        "order_number,tracking_number,carrier,label_created_at\n"
+        f"CLI-1,{good},ups,2026-11-20T10:00:00Z\n"
+        f"CLI-2,{bad},ups,2026-11-20T10:00:00Z\n"
+    )
+
+    result = run("import", str(path))
+
+    assert result.exit_code == 1
+    assert "2 rows: 1 stored, 0 unchanged, 1 rejected" in result.output
+    assert "line 3: tracking_number: bad check digit" in result.output
+    again = run("import", str(path))
+    assert "2 rows: 0 stored, 1 unchanged, 1 rejected" in again.output
+
+
+def test_invalid_configuration_stops_with_one_line_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("FIRSTSCAN_DATABASE_URL", "mysql://nope")
+
+    result = CliRunner().invoke(cli, ["migrate"])
+
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "firstscan: invalid configuration: FIRSTSCAN_DATABASE_URL: "
+        "must be an sqlite:// or postgresql:// URL"
+    )
