@@ -30,8 +30,8 @@ test: dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: dev
-	$(BIN)/ruff check app carriers tests bench migrations
-	$(BIN)/ruff format --check app carriers tests bench migrations
+	$(BIN)/ruff check app carriers tests bench migrations .ci
+	$(BIN)/ruff format --check app carriers tests bench migrations .ci
 	$(BIN)/lint-imports
 
 typecheck: dev

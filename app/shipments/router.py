@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 
@@ -19,14 +19,11 @@ from app.shipments.schemas import (
 router = APIRouter(prefix="/v1", tags=["orders"])
 
 OrderNumberPath = Annotated[str, Path(min_length=1, max_length=64)]
-PROBLEM = {"content": {"application/problem+json": {}}}
-ERRORS = {
-    code: {"description": text, **PROBLEM}
-    for code, text in (
-        (401, "missing or invalid API key"),
-        (403, "the key's role does not allow this"),
-        (422, "invalid input; `errors` names each field and reason"),
-    )
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing or invalid API key", **PROBLEM},
+    403: {"description": "the key's role does not allow this", **PROBLEM},
+    422: {"description": "invalid input; `errors` names each field and reason", **PROBLEM},
 }
 
 

@@ -67,9 +67,7 @@ async def test_a_revoked_key_stops_working_at_once(client, auth, sessionmaker, a
         principal = await auth_service.authenticate(
             session, raw_key=api_keys["agent"], now=clock.now
         )
-        await auth_service.revoke_key(
-            session, key_id=principal.key_id, actor="test", now=clock.now
-        )
+        await auth_service.revoke_key(session, key_id=principal.key_id, actor="test", now=clock.now)
         await session.commit()
 
     response = await client.get("/v1/lookup/X", headers=auth("agent"))

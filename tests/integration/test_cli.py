@@ -28,7 +28,8 @@ def test_keys_create_prints_a_new_key_once_and_list_never_shows_it(run):
     key = created.output.strip().splitlines()[-1]
     assert re.fullmatch(r"fsk_[A-Za-z0-9_-]{40,}", key)
     listed = run("keys", "list").output
-    assert "Sam at support" in listed and "agent" in listed
+    assert "Sam at support" in listed
+    assert "agent" in listed
     assert key not in listed
 
 

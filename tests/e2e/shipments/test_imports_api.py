@@ -7,7 +7,10 @@ from sqlalchemy import func, select
 from app.shipments.models import Leg, Order
 from tests.factories import fedex_number, ups_number, usps_number
 
-HEADER = "order_number,tracking_number,carrier,label_created_at,last_mile_carrier,last_mile_tracking_number\n"
+HEADER = (
+    "order_number,tracking_number,carrier,label_created_at,"
+    "last_mile_carrier,last_mile_tracking_number\n"
+)
 
 
 async def count(session, model) -> int:
@@ -22,9 +25,7 @@ async def post_csv(client, auth, text: str):
     )
 
 
-async def test_csv_stores_good_rows_and_reports_each_bad_row_with_its_line(
-    client, auth, session
-):
+async def test_csv_stores_good_rows_and_reports_each_bad_row_with_its_line(client, auth, session):
     good_1, good_2 = ups_number(), fedex_number()
     bad_check = good_1[:-1] + str((int(good_1[-1]) + 3) % 10)
     text = (
@@ -50,8 +51,10 @@ async def test_csv_stores_good_rows_and_reports_each_bad_row_with_its_line(
 
 
 async def test_a_row_whose_last_mile_is_bad_stores_none_of_its_parts(client, auth, session):
-    text = HEADER + f"IMP-9,{ups_number()},ups,2026-12-16T10:00:00Z,usps,123\n" + (
-        f"IMP-10,{ups_number()},ups,2026-12-16T10:00:00Z,,\n"
+    text = (
+        HEADER
+        + f"IMP-9,{ups_number()},ups,2026-12-16T10:00:00Z,usps,123\n"
+        + (f"IMP-10,{ups_number()},ups,2026-12-16T10:00:00Z,,\n")
     )
 
     response = await post_csv(client, auth, text)

@@ -60,12 +60,11 @@ async def test_an_unknown_number_is_404_saying_what_was_searched(client, auth):
 
     assert response.status_code == 404
     detail = response.json()["detail"]
-    assert "zz-999 9" in detail and "ZZ9999" in detail
+    assert "zz-999 9" in detail
+    assert "ZZ9999" in detail
 
 
-async def test_the_timeline_merges_both_legs_newest_first_with_local_times(
-    client, auth, session
-):
+async def test_the_timeline_merges_both_legs_newest_first_with_local_times(client, auth, session):
     _, first, second = await create_handoff_order(client, auth)
     legs = {leg.tracking_number: leg for leg in (await session.execute(Leg.__table__.select()))}
     events = [

@@ -41,9 +41,7 @@ async def test_creating_an_order_stores_it_with_its_leg_due_for_polling_at_once(
     assert stored.next_poll_at == clock.now
 
 
-async def test_repeating_the_same_order_changes_nothing_and_answers_the_same(
-    client, auth, session
-):
+async def test_repeating_the_same_order_changes_nothing_and_answers_the_same(client, auth, session):
     body = order_payload()
     first = await client.post("/v1/orders", json=body, headers=auth("ingest"))
     audit_after_first = await count_rows(session, AuditEntry)
@@ -143,7 +141,8 @@ async def test_an_unknown_carrier_is_422_listing_the_known_ones(client, auth):
     assert response.status_code == 422
     error = response.json()["errors"][0]
     assert error["field"] == "shipments[0].carrier"
-    assert "pigeon" in error["reason"] and "usps" in error["reason"]
+    assert "pigeon" in error["reason"]
+    assert "usps" in error["reason"]
 
 
 async def test_one_bad_shipment_stores_nothing_of_the_order(client, auth, session):
