@@ -1,10 +1,21 @@
 """Every table, imported in one place so that Alembic and tests see the whole schema."""
 
+from app.alerts.models import Alert, AlertNotification, DeliveryAttempt
 from app.audit.models import AuditEntry
 from app.auth.models import ApiKey
 from app.db import Base
-from app.reconciliation.models import Alert
 from app.shipments.models import Leg, Order, Shipment
 from app.tracking.models import LegEvent
 
-__all__ = ["Alert", "ApiKey", "AuditEntry", "Base", "Leg", "LegEvent", "Order", "Shipment"]
+__all__ = [
+    "Alert",
+    "AlertNotification",
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "DeliveryAttempt",
+    "Leg",
+    "LegEvent",
+    "Order",
+    "Shipment",
+]

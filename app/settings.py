@@ -55,6 +55,22 @@ class Settings(BaseSettings):
     # Rules: JSON overrides of the default thresholds, per carrier or carrier/service.
     rule_thresholds: str | None = None
 
+    # Alerts: routing to teams and delivery to ops.
+    default_team: str = "ops"
+    # JSON list of {"rule"?, "carrier"?, "severity"?, "team"}; the first route that matches wins.
+    alert_routes: str | None = None
+    # Comma-separated Slack-compatible incoming webhook URLs (secret: they carry the token).
+    alert_webhook_urls: SecretStr | None = None
+    alert_email_to: str | None = None  # comma-separated addresses for alert emails
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "firstscan@localhost"
+    smtp_starttls: bool = True
+    smtp_timeout_seconds: float = Field(default=20.0, gt=0)
+    public_base_url: str = "http://127.0.0.1:8000"
+
     # Web pages and signed links.
     secret_key: SecretStr | None = None
 
@@ -66,12 +82,33 @@ class Settings(BaseSettings):
             raise ValueError("must be an sqlite:// or postgresql:// URL")
         return url
 
-    @field_validator("usps_base_url", "ups_base_url", "fedex_base_url", "dhl_base_url")
+    @field_validator("alert_webhook_urls")
+    @classmethod
+    def _webhook_urls(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        for url in value.get_secret_value().split(","):
+            if url.strip() and not url.strip().startswith(("http://", "https://")):
+                raise ValueError("each URL must start with http:// or https://")
+        return value
+
+    @field_validator(
+        "usps_base_url", "ups_base_url", "fedex_base_url", "dhl_base_url", "public_base_url"
+    )
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @property
+    def webhook_urls(self) -> list[str]:
+        raw = self.alert_webhook_urls.get_secret_value() if self.alert_webhook_urls else ""
+        return [url.strip() for url in raw.split(",") if url.strip()]
+
+    @property
+    def alert_email_recipients(self) -> list[str]:
+        return [a.strip() for a in (self.alert_email_to or "").split(",") if a.strip()]
 
     @property
     def is_sqlite(self) -> bool:

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.alerts import repository as alerts_repository
+from app.alerts.models import Alert
 from app.errors import NotFound
-from app.reconciliation import repository as alerts_repository
-from app.reconciliation.models import Alert
 from app.shipments import repository
 from app.shipments.labels import build_lookup_key
 from app.shipments.models import Leg, Order

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.reconciliation.models import Alert
+from app.alerts.models import Alert
 
 UNRESOLVED_STATUSES = ("open", "acknowledged")
 
