@@ -1,0 +1,124 @@
+"""What the rules read (facts about an order and its legs) and what they write (findings)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from types import MappingProxyType
+
+from carriers.types import TrackingStatus
+
+
+def _require_aware(name: str, value: datetime | None) -> None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise ValueError(f"{name} must be timezone-aware")
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+@dataclass(frozen=True, slots=True)
+class EventFacts:
+    """One scan on a leg, already normalized to firstscan's vocabulary."""
+
+    status: TrackingStatus
+    occurred_at: datetime
+    carrier_code: str
+    description: str
+    location: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_aware("EventFacts.occurred_at", self.occurred_at)
+
+
+@dataclass(frozen=True, slots=True)
+class LegFacts:
+    """One carrier's part of a parcel's journey, as firstscan knows it at evaluation time.
+
+    `current_status` is None until the first successful poll. `tracking_started_at` is when
+    firstscan began tracking the number (for a discovered hand-off leg, when it was discovered).
+    `handed_off_at`, on a last-mile leg, is when the previous leg's hand-off event happened.
+    """
+
+    leg_id: int
+    carrier: str
+    service: str | None
+    tracking_number: str
+    sequence: int
+    label_created_at: datetime
+    events: tuple[EventFacts, ...]
+    current_status: TrackingStatus | None
+    tracking_started_at: datetime
+    last_successful_poll_at: datetime | None
+    max_poll_age: timedelta
+    handoff_to_leg_id: int | None = None
+    handed_off_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        for name in (
+            "label_created_at",
+            "tracking_started_at",
+            "last_successful_poll_at",
+            "handed_off_at",
+        ):
+            _require_aware(f"LegFacts.{name}", getattr(self, name))
+
+    def is_fresh(self, now: datetime) -> bool:
+        """True when the last successful poll is recent enough to trust the carrier's silence."""
+        if self.last_successful_poll_at is None:
+            return False
+        return now - self.last_successful_poll_at <= self.max_poll_age
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFacts:
+    """An order as our side claims it, with every leg of every parcel."""
+
+    order_number: str
+    claimed_status: str | None
+    promised_delivery_on: date | None
+    legs: tuple[LegFacts, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierHealth:
+    """How firstscan's calls to one carrier's API have been going."""
+
+    carrier: str
+    last_success_at: datetime | None
+    failing_since: datetime | None
+    last_error: str | None
+
+    def __post_init__(self) -> None:
+        _require_aware("CarrierHealth.last_success_at", self.last_success_at)
+        _require_aware("CarrierHealth.failing_since", self.failing_since)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem, worded for a support agent, with the facts that prove it.
+
+    `key` identifies the problem: the same problem found again on a later evaluation has the same
+    key even though the wording (days elapsed) changes. `evidence` is read-only.
+    """
+
+    rule: str
+    severity: Severity
+    leg_id: int | None
+    carrier: str | None
+    tracking_number: str | None
+    explanation: str
+    recommended_action: str
+    evidence: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "evidence", MappingProxyType(dict(self.evidence)))
+
+    @property
+    def key(self) -> tuple[str, int | None, str | None]:
+        return self.rule, self.leg_id, self.carrier

@@ -1,0 +1,194 @@
+"""Reconciliation rules: what we claim about an order against what its carriers report.
+
+Pure functions over the dataclasses in `app.reconciliation.facts`; time is always the `now`
+argument. Discrepancy kinds (`Finding.rule`), with their severity:
+
+- never_inducted (critical): a label exists but no physical scan came within N business days of
+  its creation; a label created after the pickup cutoff counts from the next business day.
+- handoff_gap (critical): the previous leg handed the parcel on (a handed_off scan, or words like
+  "tendered to USPS") but the next carrier has no physical scan N business days later.
+- not_found (warning): the carrier still does not know the number after a grace period.
+- stalled (warning): the parcel is moving but has had no new scan for N business days.
+- late (warning): the promised delivery day has ended in the carrier's time zone, undelivered.
+- exception (warning), returned_to_sender (critical), delivery_attempted (info): carrier-reported
+  trouble on the current status, quoting the carrier's own words.
+- claim_mismatch: our side says delivered but the carrier does not (warning), says cancelled but
+  the carrier scanned the parcel (critical), or says shipped but the carrier cancelled the label
+  (warning).
+- expired (info): a leg not in a terminal state has shown no change for N days; stop polling it.
+- carrier_unreachable (critical): from `find_carrier_outages`, one per carrier whose API has
+  failed for longer than the outage threshold.
+
+Deadlines: every business-day rule is due at `BusinessCalendar.add_business_days(start, N)`,
+00:00 local of a business day, so no alert opens on a weekend or a holiday. `late` is due at the
+end of the promised day and `expired` after a plain duration; the other rules are due as soon as
+the data show them.
+
+Staleness guard: a leg never polled successfully, or last polled longer ago than its
+`max_poll_age`, raises nothing that rests on the carrier's silence or on an absent scan:
+never_inducted, handoff_gap, not_found, stalled, expired, late (a delivery may be waiting unseen)
+and claim_mismatch for "we say delivered". What the carrier did say still counts: exception,
+returned_to_sender, delivery_attempted, and claim_mismatch for a cancelled order that moved or a
+shipped order whose label the carrier cancelled. Outages are reported once per carrier instead.
+
+One problem, one alert: a hand-off leg is judged only by handoff_gap until it is scanned (never by
+never_inducted or not_found), and not_found gives way to never_inducted on the same leg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+from app.reconciliation import leg_rules
+from app.reconciliation.calendar import CalendarTable
+from app.reconciliation.facts import CarrierHealth, Finding, LegFacts, OrderFacts, Severity
+from app.reconciliation.scene import Due, Scene
+from app.reconciliation.thresholds import ThresholdTable
+from app.reconciliation.wording import carrier_name, iso, moment, span
+
+__all__ = ["find_carrier_outages", "find_discrepancies", "next_deadline"]
+
+LegRule = Callable[[LegFacts, Scene], Sequence[Due]]
+
+# Order of evaluation is the order findings are listed in.
+LEG_RULES: tuple[LegRule, ...] = (
+    leg_rules.never_inducted,
+    leg_rules.handoff_gap,
+    leg_rules.not_found,
+    leg_rules.stalled,
+    leg_rules.carrier_reported_trouble,
+    leg_rules.claim_mismatch,
+    leg_rules.late,
+    leg_rules.expired,
+)
+# A finding of the key rule on a leg makes the listed rules' findings on that leg redundant.
+SUPERSEDES: Mapping[str, frozenset[str]] = {"never_inducted": frozenset({"not_found"})}
+
+
+def find_discrepancies(
+    order: OrderFacts, *, now: datetime, thresholds: ThresholdTable, calendars: CalendarTable
+) -> list[Finding]:
+    """Every finding due at `now`, legs in sequence order; stale legs raise no silence finding."""
+    scene = _scene(order, now, thresholds, calendars)
+    return _due_findings(_collect(scene), scene, assume_fresh=False)
+
+
+def next_deadline(
+    order: OrderFacts, *, now: datetime, thresholds: ThresholdTable, calendars: CalendarTable
+) -> datetime | None:
+    """Earliest instant after `now` at which a new finding appears if the data stay as they are.
+
+    Assumes polls keep succeeding with the same answer, so the deadline of a leg that is stale
+    now is still reported: it is when that leg's alert would open once polled. None: no rule is
+    pending.
+    """
+    scene = _scene(order, now, thresholds, calendars)
+    pending = sorted(
+        (due for due in _collect(scene) if due.due_at is not None and due.due_at > now),
+        key=lambda due: (due.due_at, due.finding.key),
+    )
+    for due in pending:
+        at = due.due_at
+        assert at is not None  # filtered above; narrows the type for mypy
+        later = _scene(order, at, thresholds, calendars)
+        # A pending finding may never open, e.g. not_found superseded first by never_inducted.
+        if due.finding.key in {f.key for f in _due_findings(_collect(later), later, True)}:
+            return at
+    return None
+
+
+def find_carrier_outages(
+    health: Sequence[CarrierHealth],
+    *,
+    now: datetime,
+    threshold: timedelta,
+    calendars: CalendarTable | None = None,
+) -> list[Finding]:
+    """One carrier_unreachable finding per carrier failing without a success for >= threshold."""
+    _require_aware(now)
+    calendars = calendars or CalendarTable()
+    down: dict[str, CarrierHealth] = {}
+    for item in health:
+        if item.failing_since is None or now - item.failing_since < threshold:
+            continue
+        if item.last_success_at is not None and item.last_success_at >= item.failing_since:
+            continue  # it answered again since it started failing
+        code = item.carrier.lower()
+        known = down.get(code)
+        if known is None or item.failing_since < (known.failing_since or item.failing_since):
+            down[code] = item
+    return [
+        _outage(item, now, calendars) for item in sorted(down.values(), key=lambda h: h.carrier)
+    ]
+
+
+def _outage(item: CarrierHealth, now: datetime, calendars: CalendarTable) -> Finding:
+    assert item.failing_since is not None  # find_carrier_outages keeps failing carriers only
+    name = carrier_name(item.carrier)
+    calendar = calendars.for_carrier(item.carrier)
+    since = moment(item.failing_since, calendar, now)
+    last_ok = moment(item.last_success_at, calendar, now) if item.last_success_at else "never"
+    error = f" Last error: {item.last_error}." if item.last_error else ""
+    return Finding(
+        rule="carrier_unreachable",
+        severity=Severity.CRITICAL,
+        leg_id=None,
+        carrier=item.carrier.lower(),
+        tracking_number=None,
+        explanation=(
+            f"firstscan has had no good answer from the {name} API since {since} "
+            f"({span(now - item.failing_since)}); last success: {last_ok}.{error} "
+            f"Alerts that depend on {name} scans are paused until it answers again."
+        ),
+        recommended_action=(
+            f"Check {name}'s API status page and firstscan's {name} credentials; "
+            "no parcel needs action because of this alone."
+        ),
+        evidence={
+            "failing_since": iso(item.failing_since),
+            "last_success_at": iso(item.last_success_at) if item.last_success_at else "",
+            "last_error": item.last_error or "",
+        },
+    )
+
+
+def _scene(
+    order: OrderFacts, now: datetime, thresholds: ThresholdTable, calendars: CalendarTable
+) -> Scene:
+    _require_aware(now)
+    return Scene(order=order, now=now.astimezone(UTC), thresholds=thresholds, calendars=calendars)
+
+
+def _collect(scene: Scene) -> list[Due]:
+    dues: list[Due] = list(leg_rules.late_without_tracking(scene))
+    for leg in sorted(scene.order.legs, key=lambda leg: (leg.sequence, leg.leg_id)):
+        for rule in LEG_RULES:
+            dues.extend(rule(leg, scene))
+    return dues
+
+
+def _due_findings(dues: Sequence[Due], scene: Scene, assume_fresh: bool) -> list[Finding]:
+    fresh = {leg.leg_id: leg.is_fresh(scene.now) for leg in scene.order.legs}
+    findings = [
+        due.finding
+        for due in dues
+        if (due.due_at is None or due.due_at <= scene.now)
+        and (assume_fresh or not due.needs_fresh or _is_fresh(due.finding.leg_id, fresh))
+    ]
+    redundant = {
+        (superseded, finding.leg_id)
+        for finding in findings
+        for superseded in SUPERSEDES.get(finding.rule, frozenset())
+    }
+    return [f for f in findings if (f.rule, f.leg_id) not in redundant]
+
+
+def _is_fresh(leg_id: int | None, fresh: Mapping[int, bool]) -> bool:
+    # A finding about no leg at all rests on our own data only.
+    return leg_id is None or fresh.get(leg_id, True)
+
+
+def _require_aware(now: datetime) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be a timezone-aware datetime")

@@ -1,0 +1,83 @@
+"""How findings name carriers, dates and spans of time for a support agent. Locale-independent."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from app.reconciliation.calendar import BusinessCalendar
+
+CARRIER_NAMES = {"usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL"}
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MAX_QUOTE = 160
+
+
+def carrier_name(code: str) -> str:
+    """Display name of a carrier slug: 'fedex' -> 'FedEx'; unknown slugs are title-cased."""
+    return CARRIER_NAMES.get(code.lower(), code.replace("_", " ").title())
+
+
+def day(at: datetime, calendar: BusinessCalendar, now: datetime) -> str:
+    """'Thu 17 Dec' in the calendar's zone; the year is added when it is not the current one."""
+    local = calendar.local(at)
+    text = f"{_WEEKDAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}"
+    if local.year != calendar.local(now).year:
+        text += f" {local.year}"
+    return text
+
+
+def moment(at: datetime, calendar: BusinessCalendar, now: datetime) -> str:
+    """'Thu 17 Dec 14:10 EST' in the calendar's zone."""
+    local = calendar.local(at)
+    return f"{day(at, calendar, now)} {local:%H:%M} {local.tzname()}"
+
+
+def business_days(n: int) -> str:
+    return f"{n} business day" if n == 1 else f"{n} business days"
+
+
+def business_days_passed(n: int) -> str:
+    """'1 business day has passed', '3 business days have passed'."""
+    return f"{business_days(n)} {'has' if n == 1 else 'have'} passed"
+
+
+_STATUS_WORDS = {
+    "label_created": "a label only, never scanned",
+    "not_found": "unknown to the carrier",
+    "unknown": "in a state firstscan does not recognise",
+}
+
+
+def status_words(status: str | None) -> str:
+    """'in transit' for in_transit; 'not yet polled' when firstscan has no answer yet."""
+    if status is None:
+        return "not yet polled"
+    return _STATUS_WORDS.get(status, status.replace("_", " "))
+
+
+def span(duration: timedelta) -> str:
+    """'6 h 12 min', '2 days 3 h': precise enough for an outage, no seconds."""
+    minutes = max(int(duration.total_seconds() // 60), 0)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = []
+    if days:
+        parts.append(f"{days} day" if days == 1 else f"{days} days")
+    if hours:
+        parts.append(f"{hours} h")
+    if minutes or not parts:
+        parts.append(f"{minutes} min")
+    return " ".join(parts)
+
+
+def quote(description: str) -> str:
+    """The carrier's own words in quotes, whitespace collapsed and long text shortened."""
+    words = " ".join(description.split())
+    if len(words) > _MAX_QUOTE:
+        words = words[: _MAX_QUOTE - 3].rstrip() + "..."
+    return f'"{words}"' if words else "(no details given)"
+
+
+def iso(at: datetime) -> str:
+    """Evidence timestamps: ISO 8601 in UTC."""
+    return at.astimezone(UTC).isoformat()
