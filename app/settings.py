@@ -7,6 +7,9 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.alerts.routing import parse_alert_routes
+from app.reconciliation.thresholds import parse_threshold_overrides
+
 ENV_PREFIX = "FIRSTSCAN_"
 
 
@@ -81,6 +84,19 @@ class Settings(BaseSettings):
         if not url.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
             raise ValueError("must be an sqlite:// or postgresql:// URL")
         return url
+
+    @field_validator("alert_routes")
+    @classmethod
+    def _alert_routes(cls, value: str | None) -> str | None:
+        parse_alert_routes(value)
+        return value
+
+    @field_validator("rule_thresholds")
+    @classmethod
+    def _rule_thresholds(cls, value: str | None) -> str | None:
+        if value:
+            parse_threshold_overrides(value)
+        return value
 
     @field_validator("alert_webhook_urls")
     @classmethod

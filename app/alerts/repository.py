@@ -1,13 +1,56 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.alerts.models import Alert
+from app.alerts.models import Alert, AlertNotification
+from app.errors import NotFound
+from app.shipments.models import Order
 
 UNRESOLVED_STATUSES = ("open", "acknowledged")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFilters:
+    statuses: tuple[str, ...] = UNRESOLVED_STATUSES
+    rule: str | None = None
+    carrier: str | None = None
+    team: str | None = None
+    opened_before: datetime | None = None
+    opened_after: datetime | None = None
+    order_id: int | None = None
+
+
+async def get_alert(session: AsyncSession, alert_id: int) -> Alert:
+    alert = await session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound(f"No alert with id {alert_id}.")
+    return alert
+
+
+async def find_unresolved(session: AsyncSession, *, subject_key: str, rule: str) -> Alert | None:
+    stmt = select(Alert).where(
+        Alert.subject_key == subject_key,
+        Alert.rule == rule,
+        Alert.status.in_(UNRESOLVED_STATUSES),
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def find_latest_resolved(
+    session: AsyncSession, *, subject_key: str, rule: str
+) -> Alert | None:
+    stmt = (
+        select(Alert)
+        .where(Alert.subject_key == subject_key, Alert.rule == rule, Alert.status == "resolved")
+        .order_by(Alert.resolved_at.desc(), Alert.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def list_unresolved_alerts_for_orders(
@@ -19,5 +62,95 @@ async def list_unresolved_alerts_for_orders(
         select(Alert)
         .where(Alert.order_id.in_(order_ids), Alert.status.in_(UNRESOLVED_STATUSES))
         .order_by(Alert.opened_at, Alert.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def list_unresolved_for_carrier_subjects(session: AsyncSession) -> list[Alert]:
+    stmt = select(Alert).where(
+        Alert.subject_key.like("carrier:%"), Alert.status.in_(UNRESOLVED_STATUSES)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+def _filtered(
+    stmt: Select[tuple[Alert, str | None]], filters: AlertFilters
+) -> Select[tuple[Alert, str | None]]:
+    stmt = stmt.where(Alert.status.in_(filters.statuses))
+    if filters.rule:
+        stmt = stmt.where(Alert.rule == filters.rule)
+    if filters.carrier:
+        stmt = stmt.where(Alert.carrier == filters.carrier)
+    if filters.team:
+        stmt = stmt.where(Alert.team == filters.team)
+    if filters.opened_before:
+        stmt = stmt.where(Alert.opened_at < filters.opened_before)
+    if filters.opened_after:
+        stmt = stmt.where(Alert.opened_at >= filters.opened_after)
+    if filters.order_id is not None:
+        stmt = stmt.where(Alert.order_id == filters.order_id)
+    return stmt
+
+
+async def list_alerts(
+    session: AsyncSession,
+    *,
+    filters: AlertFilters,
+    limit: int,
+    after: tuple[datetime, int] | None,
+    newest_first: bool,
+) -> tuple[list[tuple[Alert, str | None]], int]:
+    """A page of alerts with their order numbers (keyset on opened_at, id) and the total."""
+    base = select(Alert, Order.order_number).outerjoin(Order, Order.id == Alert.order_id)
+    stmt = _filtered(base, filters)
+    total_stmt = _filtered(
+        select(Alert, Order.order_number).outerjoin(Order, Order.id == Alert.order_id), filters
+    )
+    total = (
+        await session.execute(select(func.count()).select_from(total_stmt.subquery()))
+    ).scalar_one()
+    if after is not None:
+        opened, alert_id = after
+        if newest_first:
+            stmt = stmt.where(
+                (Alert.opened_at < opened) | ((Alert.opened_at == opened) & (Alert.id < alert_id))
+            )
+        else:
+            stmt = stmt.where(
+                (Alert.opened_at > opened) | ((Alert.opened_at == opened) & (Alert.id > alert_id))
+            )
+    order = (
+        (Alert.opened_at.desc(), Alert.id.desc()) if newest_first else (Alert.opened_at, Alert.id)
+    )
+    rows = (await session.execute(stmt.order_by(*order).limit(limit))).all()
+    return [(row[0], row[1]) for row in rows], total
+
+
+async def count_alerts_by(
+    session: AsyncSession, *, statuses: Sequence[str], columns: Sequence[str]
+) -> list[tuple[tuple[str | None, ...], int]]:
+    cols = [getattr(Alert, c) for c in columns]
+    stmt = (
+        select(*cols, func.count())
+        .where(Alert.status.in_(statuses))
+        .group_by(*cols)
+        .order_by(func.count().desc(), *cols)
+    )
+    return [(tuple(row[:-1]), row[-1]) for row in await session.execute(stmt)]
+
+
+async def find_order_number(session: AsyncSession, order_id: int | None) -> str | None:
+    if order_id is None:
+        return None
+    return (
+        await session.execute(select(Order.order_number).where(Order.id == order_id))
+    ).scalar_one_or_none()
+
+
+async def list_notifications(session: AsyncSession, alert_id: int) -> list[AlertNotification]:
+    stmt = (
+        select(AlertNotification)
+        .where(AlertNotification.alert_id == alert_id)
+        .order_by(AlertNotification.id)
     )
     return list((await session.execute(stmt)).scalars())

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+TeamName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.-]+$")
+]
+NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class Outcome(StrEnum):
+    """How a person closed an alert (auto-resolution records `carrier_found_it`)."""
+
+    RESHIPPED = "reshipped"
+    REFUNDED = "refunded"
+    CARRIER_FOUND_IT = "carrier_found_it"
+    CARRIER_CLAIM = "carrier_claim"
+    FALSE_ALARM = "false_alarm"
+    OTHER = "other"
+
+
+class StrictInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ResolveRequest(StrictInput):
+    outcome: Outcome
+    note: NoteText | None = None
+
+
+class AssignRequest(StrictInput):
+    team: TeamName
+
+
+class NoteRequest(StrictInput):
+    note: NoteText
+
+
+class AlertRead(BaseModel):
+    id: int
+    rule: str
+    severity: str
+    status: AlertStatus
+    order_number: str | None
+    carrier: str | None
+    tracking_number: str | None
+    team: str | None
+    opened_at: datetime
+    last_seen_at: datetime
+    explanation: str
+    recommended_action: str
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    outcome: str | None
+    resolution_note: str | None
+    auto_resolved: bool
+
+
+class AlertDetailRead(AlertRead):
+    evidence: dict[str, Any]
+    history: list[AuditEntryRead]
+    notifications: list[NotificationRead]
+
+
+class AuditEntryRead(BaseModel):
+    occurred_at: datetime
+    actor: str
+    action: str
+    detail: dict[str, Any]
+
+
+class NotificationRead(BaseModel):
+    channel: str
+    destination: str
+    event: str
+    status: str
+    attempts: int
+    delivered_at: datetime | None
+    last_error: str | None
+
+
+class AlertPage(BaseModel):
+    items: list[AlertRead]
+    total: int = Field(description="alerts matching the filters, across all pages")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page")
+
+
+class CountRead(BaseModel):
+    key: str
+    count: int
+
+
+class AlertSummary(BaseModel):
+    status: list[AlertStatus]
+    total: int
+    by_rule: list[CountRead]
+    by_carrier: list[CountRead]
+    by_team: list[CountRead]
+    by_rule_and_carrier: list[dict[str, Any]]
+
+
+AlertDetailRead.model_rebuild()
