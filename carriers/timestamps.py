@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 
 def parse_timestamp(value: str) -> datetime:
@@ -37,3 +38,19 @@ class LocalTimeResolver:
             return moment.replace(tzinfo=UTC)
         nearest = min(self._references, key=lambda ref: abs(ref.replace(tzinfo=None) - moment))
         return moment.replace(tzinfo=nearest.tzinfo)
+
+
+def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
+    """Returns the wait a Retry-After header asks for (seconds or HTTP date); never negative."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return timedelta(seconds=int(text))
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:  # RFC 9110 dates are GMT
+        moment = moment.replace(tzinfo=UTC)
+    return max(moment - now, timedelta(0))

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
 
 import httpx
 
@@ -17,6 +16,7 @@ from carriers.errors import (
 from carriers.fedex import parse
 from carriers.oauth import AccessToken, TokenCache
 from carriers.protocol import TrackingFailure, TrackingResult
+from carriers.timestamps import parse_retry_after
 from carriers.types import RateLimit, TrackingQuery
 
 logger = logging.getLogger("carriers.fedex")
@@ -150,19 +150,3 @@ def _status_error(response: httpx.Response, what: str) -> CarrierError:
     return CarrierResponseInvalid(
         f"FedEx {what}: unexpected HTTP {status}", carrier="fedex", body=response.text
     )
-
-
-def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
-    """Returns the wait a Retry-After header asks for (seconds or HTTP date); never negative."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return timedelta(seconds=int(text))
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:  # RFC 9110 dates are GMT
-        moment = moment.replace(tzinfo=UTC)
-    return max(moment - now, timedelta(0))

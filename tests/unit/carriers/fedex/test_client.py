@@ -1,6 +1,6 @@
 import json
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import parse_qs
 
 import httpx
@@ -15,7 +15,6 @@ from carriers.errors import (
     TrackingNotFound,
 )
 from carriers.fedex import FedexClient
-from carriers.fedex.client import parse_retry_after
 from carriers.protocol import CarrierClient, TrackingFailure, TrackingResult
 from carriers.types import TrackingQuery, TrackingSnapshot, TrackingStatus
 from tests.unit.carriers.fedex.payloads import load, load_text
@@ -205,15 +204,6 @@ async def test_a_429_from_the_token_endpoint_is_rate_limited_too(fedex_api, clie
 
     assert isinstance(failure.error, CarrierRateLimited)
     assert failure.error.retry_after is None
-
-
-def test_retry_after_as_an_http_date_is_the_time_left_until_then():
-    now = datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)
-
-    assert parse_retry_after("Sat, 01 Jun 2024 12:01:30 GMT", now) == timedelta(seconds=90)
-    assert parse_retry_after("Sat, 01 Jun 2024 11:00:00 GMT", now) == timedelta(0)
-    assert parse_retry_after("soon", now) is None
-    assert parse_retry_after(None, now) is None
 
 
 async def test_a_500_is_carrier_unavailable(fedex_api, client):
