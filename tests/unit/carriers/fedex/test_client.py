@@ -88,6 +88,7 @@ async def test_requests_a_token_then_posts_the_documented_track_body(fedex_api, 
     request = track.calls.last.request
     assert request.headers["Authorization"] == "Bearer tok-1"
     assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["X-locale"] == "en_US"
     assert json.loads(request.content) == {
         "includeDetailedScans": True,
         "trackingInfo": [{"trackingNumberInfo": {"trackingNumber": "277053421731"}}],
