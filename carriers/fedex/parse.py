@@ -290,9 +290,9 @@ def _current_status(
         # A return in progress keeps the delivery exception that caused it as the latest detail
         # while the newest scan already says return to shipper (CARRIER-NOTES): the return wins.
         return S.RETURNED_TO_SENDER
-    if scan is S.UNKNOWN or (scan is S.LABEL_CREATED and detail in PHYSICAL_STATUSES):
-        # FedEx's own current status, mapped by code, beats a scan we cannot read or a scan list
-        # that lags behind a physical status.
+    if scan in (S.UNKNOWN, S.LABEL_CREATED) and detail is not S.UNKNOWN:
+        # FedEx's own current status, mapped by code, beats a scan we cannot read, and a scan
+        # list showing only the label lags behind a pickup or a cancellation the detail reports.
         return detail
     # Otherwise the newest timestamped scan: the latest detail can lag behind the scans.
     return scan

@@ -328,6 +328,12 @@ def test_physical_latest_status_beats_a_scan_list_that_only_shows_the_label():
     assert snapshot_of(label_only_with(scans, detail="PU")).status is S.ACCEPTED
 
 
+def test_cancelled_latest_status_beats_a_scan_list_that_only_shows_the_label():
+    scans = [scan("OC", "2024-05-01T09:00:00-05:00")]
+
+    assert snapshot_of(label_only_with(scans, detail="CA")).status is S.CANCELLED
+
+
 def test_newest_scan_beats_a_latest_status_that_lags_behind():
     scans = [scan("OD", "2024-05-02T07:00:00-05:00"), scan("AR", "2024-05-01T22:00:00-05:00")]
 
