@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -136,7 +137,8 @@ async def count_alerts_by(
         .group_by(*cols)
         .order_by(func.count().desc(), *cols)
     )
-    return [(tuple(row[:-1]), row[-1]) for row in await session.execute(stmt)]
+    rows = (await session.execute(stmt)).all()
+    return [(tuple(row[:-1]), int(row[-1])) for row in rows]
 
 
 async def find_order_number(session: AsyncSession, order_id: int | None) -> str | None:
