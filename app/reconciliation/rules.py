@@ -1,7 +1,9 @@
 """Reconciliation rules: what we claim about an order against what its carriers report.
 
 Pure functions over the dataclasses in `app.reconciliation.facts`; time is always the `now`
-argument. Discrepancy kinds (`Finding.rule`), with their severity:
+argument. This module holds the entry points; the rule functions live in `silence_rules.py`
+(deadline rules that rest on the carrier saying nothing) and `report_rules.py` (rules on what was
+said). Discrepancy kinds (`Finding.rule`), with their severity:
 
 - never_inducted (critical): a label exists but no physical scan came within N business days of
   its creation; a label created after the pickup cutoff counts from the next business day.
@@ -19,10 +21,11 @@ argument. Discrepancy kinds (`Finding.rule`), with their severity:
 - carrier_unreachable (critical): from `find_carrier_outages`, one per carrier whose API has
   failed for longer than the outage threshold.
 
-Deadlines: every business-day rule is due at `BusinessCalendar.add_business_days(start, N)`,
-00:00 local of a business day, so no alert opens on a weekend or a holiday. `late` is due at the
-end of the promised day and `expired` after a plain duration; the other rules are due as soon as
-the data show them.
+Deadlines: every business-day rule (never_inducted, handoff_gap, not_found, stalled) is due at
+`BusinessCalendar.add_business_days(start, N)` in the leg carrier's calendar: 00:00 local at the
+start of a business day, so none of them opens on a weekend or a holiday. `late` is due when the
+promised day ends (a promise for Thursday 24 December is broken at 00:00 on the 25th, holiday or
+not) and `expired` after a plain duration; the other rules are due as soon as the data show them.
 
 Staleness guard: a leg never polled successfully, or last polled longer ago than its
 `max_poll_age`, raises nothing that rests on the carrier's silence or on an absent scan:
@@ -32,7 +35,9 @@ returned_to_sender, delivery_attempted, and claim_mismatch for a cancelled order
 shipped order whose label the carrier cancelled. Outages are reported once per carrier instead.
 
 One problem, one alert: a hand-off leg is judged only by handoff_gap until it is scanned (never by
-never_inducted or not_found), and not_found gives way to never_inducted on the same leg.
+never_inducted or not_found); a leg that handed the parcel on to a known leg no longer stalls;
+not_found gives way to never_inducted on the same leg; an order we cancelled raises only
+claim_mismatch (if the parcel moves anyway) and expired.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from app.reconciliation import leg_rules
+from app.reconciliation import report_rules, silence_rules
 from app.reconciliation.calendar import CalendarTable
 from app.reconciliation.facts import CarrierHealth, Finding, LegFacts, OrderFacts, Severity
 from app.reconciliation.scene import Due, Scene
@@ -53,14 +58,14 @@ LegRule = Callable[[LegFacts, Scene], Sequence[Due]]
 
 # Order of evaluation is the order findings are listed in.
 LEG_RULES: tuple[LegRule, ...] = (
-    leg_rules.never_inducted,
-    leg_rules.handoff_gap,
-    leg_rules.not_found,
-    leg_rules.stalled,
-    leg_rules.carrier_reported_trouble,
-    leg_rules.claim_mismatch,
-    leg_rules.late,
-    leg_rules.expired,
+    silence_rules.never_inducted,
+    silence_rules.handoff_gap,
+    silence_rules.not_found,
+    silence_rules.stalled,
+    report_rules.carrier_reported_trouble,
+    report_rules.claim_mismatch,
+    report_rules.late,
+    silence_rules.expired,
 )
 # A finding of the key rule on a leg makes the listed rules' findings on that leg redundant.
 SUPERSEDES: Mapping[str, frozenset[str]] = {"never_inducted": frozenset({"not_found"})}
@@ -118,9 +123,7 @@ def find_carrier_outages(
         known = down.get(code)
         if known is None or item.failing_since < (known.failing_since or item.failing_since):
             down[code] = item
-    return [
-        _outage(item, now, calendars) for item in sorted(down.values(), key=lambda h: h.carrier)
-    ]
+    return [_outage(down[code], now, calendars) for code in sorted(down)]
 
 
 def _outage(item: CarrierHealth, now: datetime, calendars: CalendarTable) -> Finding:
@@ -161,7 +164,7 @@ def _scene(
 
 
 def _collect(scene: Scene) -> list[Due]:
-    dues: list[Due] = list(leg_rules.late_without_tracking(scene))
+    dues: list[Due] = list(report_rules.late_without_tracking(scene))
     for leg in sorted(scene.order.legs, key=lambda leg: (leg.sequence, leg.leg_id)):
         for rule in LEG_RULES:
             dues.extend(rule(leg, scene))

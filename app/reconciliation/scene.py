@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.reconciliation.calendar import BusinessCalendar, CalendarTable
-from app.reconciliation.facts import EventFacts, Finding, LegFacts, OrderFacts
+from app.reconciliation.facts import EventFacts, Finding, LegFacts, OrderFacts, Severity
 from app.reconciliation.thresholds import RuleThresholds, ThresholdTable
 from carriers.types import PHYSICAL_STATUSES, TrackingStatus
 
@@ -108,3 +108,19 @@ def label_created_at(leg: LegFacts) -> datetime:
     """When the label came to exist: our record, or the carrier's earlier label event."""
     carrier_label = [e.occurred_at for e in leg.events if e.status == TrackingStatus.LABEL_CREATED]
     return min([leg.label_created_at, *carrier_label])
+
+
+def leg_finding(
+    rule: str, severity: Severity, leg: LegFacts, explanation: str, action: str, **evidence: str
+) -> Finding:
+    """A finding about one leg; evidence always records the leg's current status."""
+    return Finding(
+        rule=rule,
+        severity=severity,
+        leg_id=leg.leg_id,
+        carrier=leg.carrier,
+        tracking_number=leg.tracking_number,
+        explanation=explanation,
+        recommended_action=action,
+        evidence={"current_status": str(leg.current_status or ""), **evidence},
+    )

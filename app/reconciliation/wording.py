@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from app.reconciliation.calendar import BusinessCalendar
 
@@ -24,6 +24,11 @@ def day(at: datetime, calendar: BusinessCalendar, now: datetime) -> str:
     if local.year != calendar.local(now).year:
         text += f" {local.year}"
     return text
+
+
+def date_words(on: date, calendar: BusinessCalendar, now: datetime) -> str:
+    """A calendar date as 'Thu 24 Dec', like `day`."""
+    return day(calendar.start_of_day(on), calendar, now)
 
 
 def moment(at: datetime, calendar: BusinessCalendar, now: datetime) -> str:
