@@ -3,7 +3,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,9 +73,7 @@ async def list_unresolved_for_carrier_subjects(session: AsyncSession) -> list[Al
     return list((await session.execute(stmt)).scalars())
 
 
-def _filtered(
-    stmt: Select[tuple[Alert, str | None]], filters: AlertFilters
-) -> Select[tuple[Alert, str | None]]:
+def _filtered(stmt: Select[Alert, str], filters: AlertFilters) -> Select[Alert, str]:
     stmt = stmt.where(Alert.status.in_(filters.statuses))
     if filters.rule:
         stmt = stmt.where(Alert.rule == filters.rule)
@@ -104,12 +101,7 @@ async def list_alerts(
     """A page of alerts with their order numbers (keyset on opened_at, id) and the total."""
     base = select(Alert, Order.order_number).outerjoin(Order, Order.id == Alert.order_id)
     stmt = _filtered(base, filters)
-    total_stmt = _filtered(
-        select(Alert, Order.order_number).outerjoin(Order, Order.id == Alert.order_id), filters
-    )
-    total = (
-        await session.execute(select(func.count()).select_from(total_stmt.subquery()))
-    ).scalar_one()
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     if after is not None:
         opened, alert_id = after
         if newest_first:
