@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import db, health
+from app.alerts import router as alerts_router
 from app.body_limit import BodySizeLimit
 from app.deps import Clock
 from app.errors import install_error_handlers
@@ -59,5 +60,6 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(shipments_router.router)
+    app.include_router(alerts_router.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

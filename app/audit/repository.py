@@ -40,3 +40,15 @@ async def list_for_order(
         .limit(limit)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+async def list_for_entity(
+    session: AsyncSession, entity_type: str, entity_id: str, *, limit: int = 200
+) -> list[AuditEntry]:
+    stmt = (
+        select(AuditEntry)
+        .where(AuditEntry.entity_type == entity_type, AuditEntry.entity_id == entity_id)
+        .order_by(AuditEntry.occurred_at, AuditEntry.id)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())

@@ -32,6 +32,8 @@ class Order(Base):
     customer_postal_code: Mapped[str | None] = mapped_column(String(16))
     promised_delivery_on: Mapped[date | None] = mapped_column(Date)
     claimed_status: Mapped[str | None] = mapped_column(String(32))
+    # When the rules must look at this order next: now after any change, else the next deadline.
+    reconcile_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -47,6 +47,8 @@ async def ingest_order(
         changed |= await _attach_shipment(
             session, order=order, shipment=shipment, field=f"shipments[{index}]", context=context
         )
+    if changed:
+        order.reconcile_due_at = context.now
     await session.flush()
     return IngestOutcome(order_id=order.id, created=created, changed=changed)
 
@@ -61,6 +63,8 @@ async def add_shipment(
     changed = await _attach_shipment(
         session, order=order, shipment=checked, field="shipment", context=context
     )
+    if changed:
+        order.reconcile_due_at = context.now
     await session.flush()
     return IngestOutcome(order_id=order.id, created=False, changed=changed)
 
@@ -87,6 +91,7 @@ async def update_order(
         order.promised_delivery_on = changes.promised_delivery_date
     if diff:
         order.updated_at = context.now
+        order.reconcile_due_at = context.now
         await _audit_order(session, order, "order.updated", diff, context)
     await session.flush()
     return order.id

@@ -1,0 +1,232 @@
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from app.alerts import repository, service
+from app.alerts.models import Alert
+from app.alerts.repository import UNRESOLVED_STATUSES, AlertFilters
+from app.alerts.schemas import (
+    AlertDetailRead,
+    AlertPage,
+    AlertRead,
+    AlertStatus,
+    AlertSummary,
+    AssignRequest,
+    AuditEntryRead,
+    CountRead,
+    NoteRequest,
+    NotificationRead,
+    ResolveRequest,
+)
+from app.audit import repository as audit_repository
+from app.deps import ActorPrincipal, NowDep, ReaderPrincipal, SessionDep
+from app.errors import FieldError, InvalidInput
+
+router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing or invalid API key", **PROBLEM},
+    403: {"description": "the key's role does not allow this", **PROBLEM},
+    404: {"description": "no such alert", **PROBLEM},
+    422: {"description": "invalid input", **PROBLEM},
+}
+
+
+StatusQuery = Annotated[
+    list[AlertStatus] | None, Query(description="default: open and acknowledged")
+]
+ACTION_ERRORS = {409: PROBLEM, **ERRORS}
+
+
+def build_alert_read(alert: Alert, order_number: str | None) -> AlertRead:
+    return AlertRead(
+        id=alert.id,
+        rule=alert.rule,
+        severity=alert.severity,
+        status=AlertStatus(alert.status),
+        order_number=order_number,
+        carrier=alert.carrier,
+        tracking_number=alert.tracking_number,
+        team=alert.team,
+        opened_at=alert.opened_at,
+        last_seen_at=alert.last_seen_at,
+        explanation=alert.explanation,
+        recommended_action=alert.recommended_action,
+        acknowledged_at=alert.acknowledged_at,
+        acknowledged_by=alert.acknowledged_by,
+        resolved_at=alert.resolved_at,
+        resolved_by=alert.resolved_by,
+        outcome=alert.outcome,
+        resolution_note=alert.resolution_note,
+        auto_resolved=alert.auto_resolved,
+    )
+
+
+def _encode_cursor(alert: Alert) -> str:
+    raw = f"{alert.opened_at.isoformat()}|{alert.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        opened, alert_id = raw.split("|")
+        return datetime.fromisoformat(opened), int(alert_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidInput([FieldError("cursor", "is not a cursor this API returned")]) from None
+
+
+@router.get("", response_model=AlertPage, responses=ERRORS)
+async def list_alerts(
+    session: SessionDep,
+    _: ReaderPrincipal,
+    now: NowDep,
+    status: Annotated[
+        list[AlertStatus] | None, Query(description="default: open and acknowledged")
+    ] = None,
+    rule: Annotated[str | None, Query(max_length=32)] = None,
+    carrier: Annotated[str | None, Query(max_length=32)] = None,
+    team: Annotated[str | None, Query(max_length=64)] = None,
+    min_age_hours: Annotated[
+        float | None, Query(ge=0, description="opened at least this long ago")
+    ] = None,
+    max_age_hours: Annotated[
+        float | None, Query(ge=0, description="opened at most this long ago")
+    ] = None,
+    order: Annotated[str, Query(pattern="^(oldest|newest)$")] = "oldest",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> AlertPage:
+    filters = AlertFilters(
+        statuses=tuple(s.value for s in status) if status else UNRESOLVED_STATUSES,
+        rule=rule,
+        carrier=carrier,
+        team=team,
+        opened_before=now - timedelta(hours=min_age_hours) if min_age_hours is not None else None,
+        opened_after=now - timedelta(hours=max_age_hours) if max_age_hours is not None else None,
+    )
+    rows, total = await repository.list_alerts(
+        session,
+        filters=filters,
+        limit=limit + 1,
+        after=_decode_cursor(cursor) if cursor else None,
+        newest_first=order == "newest",
+    )
+    page = rows[:limit]
+    return AlertPage(
+        items=[build_alert_read(alert, number) for alert, number in page],
+        total=total,
+        next_cursor=_encode_cursor(page[-1][0]) if len(rows) > limit else None,
+    )
+
+
+@router.get("/summary", response_model=AlertSummary, responses=ERRORS)
+async def summarize_alerts(
+    session: SessionDep,
+    _: ReaderPrincipal,
+    status: Annotated[
+        list[AlertStatus] | None, Query(description="default: open and acknowledged")
+    ] = None,
+) -> AlertSummary:
+    statuses = tuple(s.value for s in status) if status else UNRESOLVED_STATUSES
+
+    async def counts(*columns: str) -> list[tuple[tuple[str | None, ...], int]]:
+        return await repository.count_alerts_by(session, statuses=statuses, columns=columns)
+
+    by_pair = await counts("rule", "carrier")
+    return AlertSummary(
+        status=[AlertStatus(s) for s in statuses],
+        total=sum(n for _, n in by_pair),
+        by_rule=[CountRead(key=k[0] or "-", count=n) for k, n in await counts("rule")],
+        by_carrier=[CountRead(key=k[0] or "-", count=n) for k, n in await counts("carrier")],
+        by_team=[CountRead(key=k[0] or "-", count=n) for k, n in await counts("team")],
+        by_rule_and_carrier=[{"rule": k[0], "carrier": k[1], "count": n} for k, n in by_pair],
+    )
+
+
+async def _detail(session: SessionDep, alert: Alert) -> AlertDetailRead:
+    order_number = await repository.find_order_number(session, alert.order_id)
+    history = await audit_repository.list_for_entity(session, "alert", str(alert.id))
+    notifications = await repository.list_notifications(session, alert.id)
+    return AlertDetailRead(
+        **build_alert_read(alert, order_number).model_dump(),
+        evidence=alert.evidence,
+        history=[
+            AuditEntryRead(
+                occurred_at=e.occurred_at, actor=e.actor, action=e.action, detail=e.detail
+            )
+            for e in history
+        ],
+        notifications=[
+            NotificationRead(
+                channel=n.channel,
+                destination=n.destination,
+                event=n.event,
+                status=n.status,
+                attempts=n.attempts,
+                delivered_at=n.delivered_at,
+                last_error=n.last_error,
+            )
+            for n in notifications
+        ],
+    )
+
+
+@router.get("/{alert_id}", response_model=AlertDetailRead, responses=ERRORS)
+async def get_alert(alert_id: int, session: SessionDep, _: ReaderPrincipal) -> AlertDetailRead:
+    return await _detail(session, await repository.get_alert(session, alert_id))
+
+
+@router.post(
+    "/{alert_id}/acknowledge", response_model=AlertDetailRead, responses={409: PROBLEM, **ERRORS}
+)
+async def acknowledge_alert(
+    alert_id: int, session: SessionDep, principal: ActorPrincipal, now: NowDep
+) -> AlertDetailRead:
+    alert = await service.acknowledge(session, alert_id=alert_id, actor=principal.actor, now=now)
+    return await _detail(session, alert)
+
+
+@router.post(
+    "/{alert_id}/resolve", response_model=AlertDetailRead, responses={409: PROBLEM, **ERRORS}
+)
+async def resolve_alert(
+    alert_id: int, body: ResolveRequest, session: SessionDep, principal: ActorPrincipal, now: NowDep
+) -> AlertDetailRead:
+    alert = await service.resolve(
+        session,
+        alert_id=alert_id,
+        outcome=body.outcome,
+        note=body.note,
+        actor=principal.actor,
+        now=now,
+    )
+    return await _detail(session, alert)
+
+
+@router.post(
+    "/{alert_id}/assign", response_model=AlertDetailRead, responses={409: PROBLEM, **ERRORS}
+)
+async def assign_alert(
+    alert_id: int, body: AssignRequest, session: SessionDep, principal: ActorPrincipal, now: NowDep
+) -> AlertDetailRead:
+    alert = await service.assign(
+        session, alert_id=alert_id, team=body.team, actor=principal.actor, now=now
+    )
+    return await _detail(session, alert)
+
+
+@router.post("/{alert_id}/notes", response_model=AlertDetailRead, responses=ERRORS)
+async def add_alert_note(
+    alert_id: int, body: NoteRequest, session: SessionDep, principal: ActorPrincipal, now: NowDep
+) -> AlertDetailRead:
+    alert = await service.add_note(
+        session, alert_id=alert_id, note=body.note, actor=principal.actor, now=now
+    )
+    return await _detail(session, alert)

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.shipments.models import Leg, Order, Shipment
+from app.tracking.models import LegEvent
+
+
+async def claim_due_order_ids(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:
+    """Orders due for a look; on PostgreSQL rows another sweeper holds are skipped."""
+    stmt = (
+        select(Order.id)
+        .where(Order.reconcile_due_at <= now)
+        .order_by(Order.reconcile_due_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def list_orders_with_legs(session: AsyncSession, order_ids: Sequence[int]) -> list[Order]:
+    stmt = (
+        select(Order)
+        .where(Order.id.in_(order_ids))
+        .options(selectinload(Order.shipments).selectinload(Shipment.legs))
+        .order_by(Order.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def list_events_for_legs(session: AsyncSession, leg_ids: Sequence[int]) -> list[LegEvent]:
+    if not leg_ids:
+        return []
+    stmt = select(LegEvent).where(LegEvent.leg_id.in_(leg_ids))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def iter_active_order_ids(session: AsyncSession, *, batch: int) -> AsyncIterator[list[int]]:
+    last_id = 0
+    while True:
+        stmt = (
+            select(Shipment.order_id)
+            .join(Leg, Leg.shipment_id == Shipment.id)
+            .where(Leg.active.is_(True), Shipment.order_id > last_id)
+            .group_by(Shipment.order_id)
+            .order_by(Shipment.order_id)
+            .limit(batch)
+        )
+        ids = list((await session.execute(stmt)).scalars())
+        if not ids:
+            return
+        yield ids
+        last_id = ids[-1]

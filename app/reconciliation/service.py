@@ -1,0 +1,168 @@
+"""Comparing what we expect with what carriers scanned: findings become alerts, and alerts whose
+problem went away close themselves."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.alerts import repository as alerts_repository
+from app.alerts import service as alerts_service
+from app.alerts.models import Alert
+from app.reconciliation import repository, rules
+from app.reconciliation.calendar import CalendarTable
+from app.reconciliation.facts import Finding, OrderFacts
+from app.reconciliation.facts_builder import build_order_facts
+from app.reconciliation.thresholds import ThresholdTable
+from app.shipments.models import Leg, Order
+from app.tracking.cadence import CadenceTable
+from app.tracking.explain import describe_status
+from app.tracking.models import LegEvent
+from carriers.registry import carrier_name
+
+# Legs that these rules call dead are not polled any more.
+RULES_THAT_STOP_POLLING = frozenset({"expired"})
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationConfig:
+    thresholds: ThresholdTable = field(default_factory=ThresholdTable)
+    calendars: CalendarTable = field(default_factory=CalendarTable)
+    cadence: CadenceTable = field(default_factory=CadenceTable)
+    policy: alerts_service.AlertPolicy = field(default_factory=alerts_service.AlertPolicy)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderVerdict:
+    order_number: str
+    findings: list[Finding]
+    next_deadline: datetime | None
+
+
+async def load_order_facts(
+    session: AsyncSession, order_ids: Sequence[int], cadence: CadenceTable
+) -> list[tuple[Order, OrderFacts]]:
+    orders = await repository.list_orders_with_legs(session, order_ids)
+    leg_ids = [leg.id for o in orders for s in o.shipments for leg in s.legs]
+    events_by_leg: dict[int, list[LegEvent]] = defaultdict(list)
+    for event in await repository.list_events_for_legs(session, leg_ids):
+        events_by_leg[event.leg_id].append(event)
+    return [(o, build_order_facts(o, events_by_leg, cadence)) for o in orders]
+
+
+def judge_order(facts: OrderFacts, *, now: datetime, config: ReconciliationConfig) -> OrderVerdict:
+    """The rules' verdict on one order at `now` (pure)."""
+    thresholds, calendars = config.thresholds, config.calendars
+    return OrderVerdict(
+        order_number=facts.order_number,
+        findings=rules.find_discrepancies(
+            facts, now=now, thresholds=thresholds, calendars=calendars
+        ),
+        next_deadline=rules.next_deadline(
+            facts, now=now, thresholds=thresholds, calendars=calendars
+        ),
+    )
+
+
+async def reconcile_orders(
+    session: AsyncSession, *, order_ids: Sequence[int], now: datetime, config: ReconciliationConfig
+) -> list[OrderVerdict]:
+    """Judges each order, opens or refreshes its alerts, closes those whose problem went away,
+    and schedules the order's next look at its next deadline."""
+    verdicts = []
+    loaded = await load_order_facts(session, order_ids, config.cadence)
+    open_alerts = await alerts_repository.list_unresolved_alerts_for_orders(
+        session, [order.id for order, _ in loaded]
+    )
+    for order, facts in loaded:
+        verdict = judge_order(facts, now=now, config=config)
+        await _apply_verdict(
+            session,
+            order=order,
+            facts=facts,
+            verdict=verdict,
+            open_alerts=[a for a in open_alerts if a.order_id == order.id],
+            now=now,
+            config=config,
+        )
+        verdicts.append(verdict)
+    return verdicts
+
+
+async def _apply_verdict(
+    session: AsyncSession,
+    *,
+    order: Order,
+    facts: OrderFacts,
+    verdict: OrderVerdict,
+    open_alerts: list[Alert],
+    now: datetime,
+    config: ReconciliationConfig,
+) -> None:
+    legs = {leg.id: leg for s in order.shipments for leg in s.legs}
+    raised = set()
+    for finding in verdict.findings:
+        leg = legs.get(finding.leg_id) if finding.leg_id is not None else None
+        subject = alerts_service.FindingSubject(
+            order_id=order.id,
+            order_number=order.order_number,
+            last_activity_at=leg.last_event_at if leg else order.updated_at,
+        )
+        alert = await alerts_service.record_finding(
+            session, finding=finding, subject=subject, policy=config.policy, now=now
+        )
+        raised.add((alerts_service.subject_key(finding, order.id), finding.rule))
+        if leg is not None and finding.rule in RULES_THAT_STOP_POLLING and alert is not None:
+            leg.active = False
+            leg.next_poll_at = None
+    fresh = {leg.leg_id: leg.is_fresh(now) for leg in facts.legs}
+    for alert in open_alerts:
+        if (alert.subject_key, alert.rule) in raised:
+            continue
+        leg = legs.get(alert.leg_id) if alert.leg_id is not None else None
+        # Silence from a carrier we cannot reach proves nothing: keep the alert open.
+        if leg is not None and not fresh.get(leg.id, False):
+            continue
+        if leg is None and not all(fresh.values()):
+            continue
+        await alerts_service.auto_resolve(
+            session, alert=alert, reason=describe_recovery(alert, leg), now=now
+        )
+    order.reconcile_due_at = verdict.next_deadline
+
+
+def describe_recovery(alert: Alert, leg: Leg | None) -> str:
+    """Why an alert closed itself, in words an agent can repeat."""
+    if leg is None:
+        return f"The {alert.rule.replace('_', ' ')} condition no longer holds."
+    name = carrier_name(leg.carrier)
+    when = leg.last_event_at.strftime("%d %b %Y %H:%M UTC") if leg.last_event_at else "recently"
+    return (
+        f"{alert.rule.replace('_', ' ')} no longer holds: {describe_status(name, leg.status)} "
+        f"(latest scan {when})."
+    )
+
+
+async def reconcile_due_orders(
+    session: AsyncSession, *, now: datetime, config: ReconciliationConfig, limit: int = 500
+) -> list[OrderVerdict]:
+    """One sweep: every order whose next look is due, oldest due first."""
+    order_ids = await repository.claim_due_order_ids(session, now=now, limit=limit)
+    if not order_ids:
+        return []
+    return await reconcile_orders(session, order_ids=order_ids, now=now, config=config)
+
+
+async def check_all_active_orders(
+    session: AsyncSession, *, now: datetime, config: ReconciliationConfig
+) -> list[OrderVerdict]:
+    """Judges every order with an active leg now, without touching alerts (for people)."""
+    verdicts = []
+    async for order_ids in repository.iter_active_order_ids(session, batch=500):
+        for _, facts in await load_order_facts(session, order_ids, config.cadence):
+            verdicts.append(judge_order(facts, now=now, config=config))
+    return verdicts
