@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 
@@ -56,3 +56,55 @@ def order_payload(**overrides: Any) -> dict[str, Any]:
     }
     payload.update(overrides)
     return payload
+
+
+async def create_order(session, *, now: datetime, label_at: datetime | None = None, **overrides):  # type: ignore[no-untyped-def]
+    """Stores an order through the ingest service and returns (order id, its legs by sequence)."""
+    from sqlalchemy import select
+
+    from app.shipments import service
+    from app.shipments.models import Leg, Shipment
+    from app.shipments.schemas import OrderCreate
+
+    payload = order_payload(**overrides)
+    if label_at is not None:
+        for shipment in payload["shipments"]:
+            shipment["label_created_at"] = label_at.isoformat()
+    outcome = await service.ingest_order(
+        session,
+        order_in=OrderCreate.model_validate(payload),
+        context=service.IngestContext(actor="tests", now=now, reuse_window=timedelta(days=90)),
+    )
+    legs = (
+        await session.execute(
+            select(Leg)
+            .join(Shipment, Shipment.id == Leg.shipment_id)
+            .where(Shipment.order_id == outcome.order_id)
+            .order_by(Leg.shipment_id, Leg.sequence)
+        )
+    ).scalars()
+    return outcome.order_id, list(legs)
+
+
+def make_event(
+    leg,
+    *,
+    status: str,
+    at: datetime,
+    code: str = "X",
+    description: str = "scan",
+    city: str = "Memphis",
+):  # type: ignore[no-untyped-def]
+    from app.tracking.models import LegEvent
+
+    return LegEvent(
+        leg_id=leg.id,
+        status=status,
+        carrier_code=code,
+        description=description,
+        location_city=city,
+        location_state="TN",
+        occurred_at=at,
+        utc_offset_minutes=-360,
+        dedupe_key=f"{leg.id}-{code}-{at.isoformat()}",
+    )

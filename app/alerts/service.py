@@ -314,3 +314,4 @@ async def _audit(
         order_id=alert.order_id,
         detail={"rule": alert.rule, **detail},
     )
+    await session.flush()

@@ -90,6 +90,7 @@ async def reconcile_orders(
             config=config,
         )
         verdicts.append(verdict)
+    await session.flush()
     return verdicts
 
 
