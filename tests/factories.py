@@ -58,7 +58,7 @@ def order_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def create_order(session, *, now: datetime, label_at: datetime | None = None, **overrides):  # type: ignore[no-untyped-def]
+async def create_order(session, *, now: datetime, label_at: datetime | None = None, **overrides):
     """Stores an order through the ingest service and returns (order id, its legs by sequence)."""
     from sqlalchemy import select
 
@@ -102,7 +102,7 @@ def make_event(
         status=status,
         carrier_code=code,
         description=description,
-        location_city=city,
+        location_city="Memphis",
         location_state="TN",
         occurred_at=at,
         utc_offset_minutes=-360,

@@ -108,7 +108,7 @@ async def test_a_leg_whose_polls_failed_raises_no_never_inducted_alert(session):
 
 
 async def test_an_open_alert_stays_open_while_the_carrier_cannot_be_reached(session):
-    order_id, leg = await usps_label_only_order(session, polled_at=AFTER_DEADLINE)
+    order_id, _leg = await usps_label_only_order(session, polled_at=AFTER_DEADLINE)
     await service.reconcile_orders(session, order_ids=[order_id], now=AFTER_DEADLINE, config=CONFIG)
 
     await service.reconcile_orders(
