@@ -11,12 +11,13 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from carriers.errors import CarrierResponseInvalid
+from carriers.local_time import fill_missing_offsets, offset_between, parse_utc_offset
 from carriers.types import Location, TrackingEvent, TrackingSnapshot, TrackingStatus
 
 logger = logging.getLogger("carriers.usps")
@@ -96,7 +97,6 @@ STATUS_CATEGORIES: Mapping[str, TrackingStatus] = {
 }
 
 _MISSING_CODE = "missing"
-_OFFSET = re.compile(r"^([+-])(\d{1,2}):?(\d{2})$")
 
 
 class _Model(BaseModel):
@@ -161,14 +161,6 @@ def parse_error_message(body: str | bytes) -> str | None:
     return text or (f"USPS error {error.code}" if error.code else None)
 
 
-def _parse_offset(text: str | None) -> timedelta | None:
-    match = _OFFSET.match(text.strip()) if text else None
-    if match is None:
-        return None
-    sign = -1 if match.group(1) == "-" else 1
-    return sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3)))
-
-
 def _wall_time(text: str | None) -> datetime | None:
     """Reads a USPS local time. Assumption: `eventTimestamp` and `expectedDeliveryTimeStamp` are
     the wall clock at the scan or delivery place even when suffixed "Z" (USPS's README example
@@ -186,23 +178,12 @@ def _gmt_time(text: str | None) -> datetime | None:
 
 
 def _event_offset(event: _Event) -> timedelta | None:
-    """Returns the event's UTC offset: GMTOffset if given, else local minus GMT time rounded to
-    15 minutes (GMTTimestamp carries seconds, eventTimestamp only minutes)."""
-    offset = _parse_offset(event.gmt_offset)
+    """Returns the event's UTC offset: GMTOffset if given, else implied by GMTTimestamp."""
+    offset = parse_utc_offset(event.gmt_offset)
     local, gmt = _wall_time(event.event_timestamp), _gmt_time(event.gmt_timestamp)
     if offset is None and local is not None and gmt is not None:
-        quarters = round((local - gmt.replace(tzinfo=None)) / timedelta(minutes=15))
-        offset = quarters * timedelta(minutes=15)
+        offset = offset_between(local, gmt.replace(tzinfo=None))
     return offset
-
-
-def _nearest_offset(offsets: Sequence[timedelta | None], index: int) -> timedelta | None:
-    """The offset of the nearest event in the answer that has one (same leg, usually same zone)."""
-    for distance in range(1, len(offsets)):
-        for neighbour in (index - distance, index + distance):
-            if 0 <= neighbour < len(offsets) and offsets[neighbour] is not None:
-                return offsets[neighbour]
-    return None
 
 
 def _occurred_at(event: _Event, offset: timedelta | None) -> datetime:
@@ -241,10 +222,9 @@ def _clean_service(mail_class: str | None) -> str | None:
 
 def _events(details: _Details) -> list[TrackingEvent]:
     raw = details.tracking_events
-    offsets = [_event_offset(e) for e in raw]
+    offsets = fill_missing_offsets([_event_offset(e) for e in raw])
     events = []
-    for index, event in enumerate(raw):
-        offset = offsets[index] if offsets[index] is not None else _nearest_offset(offsets, index)
+    for event, offset in zip(raw, offsets, strict=True):
         status, description = _status_of(event)
         occurred_at = _occurred_at(event, offset)
         events.append(
