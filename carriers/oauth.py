@@ -22,9 +22,7 @@ TokenFetcher = Callable[[], Awaitable[AccessToken]]
 class TokenCache:
     """Caches one OAuth 2 client-credentials token; concurrent callers share a single refresh."""
 
-    def __init__(
-        self, fetch: TokenFetcher, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, fetch: TokenFetcher, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._fetch = fetch
         self._clock = clock
         self._token: str | None = None

@@ -1,19 +1,19 @@
 """Valid tracking numbers for the sandbox to mint, and the USPS last-mile numbers it decodes.
 
-The check-digit functions here are a stopgap until `carriers.numbers.build_valid_number` lands
-(branch `usps-ups`); swap `build_number` for it then. Formats minted:
+`_build_valid_number` is a stopgap with the signature of `carriers.numbers.build_valid_number`
+(branch `usps-ups`); once that lands, import it instead. Formats minted:
 
-    usps   22-digit IMpb  "94" + STC "001" + MID "905511" + serial(10) + mod-10 check (weights 3/1)
-    ups    18-char 1Z     "1Z" + shipper "A1B2C3" + service "03" + serial(7) + mod-10 check
-    fedex  12 digits      serial(11) + mod-11 check (weights 1/3/7 from the right)
-    dhl    10 digits      serial(9) + mod-7 check (DHL Express waybill)
+    usps   usps_impb          "94" + STC "001" + MID "905511" + serial(10) + GS1 mod-10 check
+    ups    ups_1z             "1Z" + shipper "A1B2C3" + service "03" + serial(7) + 1Z check
+    fedex  fedex_express_12   serial(11) + mod-11 check (weights 1, 3, 7 from the right)
+    dhl    dhl_ecommerce      "GM" + "29511" + serial(11); DHL eCommerce numbers carry no check
 
 A consolidator's USPS last-mile number is a 26-digit IMpb whose fields carry the leg's story, so
 the sandbox "usps" carrier can replay it without knowing the first number:
 
     "92" + STC "612" + MID(9, one per consolidator) + mode(1) + tender minute(8) + tag(2) + check
     mode 1 = normal last mile, 0 = gap (USPS never scans it); tender minute counts from 2020-01-01
-    UTC; tag is two digits of the first number's hash so parcels tendered the same minute differ.
+    UTC; tag is two digits of the first leg's dice, which also pick the destination.
 """
 
 from __future__ import annotations
@@ -28,11 +28,9 @@ LAST_MILE_MIDS = {"fedex": "900100001", "ups": "900100002", "dhl": "900100003"}
 _MID_OWNERS = {mid: carrier for carrier, mid in LAST_MILE_MIDS.items()}
 _LAST_MILE_PREFIX = "92612"
 
-_SERIAL_WIDTH = {"usps": 10, "ups": 7, "fedex": 11, "dhl": 9}
-
 
 def impb_check_digit(body: str) -> str:
-    """Returns the USPS IMpb mod-10 check digit (weights 3, 1 from the rightmost digit)."""
+    """Returns the GS1 mod-10 check digit USPS IMpb uses (weights 3, 1 from the rightmost)."""
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
     return str((10 - total % 10) % 10)
 
@@ -51,26 +49,34 @@ def fedex_check_digit(body: str) -> str:
     return str(total % 11 % 10)
 
 
-def dhl_check_digit(body: str) -> str:
-    """Returns the DHL Express waybill check digit (the 9-digit body mod 7)."""
-    return str(int(body) % 7)
+def _build_valid_number(kind: str, serial: str) -> str:
+    """Returns `serial` completed with the check digit of `kind` (see the module docstring)."""
+    if kind == "usps_impb":
+        return serial + impb_check_digit(serial)
+    if kind == "ups_1z":
+        return serial + ups_check_digit(serial[2:])
+    if kind == "fedex_express_12":
+        return serial + fedex_check_digit(serial)
+    if kind == "dhl_ecommerce":
+        return serial
+    raise ValueError(f"unknown number kind {kind!r}")
+
+
+_FORMATS = {
+    # carrier: (number kind, fixed prefix, serial digits)
+    "usps": ("usps_impb", "94001905511", 10),
+    "ups": ("ups_1z", "1ZA1B2C303", 7),
+    "fedex": ("fedex_express_12", "", 11),
+    "dhl": ("dhl_ecommerce", "GM29511", 11),
+}
 
 
 def build_number(carrier: str, serial: int) -> str:
     """Returns a number of `carrier`'s format with a valid check digit; distinct serials differ."""
-    width = _SERIAL_WIDTH[carrier]
+    kind, prefix, width = _FORMATS[carrier]
     if not 0 <= serial < 10**width:
         raise ValueError(f"serial {serial} does not fit {width} digits for {carrier}")
-    digits = f"{serial:0{width}d}"
-    if carrier == "usps":
-        body = "94001905511" + digits
-        return body + impb_check_digit(body)
-    if carrier == "ups":
-        body = "A1B2C303" + digits
-        return "1Z" + body + ups_check_digit(body)
-    if carrier == "fedex":
-        return digits + fedex_check_digit(digits)
-    return digits + dhl_check_digit(digits)
+    return _build_valid_number(kind, f"{prefix}{serial:0{width}d}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +91,11 @@ class LastMileLeg:
 def build_last_mile_number(consolidator: str, *, gap: bool, tendered_at: datetime, tag: int) -> str:
     """Returns a valid 26-digit IMpb that `parse_last_mile_number` reads back to the same leg."""
     minute = int((tendered_at - TENDER_EPOCH) // timedelta(minutes=1))
-    body = (
+    serial = (
         f"{_LAST_MILE_PREFIX}{LAST_MILE_MIDS[consolidator]}{0 if gap else 1}"
         f"{minute:08d}{tag % 100:02d}"
     )
-    return body + impb_check_digit(body)
+    return _build_valid_number("usps_impb", serial)
 
 
 def parse_last_mile_number(number: str) -> LastMileLeg | None:

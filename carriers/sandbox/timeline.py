@@ -31,8 +31,8 @@ from carriers.types import (
 SANDBOX_EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
 DERIVED_LABEL_SPAN = timedelta(days=28)
 _MINUTE = timedelta(minutes=1)
-# Carriers whose label event names no place (FedEx OC and UPS MP carry only a country).
-_UNLOCATED_LABELS = frozenset({"fedex", "ups"})
+# Carriers whose label event names no place (FedEx OC and UPS MP carry a country at most).
+_UNLOCATED_LABELS = frozenset({"fedex", "ups", "dhl"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +215,9 @@ class _Planner:
         else:
             failed_at = add(Milestone.EXCEPTION, out_at + self.dice.minutes(120, 360), here)
             if self.scenario is Scenario.RETURNED_TO_SENDER:
-                add(Milestone.RETURNING, failed_at + self.dice.minutes(18 * 60, 30 * 60), here)
+                # DHL reports a return as delivered back at the origin; others as it leaves.
+                back = self.origin if self.carrier == "dhl" else here
+                add(Milestone.RETURNING, failed_at + self.dice.minutes(18 * 60, 30 * 60), back)
         return self._timeline(due=_end_of_day(out_at, here))
 
     def _handed_off_timeline(self) -> Timeline:

@@ -110,23 +110,25 @@ _FEDEX = {
         "DE", "Delivery exception", "DE", "Delivery exception", "Incorrect address"
     ),
     _M.RETURNING: Wording("RS", "Return to shipper", "RS", "Return to shipper"),
-    _M.TENDERED: Wording(
-        "AX", "At USPS facility", "IT", "In transit", "Package tendered to USPS for final delivery"
-    ),
+    # Ground Economy's hand-off scan; the USPS number rides in PARTNER_CARRIER_NUMBER.
+    _M.TENDERED: Wording("AX", "At U.S. Postal Service facility", "IT", "In transit"),
 }
 
-# DHL unified tracking: statusCode (pre-transit, transit, delivered, failure), wording, status.
+# DHL unified tracking, eCommerce Americas as recorded: statusCode and a fixed upper-case
+# `status` label, no description. A return ends "delivered" back at the origin.
 _DHL = {
-    _M.LABEL_CREATED: Wording("pre-transit", "Shipment information received", "pre-transit"),
-    _M.ACCEPTED: Wording("transit", "Picked Up", "transit"),
-    _M.ARRIVED: Wording("transit", "Arrived at DHL eCommerce Distribution Center", "transit"),
-    _M.DEPARTED: Wording("transit", "Departed DHL eCommerce Distribution Center", "transit"),
-    _M.AT_DESTINATION: Wording("transit", "Arrived at Delivery Facility", "transit"),
-    _M.OUT_FOR_DELIVERY: Wording("transit", "Out for Delivery", "transit"),
-    _M.DELIVERED: Wording("delivered", "Delivered", "delivered"),
-    _M.EXCEPTION: Wording("failure", "Address information incorrect", "failure"),
-    _M.RETURNING: Wording("failure", "Returned to Shipper", "failure"),
-    _M.TENDERED: Wording("transit", "Tendered to Delivery Service Provider", "transit"),
+    _M.LABEL_CREATED: Wording("unknown", "LABEL CREATED", "unknown"),
+    _M.ACCEPTED: Wording(
+        "transit", "PACKAGE RECEIVED AT DHL ECOMMERCE DISTRIBUTION CENTER", "transit"
+    ),
+    _M.ARRIVED: Wording("transit", "PROCESSED", "transit"),
+    _M.DEPARTED: Wording("transit", "DEPARTURE ORIGIN DHL ECOMMERCE FACILITY", "transit"),
+    _M.AT_DESTINATION: Wording("transit", "ARRIVAL DESTINATION DHL ECOMMERCE FACILITY", "transit"),
+    _M.OUT_FOR_DELIVERY: Wording("transit", "OUT FOR DELIVERY", "transit"),
+    _M.DELIVERED: Wording("delivered", "DELIVERED", "delivered"),
+    _M.EXCEPTION: Wording("failure", "ADDRESS INFORMATION INCORRECT", "failure"),
+    _M.RETURNING: Wording("delivered", "DELIVERED", "delivered"),
+    _M.TENDERED: Wording("transit", "TENDERED TO DELIVERY SERVICE PROVIDER", "transit"),
 }
 
 # Any other slug speaks a plain vocabulary of its own.
@@ -144,7 +146,7 @@ SERVICES: dict[str, tuple[str, str]] = {
     "usps": ("USPS Ground Advantage", "Parcel Select"),
     "ups": ("UPS Ground", "UPS Ground Saver"),
     "fedex": ("FedEx Ground", "FedEx Ground Economy"),
-    "dhl": ("DHL eCommerce Parcel Expedited", "DHL eCommerce Parcel Expedited"),
+    "dhl": ("DHL SM Parcel Plus Expedited", "DHL SM Parcel Plus Expedited"),
 }
 
 DISPLAY_NAMES = {"usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL"}
