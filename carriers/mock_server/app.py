@@ -163,6 +163,11 @@ class MockCarrierServer:
         )
         return response
 
+    @property
+    def label_policy(self) -> tuple[Literal["derived", "first_seen"], timedelta]:
+        """Returns how label times are chosen for numbers nobody fixed, and the age spread."""
+        return self._label_times, self._label_age_spread
+
     def timeline(self, carrier: str, tracking_number: str) -> Timeline:
         """Returns the journey the mock plays for the number (fixed settings win over hashes)."""
         key = (carrier, tracking_number)
