@@ -1,0 +1,242 @@
+"""One ASGI app standing in for the USPS, UPS, FedEx and DHL tracking APIs over real HTTP.
+
+Point an adapter's base URL at http://HOST:PORT/<carrier> and it meets the carrier's paths:
+
+    POST /usps/oauth2/v3/token                 GET  /usps/tracking/v3/tracking/{n}?expand=DETAIL
+    POST /ups/security/v1/oauth/token          GET  /ups/api/track/v1/details/{n}
+    POST /fedex/oauth/token                    POST /fedex/track/v1/trackingnumbers
+                                               GET  /dhl/track/shipments?trackingNumber={n}
+
+Answers come from the sandbox's deterministic timelines (carriers.sandbox), rendered in each
+carrier's JSON (carriers.mock_server.payloads). Control endpoints, for tests and benches:
+
+    GET  /_mock/stats      requests per carrier, status and path; busiest 1-second window
+    POST /_mock/reset      forget requests, runtime settings and first-seen times
+    GET  /_mock/config     the fault settings in force
+    POST /_mock/config     change fault settings (see faults.py), expire tokens, reseed
+    POST /_mock/shipments  fix a number's scenario or label time
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from pydantic import ValidationError
+
+from carriers.mock_server.asgi import (
+    Receive,
+    Request,
+    Response,
+    Scope,
+    Send,
+    json_response,
+    read_request,
+    send_response,
+    serve_lifespan,
+)
+from carriers.mock_server.control import FaultUpdate, ShipmentSettings
+from carriers.mock_server.faults import FaultConfig, FaultPlan
+from carriers.mock_server.stats import RecordedRequest, RequestLog
+from carriers.mock_server.tokens import TOKEN_LIFETIMES, ClientCredentials, TokenIssuer
+from carriers.mock_server.tracking import TrackingEndpoints
+from carriers.sandbox.scenarios import Dice, Scenario
+from carriers.sandbox.timeline import Timeline, plan_timeline
+
+CARRIERS = ("usps", "ups", "fedex", "dhl")
+DEFAULT_CREDENTIALS = {
+    carrier: ClientCredentials(f"mock-{carrier}-client-id", f"mock-{carrier}-client-secret")
+    for carrier in TOKEN_LIFETIMES
+}
+DEFAULT_DHL_API_KEY = "mock-dhl-api-key"
+
+
+@dataclass(frozen=True, slots=True)
+class MockShipment:
+    """A number whose scenario or label time is fixed instead of derived from its hash."""
+
+    carrier: str
+    tracking_number: str
+    scenario: Scenario | None = None
+    label_created_at: datetime | None = None
+
+
+_RouteKind = Literal["token", "track"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    carrier: str
+    method: str
+    pattern: re.Pattern[str]
+    template: str  # the path as counted in stats, with {n} for the number
+    kind: _RouteKind
+
+
+_ROUTE_TABLE: tuple[tuple[str, str, str, _RouteKind], ...] = (
+    ("usps", "POST", "/usps/oauth2/v3/token", "token"),
+    ("usps", "GET", "/usps/tracking/v3/tracking/{n}", "track"),
+    ("ups", "POST", "/ups/security/v1/oauth/token", "token"),
+    ("ups", "GET", "/ups/api/track/v1/details/{n}", "track"),
+    ("fedex", "POST", "/fedex/oauth/token", "token"),
+    ("fedex", "POST", "/fedex/track/v1/trackingnumbers", "track"),
+    ("dhl", "GET", "/dhl/track/shipments", "track"),
+)
+_ROUTES = tuple(
+    _Route(carrier, method, re.compile(re.escape(path).replace(r"\{n\}", "([^/]+)")), path, kind)
+    for carrier, method, path, kind in _ROUTE_TABLE
+)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MockCarrierServer:
+    """The four carriers' tracking APIs, deterministic, with faults and request counting."""
+
+    def __init__(
+        self,
+        *,
+        credentials: Mapping[str, ClientCredentials] = DEFAULT_CREDENTIALS,
+        dhl_api_key: str = DEFAULT_DHL_API_KEY,
+        faults: FaultConfig | None = None,
+        seed: int = 0,
+        shipments: Iterable[MockShipment] = (),
+        label_times: Literal["derived", "first_seen"] = "derived",
+        label_age_spread: timedelta = timedelta(0),
+        clock: Callable[[], datetime] = _utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.log = RequestLog()
+        self._clock, self._monotonic, self._sleep = clock, monotonic, sleep
+        self._initial_faults, self._seed = faults or FaultConfig(), seed
+        self.faults = FaultPlan.seeded(self._initial_faults, seed)
+        self._fixed = {(s.carrier, s.tracking_number): s for s in shipments}
+        self._runtime: dict[tuple[str, str], MockShipment] = {}
+        self._first_seen: dict[tuple[str, str], datetime] = {}
+        self._label_times, self._label_age_spread = label_times, label_age_spread
+        self.tokens = TokenIssuer(monotonic)
+        self._tracking = TrackingEndpoints(
+            credentials=credentials,
+            dhl_api_key=dhl_api_key,
+            tokens=self.tokens,
+            faults=lambda: self.faults,
+            timeline=self.timeline,
+            clock=clock,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await serve_lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = await read_request(scope, receive)
+        await send_response(send, await self.handle(request))
+
+    async def handle(self, request: Request) -> Response:
+        """Returns the answer to one request; carrier requests are recorded with their status."""
+        if request.path.startswith("/_mock/"):
+            return self._control(request)
+        route, number = _match(request.path)
+        if route is None:
+            return json_response(404, {"title": "Not Found", "status": 404})
+        if route.method != request.method:
+            return json_response(405, {"title": "Method Not Allowed", "status": 405})
+        arrived = self._monotonic()
+        delay = self.faults.latency_seconds(route.carrier)
+        if delay > 0:
+            await self._sleep(delay)
+        if route.kind == "token":
+            response = self._tracking.token(route.carrier, request)
+        else:
+            response = self._tracking.track(route.carrier, request, number)
+        self.log.record(
+            RecordedRequest(route.carrier, request.method, route.template, arrived, response.status)
+        )
+        return response
+
+    @property
+    def label_policy(self) -> tuple[Literal["derived", "first_seen"], timedelta]:
+        """Returns how label times are chosen for numbers nobody fixed, and the age spread."""
+        return self._label_times, self._label_age_spread
+
+    def timeline(self, carrier: str, tracking_number: str) -> Timeline:
+        """Returns the journey the mock plays for the number (fixed settings win over hashes)."""
+        key = (carrier, tracking_number)
+        fixed = self._runtime.get(key) or self._fixed.get(key)
+        if fixed is not None:
+            return plan_timeline(
+                carrier,
+                tracking_number,
+                label_created_at=fixed.label_created_at,
+                scenario=fixed.scenario,
+            )
+        if self._label_times == "derived":
+            return plan_timeline(carrier, tracking_number)
+        first_seen = self._first_seen.setdefault(key, self._clock())
+        spread = int(self._label_age_spread / timedelta(minutes=1))
+        age = Dice(f"age|{carrier}|{tracking_number}").below(spread + 1) * timedelta(minutes=1)
+        return plan_timeline(carrier, tracking_number, label_created_at=first_seen - age)
+
+    def configure(self, update: FaultUpdate) -> int:
+        """Applies a fault update; returns how many tokens it expired."""
+        self.faults.config = update.applied_to(self.faults.config)
+        if update.seed is not None:
+            self.faults = FaultPlan.seeded(self.faults.config, update.seed)
+        if update.expire_tokens is False:
+            return 0
+        carriers = CARRIERS if update.expire_tokens is True else update.expire_tokens
+        return self.tokens.expire(carriers)
+
+    def reset(self) -> None:
+        """Forgets recorded requests, runtime faults and shipments, and first-seen times."""
+        self.log.clear()
+        self.faults = FaultPlan.seeded(self._initial_faults, self._seed)
+        self._runtime.clear()
+        self._first_seen.clear()
+
+    def _control(self, request: Request) -> Response:
+        endpoint = (request.method, request.path)
+        if endpoint == ("GET", "/_mock/stats"):
+            return json_response(200, self.log.summary())
+        if endpoint == ("POST", "/_mock/reset"):
+            self.reset()
+            return json_response(200, {"reset": True})
+        if endpoint == ("GET", "/_mock/config"):
+            return json_response(200, self.faults.config.model_dump(mode="json"))
+        if endpoint == ("POST", "/_mock/config"):
+            try:
+                expired = self.configure(FaultUpdate.model_validate_json(request.body or b"{}"))
+            except ValidationError as error:
+                return json_response(400, {"title": "Invalid config", "detail": str(error)})
+            config = self.faults.config.model_dump(mode="json")
+            return json_response(200, {**config, "expired_tokens": expired})
+        if endpoint == ("POST", "/_mock/shipments"):
+            try:
+                settings = ShipmentSettings.model_validate_json(request.body or b"{}")
+            except ValidationError as error:
+                return json_response(400, {"title": "Invalid shipments", "detail": str(error)})
+            for s in settings.shipments:
+                shipment = MockShipment(
+                    s.carrier, s.tracking_number, s.scenario, s.label_created_at
+                )
+                self._runtime[(s.carrier, s.tracking_number)] = shipment
+            return json_response(200, {"registered": len(settings.shipments)})
+        return json_response(404, {"title": "Not Found", "status": 404})
+
+
+def _match(path: str) -> tuple[_Route | None, str]:
+    """Returns the route for the path (ignoring the method) and the number in it, if any."""
+    for route in _ROUTES:
+        found = route.pattern.fullmatch(path)
+        if found is not None:
+            return route, found.group(1) if found.groups() else ""
+    return None, ""
