@@ -5,13 +5,15 @@ from app.audit.models import AuditEntry
 from app.auth.models import ApiKey
 from app.db import Base
 from app.shipments.models import Leg, Order, Shipment
-from app.tracking.models import LegEvent
+from app.tracking.models import CarrierCallCount, CarrierState, LegEvent
 
 __all__ = [
     "Alert",
     "AlertNotification",
     "ApiKey",
     "AuditEntry",
+    "CarrierCallCount",
+    "CarrierState",
     "Base",
     "DeliveryAttempt",
     "Leg",

@@ -73,7 +73,8 @@ class Leg(Base):
         Index("ix_legs_carrier_tracking_number", "carrier", "tracking_number"),
         Index("ix_legs_tracking_number", "tracking_number"),
         Index(
-            "ix_legs_active_next_poll_at",
+            "ix_legs_active_carrier_next_poll_at",
+            "carrier",
             "next_poll_at",
             sqlite_where=text("active"),
             postgresql_where=text("active"),
@@ -113,6 +114,8 @@ class Leg(Base):
     last_poll_error: Mapped[str | None] = mapped_column(Text)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The order's nearest alert deadline: polled more often as it nears, first when rationed.
+    alert_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

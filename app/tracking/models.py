@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigIntegerId, UTCDateTime, utcnow
@@ -35,3 +35,43 @@ class LegEvent(Base):
     dedupe_key: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(16), default="poll")
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CarrierState(Base):
+    """What every worker must agree on about one carrier, shared through the database.
+
+    Rate: a GCRA schedule (`next_slot_at`): each request reserves the next free slot, spaced
+    1/rate apart, so all workers together never exceed the carrier's requests per second.
+    Quotas: fixed hourly and daily windows. Breaker: closed -> open after repeated failures ->
+    half_open (one probe) -> closed. Health feeds the carrier_unreachable rule.
+    """
+
+    __tablename__ = "carrier_states"
+
+    carrier: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hour_window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hour_used: Mapped[int] = mapped_column(Integer, default=0)
+    day_window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    day_used: Mapped[int] = mapped_column(Integer, default=0)
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 429 / quota: wait
+    breaker_state: Mapped[str] = mapped_column(String(16), default="closed")
+    breaker_failures: Mapped[int] = mapped_column(Integer, default=0)
+    breaker_open_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_kind: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CarrierCallCount(Base):
+    """Carrier calls per day, carrier and leg state: the number a carrier bills or rations."""
+
+    __tablename__ = "carrier_call_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(32), primary_key=True)
+    leg_status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    leg_polls: Mapped[int] = mapped_column(Integer, default=0)
