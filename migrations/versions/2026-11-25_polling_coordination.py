@@ -1,4 +1,4 @@
-"""Polling coordination: shared carrier state (rate, quotas, breaker, health), call counts, leg alert deadlines.
+"""Polling coordination: shared carrier state, carrier call counts, leg alert deadlines.
 
 Revision ID: 0004
 Revises: 0003

