@@ -212,8 +212,9 @@ def _impb_covered(serial: str) -> str:
     """Returns the part of an IMpb serial that its check digit covers (after any 420+ZIP)."""
     if not serial.startswith("420"):
         return serial
-    # 33 digits are ambiguous (ZIP+4 + 22 or ZIP5 + 26); prefer ZIP+4 like most labels (Pub 199).
-    return serial[12:] if len(serial) == 33 and serial[12] == "9" else serial[8:]
+    # 33 digits can be ZIP+4 + 22 or ZIP5 + 26; when both fit, prefer ZIP+4 like most labels.
+    zip4 = len(serial) == 33 and re.fullmatch(r"9[1-5]\d{19}", serial[12:]) is not None
+    return serial[12:] if zip4 else serial[8:]
 
 
 def _check_digit_for(kind: str, serial: str) -> str:
