@@ -1,0 +1,125 @@
+"""Leases on due legs: any number of workers share the work, none polls a leg twice for the
+same due time, and a dead worker's legs come back when its lease runs out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.shipments.models import Leg, Shipment
+from app.tracking.progress import LegProgress
+
+
+@dataclass(frozen=True, slots=True)
+class LegClaim:
+    id: int
+    shipment_id: int
+    order_id: int
+    carrier: str
+    tracking_number: str
+    service: str | None
+    label_created_at: datetime
+    alert_deadline_at: datetime | None
+    consecutive_failures: int
+    progress: LegProgress
+    taken_over_from: str | None  # a previous owner whose lease ran out
+
+
+_CLAIM_COLUMNS = (
+    Leg.id,
+    Leg.shipment_id,
+    Shipment.order_id,
+    Leg.carrier,
+    Leg.tracking_number,
+    Leg.service,
+    Leg.label_created_at,
+    Leg.alert_deadline_at,
+    Leg.consecutive_failures,
+    Leg.lease_owner,
+    Leg.status,
+    Leg.status_changed_at,
+    Leg.last_event_at,
+    Leg.accepted_at,
+    Leg.handed_off_at,
+    Leg.delivered_at,
+    Leg.estimated_delivery_at,
+)
+
+
+async def claim_due_legs(
+    session: AsyncSession,
+    *,
+    carrier: str,
+    worker_id: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+) -> list[LegClaim]:
+    """Leases up to `limit` due legs of `carrier`, nearest alert deadline first."""
+    stmt = (
+        select(*_CLAIM_COLUMNS)
+        .join(Shipment, Shipment.id == Leg.shipment_id)
+        .where(
+            Leg.active.is_(True),
+            Leg.carrier == carrier,
+            Leg.next_poll_at <= now,
+            (Leg.lease_until.is_(None)) | (Leg.lease_until < now),
+        )
+        .order_by(Leg.alert_deadline_at.asc().nulls_last(), Leg.next_poll_at, Leg.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=Leg)
+    rows = (await session.execute(stmt)).all()
+    if not rows:
+        return []
+    await session.execute(
+        update(Leg)
+        .where(Leg.id.in_([row.id for row in rows]))
+        .values(lease_owner=worker_id, lease_until=now + lease)
+    )
+    return [_claim(row) for row in rows]
+
+
+def _claim(row: object) -> LegClaim:
+    r = row._mapping  # type: ignore[attr-defined]
+    return LegClaim(
+        id=r["id"],
+        shipment_id=r["shipment_id"],
+        order_id=r["order_id"],
+        carrier=r["carrier"],
+        tracking_number=r["tracking_number"],
+        service=r["service"],
+        label_created_at=r["label_created_at"],
+        alert_deadline_at=r["alert_deadline_at"],
+        consecutive_failures=r["consecutive_failures"],
+        taken_over_from=r["lease_owner"],
+        progress=LegProgress(
+            status=r["status"],
+            status_changed_at=r["status_changed_at"],
+            last_event_at=r["last_event_at"],
+            accepted_at=r["accepted_at"],
+            handed_off_at=r["handed_off_at"],
+            delivered_at=r["delivered_at"],
+            estimated_delivery_at=r["estimated_delivery_at"],
+        ),
+    )
+
+
+async def release_legs(session: AsyncSession, *, leg_ids: list[int], worker_id: str) -> None:
+    """Gives back leases we will not use now (rate limit reached); the legs stay due."""
+    if leg_ids:
+        await session.execute(
+            update(Leg)
+            .where(Leg.id.in_(leg_ids), Leg.lease_owner == worker_id)
+            .values(lease_owner=None, lease_until=None)
+        )
+
+
+async def oldest_due_at(session: AsyncSession, *, now: datetime) -> datetime | None:
+    """The longest-waiting due leg's due time: the lag between due and polled."""
+    stmt = select(func.min(Leg.next_poll_at)).where(Leg.active.is_(True), Leg.next_poll_at <= now)
+    return (await session.execute(stmt)).scalar_one_or_none()

@@ -1,0 +1,93 @@
+"""Carrier limits shared by every worker (pure planning; the row lives in carrier_states).
+
+Rate: GCRA. Each call reserves the next free slot, slots 1/rate apart, so the carrier sees at
+most `per_second` calls in any second however many workers there are. A worker reserves only
+slots within `horizon` of now and waits for each slot before sending.
+Quotas: fixed hourly windows (on the hour, UTC) and daily windows (UTC midnight).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from carriers.types import RateLimit
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierLimits:
+    per_second: float
+    per_hour: int | None = None
+    per_day: int | None = None
+
+    @classmethod
+    def from_rate_limit(cls, limit: RateLimit, *, safety: float = 1.0) -> CarrierLimits:
+        return cls(
+            per_second=limit.requests_per_second * safety,
+            per_hour=limit.requests_per_hour,
+            per_day=limit.requests_per_day,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    next_slot_at: datetime | None
+    hour_window_start: datetime | None
+    hour_used: int
+    day_window_start: datetime | None
+    day_used: int
+    paused_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    send_at: tuple[datetime, ...]  # one slot per granted call
+    wait_until: datetime | None  # set when nothing was granted
+
+
+def _hour_start(now: datetime) -> datetime:
+    return now.replace(minute=0, second=0, microsecond=0)
+
+
+def _day_start(now: datetime) -> datetime:
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def plan_reservation(
+    budget: Budget,
+    *,
+    wanted: int,
+    limits: CarrierLimits,
+    now: datetime,
+    horizon: timedelta = timedelta(seconds=2),
+) -> tuple[Reservation, Budget]:
+    """Grants up to `wanted` calls with their send times, and the budget after the grant."""
+    if budget.paused_until is not None and now < budget.paused_until:
+        return Reservation((), budget.paused_until), budget
+    hour_start, day_start = _hour_start(now), _day_start(now)
+    hour_used = budget.hour_used if budget.hour_window_start == hour_start else 0
+    day_used = budget.day_used if budget.day_window_start == day_start else 0
+    room = wanted
+    if limits.per_hour is not None:
+        room = min(room, limits.per_hour - hour_used)
+    if limits.per_day is not None:
+        room = min(room, limits.per_day - day_used)
+    if room <= 0:
+        day_full = limits.per_day is not None and day_used >= limits.per_day
+        wait = day_start + timedelta(days=1) if day_full else hour_start + timedelta(hours=1)
+        return Reservation((), wait), budget
+    interval = timedelta(seconds=1 / limits.per_second)
+    first = max(now, budget.next_slot_at or now)
+    fit = int((now + horizon - first) / interval) + 1 if first <= now + horizon else 0
+    granted = min(room, fit)
+    if granted <= 0:
+        return Reservation((), first - horizon), budget
+    slots = tuple(first + interval * i for i in range(granted))
+    return Reservation(slots, None), Budget(
+        next_slot_at=first + interval * granted,
+        hour_window_start=hour_start,
+        hour_used=hour_used + granted,
+        day_window_start=day_start,
+        day_used=day_used + granted,
+        paused_until=None,
+    )
