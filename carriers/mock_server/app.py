@@ -45,7 +45,7 @@ from carriers.mock_server.faults import FaultConfig, FaultPlan
 from carriers.mock_server.stats import RecordedRequest, RequestLog
 from carriers.mock_server.tokens import TOKEN_LIFETIMES, ClientCredentials, TokenIssuer
 from carriers.mock_server.tracking import TrackingEndpoints
-from carriers.sandbox.scenarios import Dice, Scenario
+from carriers.sandbox.scenarios import HANDOFF_SCENARIOS, Dice, Scenario, can_hand_off
 from carriers.sandbox.timeline import Timeline, plan_timeline
 
 CARRIERS = ("usps", "ups", "fedex", "dhl")
@@ -119,6 +119,9 @@ class MockCarrierServer:
         self._initial_faults, self._seed = faults or FaultConfig(), seed
         self.faults = FaultPlan.seeded(self._initial_faults, seed)
         self._fixed = {(s.carrier, s.tracking_number): s for s in shipments}
+        for fixed in self._fixed.values():
+            if fixed.scenario in HANDOFF_SCENARIOS and not can_hand_off(fixed.carrier):
+                raise ValueError(f"{fixed.carrier} numbers cannot play {fixed.scenario}")
         self._runtime: dict[tuple[str, str], MockShipment] = {}
         self._first_seen: dict[tuple[str, str], datetime] = {}
         self._label_times, self._label_age_spread = label_times, label_age_spread

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from carriers.mock_server.faults import FaultConfig
-from carriers.sandbox.scenarios import Scenario
+from carriers.sandbox.scenarios import HANDOFF_SCENARIOS, Scenario, can_hand_off
 
 
 class FaultUpdate(BaseModel):
@@ -40,6 +40,12 @@ class ShipmentSetting(BaseModel):
     tracking_number: str
     scenario: Scenario | None = None
     label_created_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _playable(self) -> ShipmentSetting:
+        if self.scenario in HANDOFF_SCENARIOS and not can_hand_off(self.carrier):
+            raise ValueError(f"{self.carrier} numbers cannot play {self.scenario}")
+        return self
 
 
 class ShipmentSettings(BaseModel):

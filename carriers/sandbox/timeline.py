@@ -18,7 +18,13 @@ from carriers.errors import TrackingNotFound
 from carriers.protocol import TrackingFailure, TrackingResult
 from carriers.sandbox.geography import DESTINATIONS, GENERIC_HUBS, HUBS, ORIGINS, Place
 from carriers.sandbox.numbering import build_last_mile_number, parse_last_mile_number
-from carriers.sandbox.scenarios import HANDOFF_SCENARIOS, Dice, Scenario, scenario_for
+from carriers.sandbox.scenarios import (
+    HANDOFF_SCENARIOS,
+    Dice,
+    Scenario,
+    can_hand_off,
+    scenario_for,
+)
 from carriers.sandbox.vocabulary import SERVICES, STATUS_OF, Milestone, Wording, wording
 from carriers.types import (
     PHYSICAL_STATUSES,
@@ -125,6 +131,8 @@ def plan_timeline(
     if carrier == "usps" and parse_last_mile_number(tracking_number) is not None:
         return _plan_last_mile(tracking_number)
     played = scenario or scenario_for(carrier, tracking_number)
+    if played in HANDOFF_SCENARIOS and not can_hand_off(carrier):
+        raise ValueError(f"the sandbox plays no hand-off to USPS from {carrier}")
     label_at = label_created_at or derived_label_time(carrier, tracking_number)
     if label_at.tzinfo is None:
         raise ValueError("label_created_at must be timezone-aware")

@@ -83,30 +83,17 @@ def _track_result(timeline: Timeline, scans: tuple[Scan, ...], now: datetime) ->
             "packageIdentifiers": identifiers,
             "hasAssociatedShipments": False,
         },
-        "shipperInformation": {"contact": {}, "address": _address(timeline.origin)},
-        "recipientInformation": {"contact": {}, "address": _address(timeline.destination)},
+        **_parties(timeline),
         "latestStatusDetail": _latest_detail(scans),
         "dateAndTimes": _dates(timeline, scans),
         "availableImages": [],
-        "packageDetails": {
-            "packagingDescription": {"type": "YOUR_PACKAGING", "description": "Your Packaging"},
-            "count": "1",
-            "weightAndDimensions": {"weight": _WEIGHT},
-            "packageContent": [],
-        },
-        "shipmentDetails": {"possessionStatus": scanned, "weight": _WEIGHT},
+        **_package(scanned),
         "scanEvents": [] if label_only_empty else [_scan_event(s) for s in reversed(scans)],
         "availableNotifications": ["ON_DELIVERY", "ON_EXCEPTION", "ON_ESTIMATED_DELIVERY"],
         "deliveryDetails": {
             "deliveryAttempts": _attempts(scans),
             "deliveryOptionEligibilityDetails": [],
         },
-        "originLocation": {"locationContactAndAddress": {"address": _address(timeline.origin)}},
-        "destinationLocation": {
-            "locationContactAndAddress": {"address": _address(timeline.destination)},
-            "locationType": "",
-        },
-        "lastUpdatedDestinationAddress": _address(timeline.destination),
         "serviceDetail": {
             "type": "SMART_POST" if handing_off else "FEDEX_GROUND",
             "description": timeline.service,
@@ -115,6 +102,32 @@ def _track_result(timeline: Timeline, scans: tuple[Scan, ...], now: datetime) ->
         "estimatedDeliveryTimeWindow": {"window": _window(timeline, scans)},
         "goodsClassificationCode": "",
         "returnDetail": {},
+    }
+
+
+def _parties(timeline: Timeline) -> dict[str, JSONValue]:
+    origin, destination = _address(timeline.origin), _address(timeline.destination)
+    return {
+        "shipperInformation": {"contact": {}, "address": origin},
+        "recipientInformation": {"contact": {}, "address": destination},
+        "originLocation": {"locationContactAndAddress": {"address": origin}},
+        "destinationLocation": {
+            "locationContactAndAddress": {"address": destination},
+            "locationType": "",
+        },
+        "lastUpdatedDestinationAddress": destination,
+    }
+
+
+def _package(scanned: bool) -> dict[str, JSONValue]:
+    return {
+        "packageDetails": {
+            "packagingDescription": {"type": "YOUR_PACKAGING", "description": "Your Packaging"},
+            "count": "1",
+            "weightAndDimensions": {"weight": _WEIGHT},
+            "packageContent": [],
+        },
+        "shipmentDetails": {"possessionStatus": scanned, "weight": _WEIGHT},
     }
 
 

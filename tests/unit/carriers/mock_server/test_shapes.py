@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from carriers.mock_server import MockCarrierServer, MockShipment
-from carriers.sandbox import plan_timeline
+from carriers.sandbox import Scenario, plan_timeline
 from carriers.sandbox.numbering import parse_last_mile_number
 from tests.unit.carriers.mock_server.conftest import LABEL_AT, NOW
 from tests.unit.carriers.mock_server.helpers import fetch_token, number, track, track_ok
@@ -264,8 +264,15 @@ async def test_shipment_settings_are_validated(client):
     bad = {"shipments": [{"carrier": "fedex", "tracking_number": "1", "scenario": "lost"}]}
     naive = {"shipments": [{"carrier": "fedex", "tracking_number": "1",
                             "label_created_at": "2026-01-01T00:00:00"}]}  # fmt: skip
-    assert (await client.post("/_mock/shipments", json=bad)).status_code == 400
-    assert (await client.post("/_mock/shipments", json=naive)).status_code == 400
+    usps_handoff = {"shipments": [{"carrier": "usps", "tracking_number": "1",
+                                   "scenario": "handoff"}]}  # fmt: skip
+    for body in (bad, naive, usps_handoff):
+        assert (await client.post("/_mock/shipments", json=body)).status_code == 400
+
+
+def test_a_fixed_hand_off_on_a_carrier_without_one_is_refused_up_front():
+    with pytest.raises(ValueError, match="cannot play"):
+        MockCarrierServer(shipments=[MockShipment("usps", "1", scenario=Scenario.HANDOFF_GAP)])
 
 
 async def test_first_seen_label_times_start_journeys_at_the_first_request(manual_time):

@@ -10,6 +10,7 @@ from carriers.sandbox.numbering import (
     parse_last_mile_number,
     ups_check_digit,
 )
+from carriers.sandbox.scenarios import example_number, shares_for
 
 
 @pytest.mark.parametrize(
@@ -78,3 +79,13 @@ def test_last_mile_number_reads_back_its_leg(consolidator, gap):
 )
 def test_numbers_the_sandbox_did_not_mint_are_not_last_mile_legs(number):
     assert parse_last_mile_number(number) is None
+
+
+def test_minted_numbers_detect_as_their_carrier_in_carriers_numbers():
+    numbers = pytest.importorskip("carriers.numbers", reason="carriers.numbers not merged yet")
+    for carrier in ("usps", "ups", "fedex", "dhl"):
+        for scenario in shares_for(carrier):
+            assert carrier in numbers.detect_carriers(example_number(carrier, scenario))
+    tendered_at = datetime(2026, 11, 24, 9, 41, tzinfo=UTC)
+    last_mile = build_last_mile_number("ups", gap=False, tendered_at=tendered_at, tag=3)
+    assert numbers.detect_carriers(last_mile) == ["usps"]

@@ -239,6 +239,12 @@ def test_a_scenario_can_be_forced_for_a_number():
     assert statuses(timeline)[-1] is S.IN_TRANSIT
 
 
+@pytest.mark.parametrize("carrier", ["usps", "ontrac"])
+def test_forcing_a_hand_off_where_none_exists_is_refused(carrier):
+    with pytest.raises(ValueError, match="no hand-off"):
+        plan_timeline(carrier, "9400190551138041170003", scenario=Scenario.HANDOFF)
+
+
 def test_usps_distribution_centres_are_reported_by_name_alone():
     locations = [
         scan.to_event().location
