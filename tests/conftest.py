@@ -108,6 +108,18 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: object) -> Iter
     _drop_postgres_database(admin_dsn, url)
 
 
+@pytest.fixture
+async def committing_sessionmaker(
+    empty_database_url: str,
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on their own connections of a fresh, migrated database whose commits are real:
+    for code that runs several transactions at once (workers, dispatchers)."""
+    migrate.upgrade(empty_database_url)
+    engine = db.create_engine(empty_database_url, pool_size=10)
+    yield db.create_sessionmaker(engine)
+    await engine.dispose()
+
+
 @pytest.fixture(scope="session")
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = db.create_engine(database_url, pool_size=5)

@@ -1,0 +1,106 @@
+"""What one carrier answer means for one leg and for the carrier (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from random import Random
+
+from app.tracking.cadence import CadenceTable, next_poll_at
+from app.tracking.claims import LegClaim
+from app.tracking.progress import apply_not_found, apply_snapshot, retry_delay
+from app.tracking.recording import LegOutcome
+from carriers.errors import (
+    CarrierAuthError,
+    CarrierError,
+    CarrierRateLimited,
+    TrackingNumberError,
+)
+from carriers.protocol import TrackingFailure, TrackingResult
+from carriers.types import TrackingSnapshot, TrackingStatus
+
+DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class JudgingPolicy:
+    cadence: CadenceTable
+    auth_retry: timedelta = timedelta(minutes=15)
+
+
+def judge_answer(
+    claim: LegClaim, result: TrackingResult, *, now: datetime, policy: JudgingPolicy, rng: Random
+) -> LegOutcome:
+    """Turns the carrier's answer into the leg's new state and schedule."""
+    if isinstance(result, TrackingSnapshot):
+        progress = apply_snapshot(claim.progress, result, now=now)
+        status = TrackingStatus(progress.status) if progress.status else None
+        return LegOutcome(
+            claim=claim,
+            progress=progress,
+            events=result.events,
+            next_poll_at=next_poll_at(
+                status, now=now, deadline=claim.alert_deadline_at, table=policy.cadence
+            ),
+            error=None,
+            handoff=result.handoff,
+        )
+    return _judge_failure(claim, result, now=now, policy=policy, rng=rng)
+
+
+def _judge_failure(
+    claim: LegClaim, failure: TrackingFailure, *, now: datetime, policy: JudgingPolicy, rng: Random
+) -> LegOutcome:
+    error = failure.error
+    text = f"{error.kind}: {error.message}"[:500]
+    if isinstance(error, TrackingNumberError):
+        # An answer about the number, not an outage: the poll succeeded.
+        progress = apply_not_found(claim.progress, now=now)
+        status = TrackingStatus(progress.status) if progress.status else None
+        due = next_poll_at(status, now=now, deadline=claim.alert_deadline_at, table=policy.cadence)
+        return LegOutcome(claim, progress, (), due, text)
+    if isinstance(error, CarrierRateLimited):
+        wait = error.retry_after or DEFAULT_RATE_LIMIT_WAIT
+        return LegOutcome(claim, None, (), now + wait, text)
+    if isinstance(error, CarrierAuthError):
+        return LegOutcome(claim, None, (), now + policy.auth_retry, text)
+    interval = policy.cadence.interval(
+        TrackingStatus(claim.progress.status) if claim.progress.status else None
+    )
+    delay = retry_delay(
+        claim.consecutive_failures + 1,
+        rng=rng,
+        cap=max(interval or timedelta(hours=1), timedelta(minutes=5)),
+    )
+    return LegOutcome(claim, None, (), now + delay, text, counts_as_failure=True)
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierVerdict:
+    """What a batch of answers says about the carrier itself."""
+
+    answered: bool  # the carrier answered at least one number
+    rate_limited_until: datetime | None
+    auth_error: CarrierError | None
+    failure: CarrierError | None
+
+
+def judge_carrier(results: Sequence[TrackingResult], *, now: datetime) -> CarrierVerdict:
+    answered = any(
+        isinstance(r, TrackingSnapshot) or isinstance(r.error, TrackingNumberError) for r in results
+    )
+    errors = [r.error for r in results if isinstance(r, TrackingFailure)]
+    limited = [e for e in errors if isinstance(e, CarrierRateLimited)]
+    wait = max(((e.retry_after or DEFAULT_RATE_LIMIT_WAIT) for e in limited), default=None)
+    auth = next((e for e in errors if isinstance(e, CarrierAuthError)), None)
+    other = next(
+        (e for e in errors if e.retryable and not isinstance(e, CarrierRateLimited)),
+        None,
+    )
+    return CarrierVerdict(
+        answered=answered,
+        rate_limited_until=now + wait if wait is not None else None,
+        auth_error=auth,
+        failure=other,
+    )

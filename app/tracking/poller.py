@@ -1,0 +1,292 @@
+"""One worker's polling pass: claim due legs, ask carriers within their limits, record answers.
+
+Retries happen at one layer only, here, by rescheduling the leg (capped exponential backoff with
+full jitter); adapters never retry. Carrier-wide limits and the breaker live in carrier_states.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from random import Random
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import metrics
+from app.db import session_scope
+from app.tracking import breaker as breakers
+from app.tracking import carrier_state, claims, recording
+from app.tracking.breaker import BreakerPolicy
+from app.tracking.claims import LegClaim
+from app.tracking.judging import CarrierVerdict, JudgingPolicy, judge_answer, judge_carrier
+from app.tracking.models import CarrierState
+from app.tracking.rate import CarrierLimits, Reservation, plan_reservation
+from carriers.errors import CarrierUnavailable
+from carriers.protocol import CarrierClient, TrackingFailure, TrackingResult
+from carriers.types import TrackingQuery
+
+logger = logging.getLogger("app.tracking.poller")
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class PollerSettings:
+    judging: JudgingPolicy
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    claim_size: int = 200
+    lease: timedelta = timedelta(minutes=2)
+    concurrency: int = 32  # requests in flight per carrier in this worker
+    pipelines: int = 2  # claim-poll-record loops per carrier in this worker
+    horizon: timedelta = timedelta(seconds=2)
+
+
+@dataclass
+class CarrierPollReport:
+    carrier: str
+    legs: int = 0
+    calls: int = 0
+    events_stored: int = 0
+    failures: int = 0
+    takeovers: int = 0
+    legs_added: int = 0
+    waiting_until: datetime | None = None
+
+
+class Poller:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        clients: Mapping[str, CarrierClient],
+        limits: Mapping[str, CarrierLimits],
+        settings: PollerSettings,
+        worker_id: str,
+        clock: Clock,
+        sleep: Sleep = asyncio.sleep,
+        rng: Random | None = None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._clients = clients
+        self._limits = limits
+        self._settings = settings
+        self._worker_id = worker_id
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or Random()
+
+    async def poll_due(self) -> list[CarrierPollReport]:
+        """Polls every due leg of every carrier until none is due or limits say wait."""
+        return list(await asyncio.gather(*(self.poll_carrier(c) for c in self._clients)))
+
+    async def poll_carrier(self, carrier: str) -> CarrierPollReport:
+        report = CarrierPollReport(carrier)
+        in_flight = asyncio.Semaphore(self._settings.concurrency)
+
+        async def pipeline() -> None:
+            while True:
+                due = await self._claim(carrier)
+                if not due:
+                    return
+                report.takeovers += sum(1 for c in due if c.taken_over_from)
+                if not await self._poll_claims(carrier, due, in_flight, report):
+                    return
+
+        await asyncio.gather(*(pipeline() for _ in range(self._settings.pipelines)))
+        metrics.LEASE_TAKEOVERS.inc(report.takeovers)
+        return report
+
+    async def _claim(self, carrier: str) -> list[LegClaim]:
+        async with session_scope(self._sessionmaker) as session:
+            return await claims.claim_due_legs(
+                session,
+                carrier=carrier,
+                worker_id=self._worker_id,
+                now=self._clock(),
+                lease=self._settings.lease,
+                limit=self._settings.claim_size,
+            )
+
+    async def _poll_claims(
+        self,
+        carrier: str,
+        due: list[LegClaim],
+        in_flight: asyncio.Semaphore,
+        report: CarrierPollReport,
+    ) -> bool:
+        """Polls what the carrier's limits allow now; returns False when the rest must wait."""
+        client = self._clients[carrier]
+        size = max(1, client.batch_size)
+        batches = [due[i : i + size] for i in range(0, len(due), size)]
+        reservation = await self._reserve(carrier, len(batches))
+        granted = batches[: len(reservation.send_at)]
+        waiting = [leg.id for batch in batches[len(granted) :] for leg in batch]
+        if waiting:
+            async with session_scope(self._sessionmaker) as session:
+                await claims.release_legs(session, leg_ids=waiting, worker_id=self._worker_id)
+            report.waiting_until = reservation.wait_until
+        answers = await asyncio.gather(
+            *(
+                self._call(client, batch, send_at, in_flight)
+                for batch, send_at in zip(granted, reservation.send_at, strict=True)
+            )
+        )
+        await self._record(carrier, granted, answers, report)
+        return not waiting
+
+    async def _reserve(self, carrier: str, wanted: int) -> Reservation:
+        now = self._clock()
+        async with session_scope(self._sessionmaker) as session:
+            state = await carrier_state.lock_carrier_state(session, carrier, now=now)
+            admitted, breaker = breakers.admits(
+                carrier_state.breaker_of(state), now=now, policy=self._settings.breaker
+            )
+            if not admitted:
+                metrics.BREAKER_OPEN.labels(carrier).set(1)
+                return Reservation((), breaker.open_until)
+            if breaker.state == "half_open":
+                wanted = 1  # one probe call decides whether the carrier is back
+            carrier_state.store_breaker(state, breaker)
+            reservation, budget = plan_reservation(
+                carrier_state.budget_of(state),
+                wanted=wanted,
+                limits=self._limits[carrier],
+                now=now,
+                horizon=self._settings.horizon,
+            )
+            carrier_state.store_budget(state, budget)
+            state.updated_at = now
+            return reservation
+
+    async def _call(
+        self,
+        client: CarrierClient,
+        batch: Sequence[LegClaim],
+        send_at: datetime,
+        in_flight: asyncio.Semaphore,
+    ) -> list[TrackingResult]:
+        queries = [
+            TrackingQuery(leg.tracking_number, leg.service, leg.label_created_at) for leg in batch
+        ]
+        async with in_flight:
+            delay = (send_at - self._clock()).total_seconds()
+            if delay > 0:
+                await self._sleep(delay)
+            started = time.perf_counter()
+            try:
+                results = await client.fetch_tracking(queries)
+            except Exception as exc:  # an adapter must not raise; if one does, it is an outage
+                logger.exception("carrier %s raised out of fetch_tracking", client.code)
+                error = CarrierUnavailable(
+                    f"adapter error: {type(exc).__name__}", carrier=client.code
+                )
+                results = [TrackingFailure(q.tracking_number, error) for q in queries]
+            metrics.CALL_SECONDS.labels(client.code).observe(time.perf_counter() - started)
+        metrics.CARRIER_CALLS.labels(client.code).inc()
+        if len(results) != len(queries):
+            error = CarrierUnavailable("adapter answered the wrong number of results")
+            results = [TrackingFailure(q.tracking_number, error) for q in queries]
+        return results
+
+    async def _record(
+        self,
+        carrier: str,
+        batches: list[list[LegClaim]],
+        answers: list[list[TrackingResult]],
+        report: CarrierPollReport,
+    ) -> None:
+        if not batches:
+            return
+        now = self._clock()
+        outcomes = [
+            judge_answer(leg, result, now=now, policy=self._settings.judging, rng=self._rng)
+            for batch, results in zip(batches, answers, strict=True)
+            for leg, result in zip(batch, results, strict=True)
+        ]
+        verdicts = [judge_carrier(results, now=now) for results in answers]
+        async with session_scope(self._sessionmaker) as session:
+            recorded = await recording.record_outcomes(
+                session, outcomes=outcomes, worker_id=self._worker_id, now=now
+            )
+            await self._update_carrier(session, carrier, verdicts, now)
+            await recording.count_calls(
+                session,
+                day=now.date(),
+                carrier=carrier,
+                calls_by_status=Counter(_call_status(batch) for batch in batches),
+                legs_by_status=Counter(
+                    leg.progress.status or "new" for batch in batches for leg in batch
+                ),
+            )
+        _count(carrier, outcomes, recorded)
+        report.legs += len(outcomes)
+        report.calls += len(batches)
+        report.events_stored += recorded.events_stored
+        report.failures += sum(1 for o in outcomes if o.progress is None)
+        report.legs_added += recorded.legs_added
+
+    async def _update_carrier(
+        self,
+        session: AsyncSession,
+        carrier: str,
+        verdicts: Sequence[CarrierVerdict],
+        now: datetime,
+    ) -> None:
+        """Folds each call's verdict, in order, into the carrier's shared health and breaker."""
+        state = await carrier_state.lock_carrier_state(session, carrier, now=now)
+        breaker = carrier_state.breaker_of(state)
+        for verdict in verdicts:
+            breaker = self._fold_verdict(state, breaker, verdict, now)
+        carrier_state.store_breaker(state, breaker)
+        metrics.BREAKER_OPEN.labels(carrier).set(1 if breaker.state == "open" else 0)
+        state.updated_at = now
+
+    def _fold_verdict(
+        self, state: CarrierState, breaker: breakers.Breaker, verdict: CarrierVerdict, now: datetime
+    ) -> breakers.Breaker:
+        if verdict.answered:
+            breaker = breakers.after_success(breaker)
+            state.last_success_at, state.failing_since = now, None
+            state.last_error, state.last_error_kind = None, None
+        elif verdict.auth_error is not None:
+            # Bad credentials: stop asking until someone can have fixed them.
+            breaker = breakers.Breaker(
+                "open", breaker.failures + 1, now + self._settings.judging.auth_retry
+            )
+            _failing(state, now, verdict.auth_error.kind, verdict.auth_error.message)
+        elif verdict.failure is not None:
+            breaker = breakers.after_failure(breaker, now=now, policy=self._settings.breaker)
+            _failing(state, now, verdict.failure.kind, verdict.failure.message)
+        if verdict.rate_limited_until is not None:
+            state.paused_until = max(state.paused_until or now, verdict.rate_limited_until)
+        return breaker
+
+
+def _failing(state: CarrierState, now: datetime, kind: str, message: str) -> None:
+    state.failing_since = state.failing_since or now
+    state.last_error_kind = kind
+    state.last_error = message[:500]
+
+
+def _call_status(batch: Sequence[LegClaim]) -> str:
+    """A call is billed to the state most of its legs were in."""
+    return Counter(leg.progress.status or "new" for leg in batch).most_common(1)[0][0]
+
+
+def _count(
+    carrier: str, outcomes: Sequence[recording.LegOutcome], recorded: recording.RecordedBatch
+) -> None:
+    for outcome in outcomes:
+        if outcome.progress is not None:
+            metrics.POLLS.labels(carrier, "ok").inc()
+        else:
+            metrics.POLLS.labels(carrier, "failed").inc()
+            kind = (outcome.error or "error").split(":", 1)[0]
+            metrics.CARRIER_ERRORS.labels(carrier, kind).inc()
+    metrics.EVENTS_STORED.labels(carrier, "poll").inc(recorded.events_stored)
+    metrics.HANDOFF_LEGS.inc(recorded.legs_added)

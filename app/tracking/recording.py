@@ -1,0 +1,262 @@
+"""Writing a batch of poll outcomes: events once each, legs moved on, revealed hand-off legs
+added, the orders that changed queued for the rules. One transaction per batch."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Table, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import db
+from app.shipments.models import Leg, Order
+from app.tracking.claims import LegClaim
+from app.tracking.models import CarrierCallCount, LegEvent
+from app.tracking.progress import LegProgress
+from carriers.types import Handoff, TrackingEvent
+
+
+@dataclass(frozen=True, slots=True)
+class LegOutcome:
+    """What one poll did to one leg. `progress` is None when the poll failed: a failed poll never
+    moves a leg's state, only its schedule."""
+
+    claim: LegClaim
+    progress: LegProgress | None
+    events: Sequence[TrackingEvent]
+    next_poll_at: datetime | None
+    error: str | None
+    handoff: Handoff | None = None
+    counts_as_failure: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedBatch:
+    events_stored: int
+    legs_updated: int
+    legs_added: int
+
+
+def _event_row(
+    leg_id: int, event: TrackingEvent, *, now: datetime, source: str
+) -> dict[str, object]:
+    location = event.location
+    offset = event.occurred_at.utcoffset()
+    return {
+        "leg_id": leg_id,
+        "status": event.status.value,
+        "carrier_code": event.carrier_code[:64],
+        "description": event.description,
+        "location_city": location.city if location else None,
+        "location_state": location.state if location else None,
+        "location_postal_code": location.postal_code if location else None,
+        "location_country": location.country if location else None,
+        "occurred_at": event.occurred_at.astimezone(UTC),
+        "utc_offset_minutes": int(offset.total_seconds() // 60) if offset else 0,
+        "dedupe_key": event.dedupe_key,
+        "source": source,
+        "recorded_at": now,
+    }
+
+
+async def store_events(session: AsyncSession, rows: list[dict[str, object]]) -> int:
+    """Inserts events not stored before; returns how many were new."""
+    if not rows:
+        return 0
+    leg_ids = {r["leg_id"] for r in rows}
+    existing = set(
+        (
+            await session.execute(
+                select(LegEvent.leg_id, LegEvent.dedupe_key).where(LegEvent.leg_id.in_(leg_ids))
+            )
+        ).all()
+    )
+    fresh: dict[tuple[object, object], dict[str, object]] = {}
+    for row in rows:
+        key = (row["leg_id"], row["dedupe_key"])
+        if key not in existing:
+            fresh.setdefault(key, row)
+    if fresh:
+        stmt = db.insert_ignoring_duplicates(
+            session, LegEvent.__table__, unique=["leg_id", "dedupe_key"]
+        )
+        await session.execute(stmt, list(fresh.values()))
+    return len(fresh)
+
+
+LEGS = cast(Table, Leg.__table__)
+# Guarded by the lease: a worker whose lease ran out (and was taken over) writes nothing here.
+_LEG_UPDATE = (
+    update(LEGS)
+    .where(LEGS.c.id == bindparam("b_id"), LEGS.c.lease_owner == bindparam("b_owner"))
+    .values(
+        status=bindparam("status"),
+        status_changed_at=bindparam("status_changed_at"),
+        last_event_at=bindparam("last_event_at"),
+        accepted_at=bindparam("accepted_at"),
+        handed_off_at=bindparam("handed_off_at"),
+        delivered_at=bindparam("delivered_at"),
+        estimated_delivery_at=bindparam("estimated_delivery_at"),
+        active=bindparam("active"),
+        next_poll_at=bindparam("next_poll_at"),
+        last_polled_at=bindparam("last_polled_at"),
+        last_successful_poll_at=bindparam("last_successful_poll_at"),
+        consecutive_failures=bindparam("consecutive_failures"),
+        last_poll_error=bindparam("last_poll_error"),
+        lease_owner=None,
+        lease_until=None,
+        updated_at=bindparam("updated_at"),
+    )
+)
+
+
+def _failures_after(outcome: LegOutcome) -> int:
+    if outcome.counts_as_failure:
+        return outcome.claim.consecutive_failures + 1
+    return outcome.claim.consecutive_failures if outcome.progress is None else 0
+
+
+def _leg_params(
+    outcome: LegOutcome, *, worker_id: str, now: datetime, last_success: datetime | None
+) -> dict[str, object]:
+    claim = outcome.claim
+    progress = outcome.progress or claim.progress
+    failed = outcome.progress is None
+    return {
+        "b_id": claim.id,
+        "b_owner": worker_id,
+        "status": progress.status,
+        "status_changed_at": progress.status_changed_at,
+        "last_event_at": progress.last_event_at,
+        "accepted_at": progress.accepted_at,
+        "handed_off_at": progress.handed_off_at,
+        "delivered_at": progress.delivered_at,
+        "estimated_delivery_at": progress.estimated_delivery_at,
+        "active": outcome.next_poll_at is not None,
+        "next_poll_at": outcome.next_poll_at,
+        "last_polled_at": now,
+        "last_successful_poll_at": last_success if failed else now,
+        "consecutive_failures": claim.consecutive_failures + 1
+        if outcome.counts_as_failure
+        else (claim.consecutive_failures if failed else 0),
+        "last_poll_error": outcome.error,
+        "updated_at": now,
+    }
+
+
+async def record_outcomes(
+    session: AsyncSession,
+    *,
+    outcomes: Sequence[LegOutcome],
+    worker_id: str,
+    now: datetime,
+    source: str = "poll",
+) -> RecordedBatch:
+    if not outcomes:
+        return RecordedBatch(0, 0, 0)
+    rows = [_event_row(o.claim.id, e, now=now, source=source) for o in outcomes for e in o.events]
+    stored = await store_events(session, rows)
+    last_success = dict(
+        (
+            await session.execute(
+                select(Leg.id, Leg.last_successful_poll_at).where(
+                    Leg.id.in_([o.claim.id for o in outcomes])
+                )
+            )
+        ).all()
+    )
+    params = [
+        _leg_params(o, worker_id=worker_id, now=now, last_success=last_success.get(o.claim.id))
+        for o in outcomes
+    ]
+    result = await session.execute(_LEG_UPDATE, params)
+    added = await add_handoff_legs(session, outcomes=outcomes, now=now)
+    changed_orders = {
+        o.claim.order_id
+        for o in outcomes
+        if o.progress is not None and (o.progress != o.claim.progress or o.events)
+    }
+    if changed_orders:
+        await session.execute(
+            update(Order).where(Order.id.in_(changed_orders)).values(reconcile_due_at=now)
+        )
+    return RecordedBatch(stored, cast(CursorResult[Any], result).rowcount or 0, added)
+
+
+async def add_handoff_legs(
+    session: AsyncSession, *, outcomes: Sequence[LegOutcome], now: datetime
+) -> int:
+    """A carrier revealed the last-mile number: track it too, as the next leg of the shipment."""
+    wanted = {o.claim.shipment_id: o for o in outcomes if o.handoff is not None}
+    if not wanted:
+        return 0
+    known = (
+        await session.execute(
+            select(Leg.shipment_id, Leg.carrier, Leg.tracking_number, Leg.sequence).where(
+                Leg.shipment_id.in_(wanted)
+            )
+        )
+    ).all()
+    added = 0
+    for shipment_id, outcome in wanted.items():
+        handoff = outcome.handoff
+        assert handoff is not None
+        legs = [k for k in known if k.shipment_id == shipment_id]
+        if any(
+            (k.carrier, k.tracking_number) == (handoff.carrier, handoff.tracking_number)
+            for k in legs
+        ):
+            continue
+        progress = outcome.progress or outcome.claim.progress
+        session.add(
+            Leg(
+                shipment_id=shipment_id,
+                sequence=max(k.sequence for k in legs) + 1,
+                carrier=handoff.carrier,
+                tracking_number=handoff.tracking_number,
+                source="carrier",
+                handoff_from_leg_id=outcome.claim.id,
+                label_created_at=progress.handed_off_at or now,
+                tracking_started_at=now,
+                active=True,
+                next_poll_at=now,
+                consecutive_failures=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        added += 1
+    if added:
+        await session.flush()
+    return added
+
+
+async def count_calls(
+    session: AsyncSession,
+    *,
+    day: date,
+    carrier: str,
+    calls_by_status: Counter[str],
+    legs_by_status: Counter[str],
+) -> None:
+    """Adds this batch's carrier calls to the day's tally (one upsert per leg state)."""
+    for status in set(calls_by_status) | set(legs_by_status):
+        stmt = db.dialect_insert(session, CarrierCallCount.__table__).values(
+            day=day,
+            carrier=carrier,
+            leg_status=status,
+            calls=calls_by_status[status],
+            leg_polls=legs_by_status[status],
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["day", "carrier", "leg_status"],
+            set_={
+                "calls": CarrierCallCount.__table__.c.calls + stmt.excluded.calls,
+                "leg_polls": CarrierCallCount.__table__.c.leg_polls + stmt.excluded.leg_polls,
+            },
+        )
+        await session.execute(stmt)
