@@ -56,3 +56,28 @@ def order_payload(**overrides: Any) -> dict[str, Any]:
     }
     payload.update(overrides)
     return payload
+
+
+OPENED_AT = datetime(2026, 12, 17, 14, 30, tzinfo=UTC)
+
+
+def alert_payload(**overrides: Any) -> dict[str, Any]:
+    """An ops notification payload as the alert service writes it into the outbox."""
+    payload: dict[str, Any] = {
+        "alert_id": 42,
+        "event": "opened",
+        "rule": "never_inducted",
+        "severity": "critical",
+        "title": "Label announced 30 h ago, UPS has no scan",
+        "explanation": "The label was created on Dec 16 at 08:00 but UPS reports no scan since.",
+        "recommended_action": "Ask the warehouse whether the parcel left; re-ship if it did not.",
+        "order_number": "ORD-000123",
+        "carrier": "ups",
+        "carrier_name": "UPS",
+        "tracking_number": "1Z999AA10123456784",
+        "team": "ops",
+        "opened_at": OPENED_AT.isoformat(),
+        "url": "http://console.example.test/console/alerts/42",
+    }
+    payload.update(overrides)
+    return payload

@@ -137,10 +137,12 @@ def _replace_error(result: DeliveryResult, error: str) -> DeliveryResult:
 
 
 def _summarize(exc: ValidationError) -> str:
-    return "; ".join(
+    errors = exc.errors()
+    text = "; ".join(
         f"{'.'.join(str(part) for part in error['loc']) or 'payload'}: {error['msg']}"
-        for error in exc.errors()[:3]
+        for error in errors[:3]
     )
+    return text + (f" (+{len(errors) - 3} more)" if len(errors) > 3 else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +185,9 @@ def render_alert_email(notification: NotificationView) -> EmailMessage:
 def message_id(idempotency_key: str, sender: str) -> str:
     """A Message-ID that is the same on every retry, so mail clients thread repeats together."""
     local = re.sub(r"[^A-Za-z0-9._-]", "-", idempotency_key).strip(".") or "firstscan"
-    domain = sender.rpartition("@")[2].strip().strip(">") or "firstscan.invalid"
+    _, at, domain = sender.rpartition("@")
+    domain = re.sub(r"[^A-Za-z0-9.-]", "", domain).strip(".") if at else ""
+    domain = domain or "firstscan.invalid"
     return f"<{local}@{domain}>"
 
 
