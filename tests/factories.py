@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from itertools import count
 from typing import Any
 
+from app.alerts.models import Alert, AlertNotification
 from carriers.numbers import build_valid_number
 
 _serials = count(1)
@@ -81,3 +82,43 @@ def alert_payload(**overrides: Any) -> dict[str, Any]:
     }
     payload.update(overrides)
     return payload
+
+
+def make_alert(**overrides: Any) -> Alert:
+    """An unsaved open alert about a leg of its own."""
+    fields: dict[str, Any] = {
+        "rule": "never_inducted",
+        "severity": "critical",
+        "status": "open",
+        "subject_key": f"leg:{next(_serials)}",
+        "carrier": "ups",
+        "tracking_number": ups_number(),
+        "team": "ops",
+        "explanation": alert_payload()["explanation"],
+        "recommended_action": alert_payload()["recommended_action"],
+        "opened_at": OPENED_AT,
+        "last_seen_at": OPENED_AT,
+        "updated_at": OPENED_AT,
+    }
+    fields.update(overrides)
+    return Alert(**fields)
+
+
+def make_notification(alert: Alert, **overrides: Any) -> AlertNotification:
+    """An unsaved pending webhook notification about a saved `alert`, due at OPENED_AT."""
+    channel = overrides.get("channel", "webhook")
+    destination = overrides.get("destination", "webhook:0000000000000000")
+    fields: dict[str, Any] = {
+        "alert_id": alert.id,
+        "event": "opened",
+        "channel": channel,
+        "destination": destination,
+        "idempotency_key": f"firstscan-alert-{alert.id}-opened-{channel}-{next(_serials)}",
+        "payload": alert_payload(alert_id=alert.id, tracking_number=alert.tracking_number),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": OPENED_AT,
+        "created_at": OPENED_AT,
+    }
+    fields.update(overrides)
+    return AlertNotification(**fields)
