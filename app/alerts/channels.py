@@ -123,6 +123,10 @@ class WebhookChannel:
             return DeliveryResult.retry(f"timed out ({type(exc).__name__})")
         except httpx.TransportError as exc:
             return DeliveryResult.retry(_scrub(f"{type(exc).__name__}: {exc}", url))
+        except httpx.InvalidURL:
+            return DeliveryResult.permanent(
+                f"webhook {notification.destination} has an invalid URL"
+            )
         result = classify_webhook_response(
             response.status_code,
             response.headers.get("Retry-After"),

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import socket
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -23,6 +25,11 @@ logger = logging.getLogger(__name__)
 # none starts after half the lease has passed, and each may take at most 40% of it.
 START_FRACTION = 0.5
 SEND_FRACTION = 0.4
+
+
+def default_worker_id() -> str:
+    """host:pid, unique among live dispatchers and readable in lease_owner."""
+    return f"{socket.gethostname()}:{os.getpid()}"[-64:]
 
 
 @dataclass(slots=True)
@@ -56,12 +63,9 @@ async def dispatch_due_notifications(
     rng: RandomSource | None = None,
     concurrency: int = 8,
 ) -> DispatchReport:
-    """Claims due notifications of the given channels (one transaction), sends them with no
-    transaction open, then records every attempt and the new states (a second transaction).
-
-    At least once: a pass that dies between send and record leaves leases that run out, and the
-    next pass sends again with the same idempotency key.
-    """
+    """Claims due rows of the given channels and commits, sends with no transaction open, then
+    records each attempt and new state in a second transaction. At least once: a pass that dies
+    before recording leaves leases that run out, and a later pass resends with the same key."""
     async with session_scope(sessionmaker) as session:
         claimed = await outbox.claim_due_notifications(
             session,

@@ -116,6 +116,17 @@ async def record_delivery(
         return Settled.DELIVERED
     if row.lease_owner != worker_id:
         return Settled.UNCHANGED
+    return _fail(row, result, attempted_at=attempted_at, policy=policy, rng=rng)
+
+
+def _fail(
+    row: AlertNotification,
+    result: DeliveryResult,
+    *,
+    attempted_at: datetime,
+    policy: RetryPolicy,
+    rng: RandomSource,
+) -> Settled:
     if result.outcome is Outcome.PERMANENT:
         _settle(row, status=DEAD, error=result.error)
         return Settled.DEAD

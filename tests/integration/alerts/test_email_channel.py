@@ -134,6 +134,32 @@ async def test_an_unreachable_smtp_server_is_retried():
     assert result.error.startswith("ConnectionRefusedError")
 
 
+async def test_another_email_kind_needs_only_its_own_renderer(inbox):
+    server, port = inbox
+
+    def render_notice(notification: NotificationView) -> EmailMessage:
+        email = EmailMessage()
+        email["Subject"] = notification.payload["subject"]
+        email.set_content(notification.payload["body"])
+        return email
+
+    channel = EmailChannel(plain_config(port), render=render_notice)
+    result = await channel.send(
+        notification(
+            channel="customer_email",
+            destination="jamie@example.com",
+            payload={"subject": "Your parcel is delayed", "body": "We are on it."},
+        )
+    )
+
+    assert result.outcome is Outcome.DELIVERED
+    [(recipients, message)] = server.messages
+    assert recipients == ["jamie@example.com"]
+    assert message["Subject"] == "Your parcel is delayed"
+    assert message.get_content().strip() == "We are on it."
+    assert message["X-Firstscan-Idempotency-Key"] == KEY
+
+
 async def test_dispatch_delivers_an_email_notification_from_the_outbox(inbox, sessionmaker):
     server, port = inbox
     [notification_id] = await seed_notifications(

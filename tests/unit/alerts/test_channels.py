@@ -154,6 +154,16 @@ async def test_webhook_refuses_a_payload_it_cannot_render(http):
     assert result.error == "invalid alert payload: title: Input should be a valid string"
 
 
+async def test_webhook_with_a_malformed_url_is_refused_without_echoing_it(http):
+    bad = "http://[::1/s3cr3t"
+    channel = WebhookChannel(http, [bad])
+
+    result = await channel.send(notification(destination=webhook_destination(bad)))
+
+    assert result.outcome is Outcome.PERMANENT
+    assert result.error == f"webhook {webhook_destination(bad)} has an invalid URL"
+
+
 def test_webhook_channel_repr_hides_the_urls(http):
     assert "s3cr3t" not in repr(channel(http))
 
