@@ -4,9 +4,12 @@ these tests commit for real, so they run on a fresh migrated database."""
 from __future__ import annotations
 
 import asyncio
+import signal
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,6 +27,7 @@ from tests.integration.alerts.conftest import (
 )
 
 T0 = OPENED_AT
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -114,3 +118,35 @@ async def test_a_claim_in_progress_is_skipped_on_postgres_and_waited_for_on_sqli
     owners = {row.id: row.lease_owner for row in rows}
     assert all(owners[i] == "a" for i in first)
     assert all(owners[i] == "b" for i in second)
+
+
+@pytest.mark.slow
+async def test_a_sigkilled_dispatcher_is_followed_by_a_resend_with_the_same_key(
+    sessionmakers, empty_database_url, receiver, http
+):
+    [notification_id] = await seed_notifications(
+        sessionmakers[0], 1, now=T0, destination=webhook_destination(receiver.url)
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.integration.alerts.dying_dispatcher",
+        empty_database_url, receiver.url, T0.isoformat(),
+        cwd=PROJECT_ROOT,
+    )  # fmt: skip
+    assert await asyncio.wait_for(process.wait(), timeout=60) == -signal.SIGKILL
+
+    [row] = await load_notifications(sessionmakers[1], [notification_id])
+    assert (row.lease_owner, row.attempts, row.status) == ("doomed", 0, "pending")
+    assert len(receiver.requests) == 1
+    report = await dispatch_due_notifications(
+        sessionmakers[1],
+        channels={"webhook": WebhookChannel(http, [receiver.url])},
+        worker_id="survivor",
+        now=T0 + timedelta(minutes=2),
+    )
+
+    assert report.delivered == 1
+    first, second = receiver.requests
+    assert first.idempotency_key == second.idempotency_key == row.idempotency_key
+    [row] = await load_notifications(sessionmakers[1], [notification_id])
+    assert (row.status, row.attempts) == ("delivered", 1)
+    assert [a.succeeded for a in await load_attempts(sessionmakers[1], [notification_id])] == [True]
