@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 
+from app.alerts.models import Alert, AlertNotification
 from carriers.numbers import build_valid_number
 
 _serials = count(1)
@@ -93,8 +94,7 @@ def make_event(
     at: datetime,
     code: str = "X",
     description: str = "scan",
-    city: str = "Memphis",
-):  # type: ignore[no-untyped-def]
+):
     from app.tracking.models import LegEvent
 
     return LegEvent(
@@ -108,3 +108,68 @@ def make_event(
         utc_offset_minutes=-360,
         dedupe_key=f"{leg.id}-{code}-{at.isoformat()}",
     )
+
+
+OPENED_AT = datetime(2026, 12, 17, 14, 30, tzinfo=UTC)
+
+
+def alert_payload(**overrides: Any) -> dict[str, Any]:
+    """An ops notification payload as the alert service writes it into the outbox."""
+    payload: dict[str, Any] = {
+        "alert_id": 42,
+        "event": "opened",
+        "rule": "never_inducted",
+        "severity": "critical",
+        "title": "Label announced 30 h ago, UPS has no scan",
+        "explanation": "The label was created on Dec 16 at 08:00 but UPS reports no scan since.",
+        "recommended_action": "Ask the warehouse whether the parcel left; re-ship if it did not.",
+        "order_number": "ORD-000123",
+        "carrier": "ups",
+        "carrier_name": "UPS",
+        "tracking_number": "1Z999AA10123456784",
+        "team": "ops",
+        "opened_at": OPENED_AT.isoformat(),
+        "url": "http://console.example.test/console/alerts/42",
+    }
+    payload.update(overrides)
+    return payload
+
+
+def make_alert(**overrides: Any) -> Alert:
+    """An unsaved open alert about a leg of its own."""
+    fields: dict[str, Any] = {
+        "rule": "never_inducted",
+        "severity": "critical",
+        "status": "open",
+        "subject_key": f"leg:{next(_serials)}",
+        "carrier": "ups",
+        "tracking_number": ups_number(),
+        "team": "ops",
+        "explanation": alert_payload()["explanation"],
+        "recommended_action": alert_payload()["recommended_action"],
+        "opened_at": OPENED_AT,
+        "last_seen_at": OPENED_AT,
+        "updated_at": OPENED_AT,
+    }
+    fields.update(overrides)
+    return Alert(**fields)
+
+
+def make_notification(alert: Alert, **overrides: Any) -> AlertNotification:
+    """An unsaved pending webhook notification about a saved `alert`, due at OPENED_AT."""
+    channel = overrides.get("channel", "webhook")
+    destination = overrides.get("destination", "webhook:0000000000000000")
+    fields: dict[str, Any] = {
+        "alert_id": alert.id,
+        "event": "opened",
+        "channel": channel,
+        "destination": destination,
+        "idempotency_key": f"firstscan-alert-{alert.id}-opened-{channel}-{next(_serials)}",
+        "payload": alert_payload(alert_id=alert.id, tracking_number=alert.tracking_number),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": OPENED_AT,
+        "created_at": OPENED_AT,
+    }
+    fields.update(overrides)
+    return AlertNotification(**fields)

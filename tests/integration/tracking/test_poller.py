@@ -95,7 +95,7 @@ async def test_a_due_leg_is_polled_its_events_stored_and_its_next_poll_scheduled
 
 
 async def test_polling_again_stores_no_event_twice(committing_sessionmaker, session, clock):
-    _, leg_id, _ = await ups_order(committing_sessionmaker, "normal")
+    _, _leg_id, _ = await ups_order(committing_sessionmaker, "normal")
     clock.now = LABEL_AT + timedelta(days=2)
     sandbox = {"ups": SandboxCarrier("ups", clock=clock)}
     poller = make_poller(committing_sessionmaker, clock, sandbox)
