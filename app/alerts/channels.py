@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 import smtplib
 import ssl
@@ -14,7 +13,13 @@ from email.utils import formatdate, parsedate_to_datetime
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from app.alerts.delivery import Channel, DeliveryResult, NotificationView, Outcome
+from app.alerts.delivery import (
+    Channel,
+    DeliveryResult,
+    NotificationView,
+    Outcome,
+    webhook_destination,
+)
 from app.alerts.messages import AlertMessage, build_alert_email, build_slack_message, one_line
 from app.db import utcnow
 from app.settings import Settings
@@ -39,11 +44,6 @@ __all__ = [
 # 408 Request Timeout and 429 Too Many Requests are the 4xx answers that invite a retry.
 RETRYABLE_CLIENT_ERRORS = frozenset({408, 429})
 ERROR_EXCERPT = 200
-
-
-def webhook_destination(url: str) -> str:
-    """The outbox's name for a webhook: a hash, never the URL, which carries the token."""
-    return "webhook:" + hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
 def parse_retry_after(value: str | None, *, now: datetime) -> timedelta | None:

@@ -13,11 +13,17 @@ it as a retry so one broken message cannot stop the others.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Protocol
+
+
+def webhook_destination(url: str) -> str:
+    """The outbox's name for a webhook: a hash, never the URL, which carries the token."""
+    return "webhook:" + hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
 class Outcome(StrEnum):

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import repository
+from app.alerts.delivery import webhook_destination
 from app.alerts.models import Alert, AlertNotification
 from app.alerts.routing import AlertRoute, route_alert
 from app.alerts.schemas import AlertStatus, Outcome
@@ -49,11 +50,6 @@ def subject_key(finding: Finding, order_id: int | None) -> str:
     if order_id is not None:
         return f"order:{order_id}"
     return f"carrier:{finding.carrier}"
-
-
-def webhook_destination(url: str) -> str:
-    """Names a webhook without its URL, which carries the receiver's secret token."""
-    return "webhook:" + hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
 async def record_finding(

@@ -4,8 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from app.alerts.delivery import webhook_destination
 from app.alerts.models import Alert, AlertNotification
-from app.alerts.service import AlertPolicy, webhook_destination
+from app.alerts.service import AlertPolicy
 from app.audit.models import AuditEntry
 from app.reconciliation import service
 from app.reconciliation.service import ReconciliationConfig
