@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.alerts.routing import parse_alert_routes
 from app.reconciliation.thresholds import parse_threshold_overrides
+from app.tracking.rate import parse_carrier_limits
 
 ENV_PREFIX = "FIRSTSCAN_"
 
@@ -49,6 +50,19 @@ class Settings(BaseSettings):
     dhl_base_url: str = "https://api-eu.dhl.com"
     dhl_api_key: SecretStr | None = None
     carrier_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    # JSON {"dhl": {"per_second": 1, "per_hour": null, "per_day": 250}, ...} overriding the
+    # carriers' published defaults; the share of a limit we allow ourselves is rate_safety.
+    carrier_limits: str | None = None
+    rate_safety: float = Field(default=0.9, gt=0, le=1)
+
+    # Worker.
+    poll_interval_seconds: float = Field(default=5.0, gt=0)
+    poll_concurrency: int = Field(default=32, ge=1, le=1000)
+    poll_claim_size: int = Field(default=200, ge=1, le=5000)
+    lease_seconds: int = Field(default=120, ge=10)
+    reconcile_interval_seconds: float = Field(default=15.0, gt=0)
+    dispatch_interval_seconds: float = Field(default=10.0, gt=0)
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     # Ingest.
     tracking_number_reuse_days: int = Field(default=90, ge=1, le=3650)
@@ -96,6 +110,12 @@ class Settings(BaseSettings):
     def _rule_thresholds(cls, value: str | None) -> str | None:
         if value:
             parse_threshold_overrides(value)
+        return value
+
+    @field_validator("carrier_limits")
+    @classmethod
+    def _carrier_limits(cls, value: str | None) -> str | None:
+        parse_carrier_limits(value)
         return value
 
     @field_validator("alert_webhook_urls")

@@ -7,8 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.reconciliation.facts import CarrierHealth
 from app.shipments.models import Leg, Order, Shipment
-from app.tracking.models import LegEvent
+from app.tracking.models import CarrierState, LegEvent
 
 
 async def claim_due_order_ids(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:
@@ -57,3 +58,20 @@ async def iter_active_order_ids(session: AsyncSession, *, batch: int) -> AsyncIt
             return
         yield ids
         last_id = ids[-1]
+
+
+async def list_carrier_health(session: AsyncSession) -> list[tuple[CarrierHealth, str | None]]:
+    """Each polled carrier's health, with the kind of its last error."""
+    rows = (await session.execute(select(CarrierState))).scalars()
+    return [
+        (
+            CarrierHealth(
+                carrier=state.carrier,
+                last_success_at=state.last_success_at,
+                failing_since=state.failing_since,
+                last_error=state.last_error,
+            ),
+            state.last_error_kind,
+        )
+        for state in rows
+    ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,11 +19,13 @@ from app.reconciliation.facts import Finding, OrderFacts
 from app.reconciliation.facts_builder import build_order_facts
 from app.reconciliation.thresholds import ThresholdTable
 from app.shipments.models import Leg, Order
-from app.tracking.cadence import CadenceTable
+from app.tracking.cadence import CadenceTable, next_poll_at
 from app.tracking.explain import describe_status
 from app.tracking.models import LegEvent
 from carriers.registry import carrier_name
+from carriers.types import TrackingStatus
 
+_STATUSES = {s.value for s in TrackingStatus}
 # Legs that these rules call dead are not polled any more.
 RULES_THAT_STOP_POLLING = frozenset({"expired"})
 
@@ -134,6 +136,21 @@ async def _apply_verdict(
             session, alert=alert, reason=describe_recovery(alert, leg), now=now
         )
     order.reconcile_due_at = verdict.next_deadline
+    for leg in legs.values():
+        _schedule_for_deadline(leg, verdict.next_deadline, now=now, cadence=config.cadence)
+
+
+def _schedule_for_deadline(
+    leg: Leg, deadline: datetime | None, *, now: datetime, cadence: CadenceTable
+) -> None:
+    """Tells the poller about the order's next alert deadline and polls sooner if it is near."""
+    leg.alert_deadline_at = deadline
+    if not leg.active or leg.next_poll_at is None or deadline is None:
+        return
+    status = TrackingStatus(leg.status) if leg.status in _STATUSES else None
+    sooner = next_poll_at(status, now=leg.last_polled_at or now, deadline=deadline, table=cadence)
+    if sooner is not None and sooner < leg.next_poll_at:
+        leg.next_poll_at = max(sooner, now)
 
 
 def describe_recovery(alert: Alert, leg: Leg | None) -> str:
@@ -167,3 +184,35 @@ async def check_all_active_orders(
         for _, facts in await load_order_facts(session, order_ids, config.cadence):
             verdicts.append(judge_order(facts, now=now, config=config))
     return verdicts
+
+
+async def check_carrier_outages(
+    session: AsyncSession, *, now: datetime, config: ReconciliationConfig
+) -> list[Finding]:
+    """One carrier_unreachable alert per carrier down longer than the threshold (at once for
+    refused credentials); closes those whose carrier answers again."""
+    states = await repository.list_carrier_health(session)
+    threshold = config.thresholds.for_leg("*", None).carrier_outage_after
+    refused = [h for h, kind in states if kind == "auth"]
+    down = [h for h, kind in states if kind != "auth"]
+    findings = rules.find_carrier_outages(
+        down, now=now, threshold=threshold, calendars=config.calendars
+    ) + rules.find_carrier_outages(
+        refused, now=now, threshold=timedelta(0), calendars=config.calendars
+    )
+    no_order = alerts_service.FindingSubject(order_id=None, order_number=None, last_activity_at=now)
+    for finding in findings:
+        await alerts_service.record_finding(
+            session, finding=finding, subject=no_order, policy=config.policy, now=now
+        )
+    healthy = {h.carrier for h, _ in states if h.failing_since is None}
+    for alert in await alerts_repository.list_unresolved_for_carrier_subjects(session):
+        if alert.carrier in healthy:
+            await alerts_service.auto_resolve(
+                session,
+                alert=alert,
+                reason=f"{carrier_name(alert.carrier or '')} answers again.",
+                now=now,
+            )
+    await session.flush()
+    return findings

@@ -114,6 +114,8 @@ class Leg(Base):
     last_poll_error: Mapped[str | None] = mapped_column(Text)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The UTC day of the last poll, so the call report can count distinct legs per day.
+    last_poll_day: Mapped[date | None] = mapped_column(Date)
     # The order's nearest alert deadline: polled more often as it nears, first when rationed.
     alert_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -4,7 +4,7 @@ same due time, and a dead worker's legs come back when its lease runs out."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +24,7 @@ class LegClaim:
     label_created_at: datetime
     alert_deadline_at: datetime | None
     consecutive_failures: int
+    last_poll_day: date | None
     progress: LegProgress
     taken_over_from: str | None  # a previous owner whose lease ran out
 
@@ -38,6 +39,7 @@ _CLAIM_COLUMNS = (
     Leg.label_created_at,
     Leg.alert_deadline_at,
     Leg.consecutive_failures,
+    Leg.last_poll_day,
     Leg.lease_owner,
     Leg.status,
     Leg.status_changed_at,
@@ -96,6 +98,7 @@ def _claim(row: object) -> LegClaim:
         label_created_at=r["label_created_at"],
         alert_deadline_at=r["alert_deadline_at"],
         consecutive_failures=r["consecutive_failures"],
+        last_poll_day=r["last_poll_day"],
         taken_over_from=r["lease_owner"],
         progress=LegProgress(
             status=r["status"],

@@ -75,3 +75,4 @@ class CarrierCallCount(Base):
     leg_status: Mapped[str] = mapped_column(String(32), primary_key=True)
     calls: Mapped[int] = mapped_column(Integer, default=0)
     leg_polls: Mapped[int] = mapped_column(Integer, default=0)
+    legs: Mapped[int] = mapped_column(Integer, default=0)  # distinct legs polled that day

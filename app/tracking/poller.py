@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from random import Random
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -215,13 +215,7 @@ class Poller:
             )
             await self._update_carrier(session, carrier, verdicts, now)
             await recording.count_calls(
-                session,
-                day=now.date(),
-                carrier=carrier,
-                calls_by_status=Counter(_call_status(batch) for batch in batches),
-                legs_by_status=Counter(
-                    leg.progress.status or "new" for batch in batches for leg in batch
-                ),
+                session, day=now.date(), carrier=carrier, tally=_tally(batches, now.date())
             )
         _count(carrier, outcomes, recorded)
         report.legs += len(outcomes)
@@ -271,6 +265,15 @@ def _failing(state: CarrierState, now: datetime, kind: str, message: str) -> Non
     state.failing_since = state.failing_since or now
     state.last_error_kind = kind
     state.last_error = message[:500]
+
+
+def _tally(batches: Sequence[Sequence[LegClaim]], day: date) -> recording.CallTally:
+    legs = [leg for batch in batches for leg in batch]
+    return recording.CallTally(
+        calls=Counter(_call_status(batch) for batch in batches),
+        leg_polls=Counter(leg.progress.status or "new" for leg in legs),
+        new_legs=Counter(leg.progress.status or "new" for leg in legs if leg.last_poll_day != day),
+    )
 
 
 def _call_status(batch: Sequence[LegClaim]) -> str:

@@ -8,6 +8,7 @@ Quotas: fixed hourly windows (on the hour, UTC) and daily windows (UTC midnight)
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,14 +20,6 @@ class CarrierLimits:
     per_second: float
     per_hour: int | None = None
     per_day: int | None = None
-
-    @classmethod
-    def from_rate_limit(cls, limit: RateLimit, *, safety: float = 1.0) -> CarrierLimits:
-        return cls(
-            per_second=limit.requests_per_second * safety,
-            per_hour=limit.requests_per_hour,
-            per_day=limit.requests_per_day,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,4 +83,40 @@ def plan_reservation(
         day_window_start=day_start,
         day_used=day_used + granted,
         paused_until=None,
+    )
+
+
+_LIMIT_KEYS = {"per_second", "per_hour", "per_day"}
+
+
+def parse_carrier_limits(text: str | None) -> dict[str, dict[str, float | None]]:
+    """Parses FIRSTSCAN_CARRIER_LIMITS; raises ValueError naming the bad entry."""
+    if not text or not text.strip():
+        return {}
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg})") from None
+    if not isinstance(raw, dict):
+        raise ValueError('must be a JSON object like {"dhl": {"per_day": 250}}')
+    for carrier, limits in raw.items():
+        if not isinstance(limits, dict) or not set(limits) <= _LIMIT_KEYS:
+            raise ValueError(f"{carrier}: use only the keys per_second, per_hour, per_day")
+        for key, value in limits.items():
+            if value is not None and (not isinstance(value, int | float) or value <= 0):
+                raise ValueError(f"{carrier}.{key} must be a positive number or null")
+    return raw
+
+
+def resolve_limits(
+    published: RateLimit, overrides: dict[str, float | None], *, safety: float
+) -> CarrierLimits:
+    """The published limit, overridden per key, with `safety` taken off the per-second rate."""
+    per_second = overrides.get("per_second", published.requests_per_second)
+    per_hour = overrides.get("per_hour", published.requests_per_hour)
+    per_day = overrides.get("per_day", published.requests_per_day)
+    return CarrierLimits(
+        per_second=float(per_second or published.requests_per_second) * safety,
+        per_hour=int(per_hour) if per_hour else None,
+        per_day=int(per_day) if per_day else None,
     )

@@ -104,6 +104,7 @@ _LEG_UPDATE = (
         active=bindparam("active"),
         next_poll_at=bindparam("next_poll_at"),
         last_polled_at=bindparam("last_polled_at"),
+        last_poll_day=bindparam("last_poll_day"),
         last_successful_poll_at=bindparam("last_successful_poll_at"),
         consecutive_failures=bindparam("consecutive_failures"),
         last_poll_error=bindparam("last_poll_error"),
@@ -139,6 +140,7 @@ def _leg_params(
         "active": outcome.next_poll_at is not None,
         "next_poll_at": outcome.next_poll_at,
         "last_polled_at": now,
+        "last_poll_day": now.date(),
         "last_successful_poll_at": last_success if failed else now,
         "consecutive_failures": claim.consecutive_failures + 1
         if outcome.counts_as_failure
@@ -235,28 +237,31 @@ async def add_handoff_legs(
     return added
 
 
-async def count_calls(
-    session: AsyncSession,
-    *,
-    day: date,
-    carrier: str,
-    calls_by_status: Counter[str],
-    legs_by_status: Counter[str],
-) -> None:
+@dataclass(frozen=True, slots=True)
+class CallTally:
+    calls: Counter[str]  # carrier requests, by the state most of their legs were in
+    leg_polls: Counter[str]  # legs asked about, by state
+    new_legs: Counter[str]  # legs asked about for the first time that day, by state
+
+
+async def count_calls(session: AsyncSession, *, day: date, carrier: str, tally: CallTally) -> None:
     """Adds this batch's carrier calls to the day's tally (one upsert per leg state)."""
-    for status in set(calls_by_status) | set(legs_by_status):
-        stmt = db.dialect_insert(session, CarrierCallCount.__table__).values(
+    table = cast(Table, CarrierCallCount.__table__)
+    for status in set(tally.calls) | set(tally.leg_polls):
+        stmt = db.dialect_insert(session, table).values(
             day=day,
             carrier=carrier,
             leg_status=status,
-            calls=calls_by_status[status],
-            leg_polls=legs_by_status[status],
+            calls=tally.calls[status],
+            leg_polls=tally.leg_polls[status],
+            legs=tally.new_legs[status],
         )
         stmt = stmt.on_conflict_do_update(
             index_elements=["day", "carrier", "leg_status"],
             set_={
-                "calls": CarrierCallCount.__table__.c.calls + stmt.excluded.calls,
-                "leg_polls": CarrierCallCount.__table__.c.leg_polls + stmt.excluded.leg_polls,
+                "calls": table.c.calls + stmt.excluded.calls,
+                "leg_polls": table.c.leg_polls + stmt.excluded.leg_polls,
+                "legs": table.c.legs + stmt.excluded.legs,
             },
         )
         await session.execute(stmt)

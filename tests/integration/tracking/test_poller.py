@@ -226,4 +226,10 @@ async def test_calls_are_counted_per_day_carrier_and_state(
     ).poll_due()
 
     (row,) = (await session.execute(select(CarrierCallCount))).scalars().all()
-    assert (row.carrier, row.leg_status, row.calls, row.leg_polls) == ("ups", "new", 1, 1)
+    assert (row.carrier, row.leg_status, row.calls, row.leg_polls, row.legs) == (
+        "ups",
+        "new",
+        1,
+        1,
+        1,
+    )

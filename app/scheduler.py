@@ -1,0 +1,122 @@
+"""`firstscan worker`: one process with its own in-memory APScheduler. Workers coordinate only
+through the database (leases, carrier_states, outbox claims), so any number may run on
+PostgreSQL; SQLite allows one, and a second one says so and exits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import signal
+from collections.abc import Iterator
+from datetime import UTC
+from pathlib import Path
+from typing import IO
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.engine import make_url
+
+from app import db
+from app.alerts import jobs as alerts_jobs
+from app.reconciliation import jobs as reconciliation_jobs
+from app.settings import Settings
+from app.tracking import jobs as tracking_jobs
+from app.wiring import ScheduledJob, WorkerContext, build_http_client, build_worker_context
+
+logger = logging.getLogger("app.scheduler")
+
+JOBS: tuple[ScheduledJob, ...] = (
+    *tracking_jobs.JOBS,
+    *reconciliation_jobs.JOBS,
+    *alerts_jobs.JOBS,
+)
+# A pass of --once repeats while carriers keep revealing hand-off legs (each is due at once).
+MAX_ONCE_ROUNDS = 5
+SHUTDOWN_GRACE_SECONDS = 20.0
+
+
+class WorkerAlreadyRunning(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def single_sqlite_worker(settings: Settings) -> Iterator[None]:
+    """On SQLite, holds a lock file beside the database so a second worker cannot start."""
+    if not settings.is_sqlite:
+        yield
+        return
+    database = make_url(settings.database_url).database or "firstscan.db"
+    lock_path = Path(database).with_name(Path(database).name + ".worker.lock")
+    handle: IO[str] = lock_path.open("w")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WorkerAlreadyRunning(
+                f"another firstscan worker is already running on the SQLite database "
+                f"{database}; SQLite supports one worker process. Use PostgreSQL "
+                f"(FIRSTSCAN_DATABASE_URL=postgresql://...) to run several."
+            ) from None
+        yield
+    finally:
+        handle.close()
+
+
+async def run_once(context: WorkerContext) -> None:
+    """One full pass of everything due: poll, judge, deliver; then return."""
+    for _ in range(MAX_ONCE_ROUNDS):
+        reports = await tracking_jobs.poll_due_legs(context)
+        await reconciliation_jobs.reconcile_due_orders(context)
+        if not any(r.legs_added for r in reports):
+            break
+    await reconciliation_jobs.check_carrier_outages(context)
+    await alerts_jobs.dispatch_alerts(context)
+
+
+async def run_forever(context: WorkerContext) -> None:
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    for job in JOBS:
+        scheduler.add_job(
+            job.run,
+            IntervalTrigger(seconds=job.every_seconds(context.settings), timezone=UTC),
+            args=[context],
+            id=job.run.__name__,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=context.clock(),
+        )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    scheduler.start()
+    logger.info(
+        "worker %s started with jobs: %s",
+        context.worker_id,
+        ", ".join(j.run.__name__ for j in JOBS),
+    )
+    await stop.wait()
+    logger.info("worker %s stopping", context.worker_id)
+    scheduler.shutdown(wait=False)
+    running = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    if running:
+        # Finish what is in flight; anything cut off is safe anyway (leases expire).
+        await asyncio.wait(running, timeout=SHUTDOWN_GRACE_SECONDS)
+
+
+async def run_worker(settings: Settings, *, once: bool) -> None:
+    engine = db.create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    http = build_http_client(settings)
+    try:
+        context = build_worker_context(
+            settings, sessionmaker=db.create_sessionmaker(engine), http=http, clock=db.utcnow
+        )
+        if once:
+            await run_once(context)
+        else:
+            await run_forever(context)
+    finally:
+        await http.aclose()
+        await engine.dispose()

@@ -1,0 +1,148 @@
+"""Turning settings into the running parts: carrier clients, limits, rules configuration, alert
+policy and channels. main.py (the API) and scheduler.py (the worker) both build from here."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.alerts.channels import build_channels
+from app.alerts.delivery import Channel
+from app.alerts.routing import parse_alert_routes
+from app.alerts.service import AlertPolicy
+from app.reconciliation.service import ReconciliationConfig
+from app.reconciliation.thresholds import ThresholdTable, parse_threshold_overrides
+from app.settings import Settings
+from app.tracking.cadence import CadenceTable
+from app.tracking.rate import CarrierLimits, parse_carrier_limits, resolve_limits
+from carriers.protocol import CarrierClient
+from carriers.registry import (
+    CARRIER_CODES,
+    CarrierConfig,
+    CarrierCredentials,
+    build_carrier_clients,
+)
+
+Clock = Callable[[], datetime]
+
+
+def build_carrier_config(settings: Settings) -> CarrierConfig:
+    def secret(value: object) -> str | None:
+        get = getattr(value, "get_secret_value", None)
+        return get() if callable(get) else None
+
+    return CarrierConfig(
+        mode=settings.carrier_mode,
+        credentials={
+            "usps": CarrierCredentials(
+                settings.usps_base_url, settings.usps_client_id, secret(settings.usps_client_secret)
+            ),
+            "ups": CarrierCredentials(
+                settings.ups_base_url, settings.ups_client_id, secret(settings.ups_client_secret)
+            ),
+            "fedex": CarrierCredentials(
+                settings.fedex_base_url,
+                settings.fedex_client_id,
+                secret(settings.fedex_client_secret),
+            ),
+            "dhl": CarrierCredentials(settings.dhl_base_url, api_key=secret(settings.dhl_api_key)),
+        },
+    )
+
+
+def build_limits(
+    settings: Settings, clients: Mapping[str, CarrierClient]
+) -> dict[str, CarrierLimits]:
+    overrides = parse_carrier_limits(settings.carrier_limits)
+    return {
+        code: resolve_limits(
+            client.default_rate_limit, overrides.get(code, {}), safety=settings.rate_safety
+        )
+        for code, client in clients.items()
+    }
+
+
+def build_alert_policy(settings: Settings) -> AlertPolicy:
+    return AlertPolicy(
+        default_team=settings.default_team,
+        routes=parse_alert_routes(settings.alert_routes),
+        webhook_urls=tuple(settings.webhook_urls),
+        email_recipients=tuple(settings.alert_email_recipients),
+        console_base_url=settings.public_base_url,
+    )
+
+
+def build_reconciliation_config(settings: Settings) -> ReconciliationConfig:
+    thresholds = (
+        parse_threshold_overrides(settings.rule_thresholds)
+        if settings.rule_thresholds
+        else ThresholdTable()
+    )
+    return ReconciliationConfig(
+        thresholds=thresholds, cadence=CadenceTable(), policy=build_alert_policy(settings)
+    )
+
+
+def build_http_client(settings: Settings) -> httpx.AsyncClient:
+    """The one HTTP client of a process: pooled connections shared by every carrier."""
+    connections = max(64, settings.poll_concurrency * len(CARRIER_CODES))
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.carrier_timeout_seconds),
+        limits=httpx.Limits(max_connections=connections),
+        headers={"User-Agent": "firstscan/0.1"},
+    )
+
+
+def build_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerContext:
+    """Everything a worker job needs; built once when the worker starts."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    http: httpx.AsyncClient
+    clients: Mapping[str, CarrierClient]
+    limits: Mapping[str, CarrierLimits]
+    reconciliation: ReconciliationConfig
+    channels: Mapping[str, Channel]
+    worker_id: str
+    clock: Clock
+
+
+def build_worker_context(
+    settings: Settings,
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    clock: Clock,
+) -> WorkerContext:
+    clients = build_carrier_clients(build_carrier_config(settings), http=http, clock=clock)
+    return WorkerContext(
+        settings=settings,
+        sessionmaker=sessionmaker,
+        http=http,
+        clients=clients,
+        limits=build_limits(settings, clients),
+        reconciliation=build_reconciliation_config(settings),
+        channels=build_channels(settings, http),
+        worker_id=build_worker_id(),
+        clock=clock,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledJob:
+    """A worker job and its trigger, declared beside the job in each domain's JOBS."""
+
+    run: Callable[[WorkerContext], Awaitable[object]]
+    every_seconds: Callable[[Settings], float]
