@@ -28,6 +28,10 @@ cli = typer.Typer(
 )
 keys_cli = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 cli.add_typer(keys_cli, name="keys")
+rules_cli = typer.Typer(help="Run the reconciliation rules.", no_args_is_help=True)
+cli.add_typer(rules_cli, name="rules")
+report_cli = typer.Typer(help="Reports.", no_args_is_help=True)
+cli.add_typer(report_cli, name="report")
 
 T = TypeVar("T")
 IMPORT_BATCH_ROWS = 500
@@ -202,5 +206,96 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="the key's number")])
     typer.echo(f"revoked key #{key_id} ({name})")
 
 
+@cli.command("worker")
+def worker_command(
+    once: Annotated[
+        bool, typer.Option("--once", help="one pass of everything due, then exit")
+    ] = False,
+) -> None:
+    """Poll carriers, judge orders and deliver alerts (its own process; scale out on PostgreSQL)."""
+    from app.scheduler import WorkerAlreadyRunning, run_worker, single_sqlite_worker
+
+    settings = _settings()
+    _configure_logging(settings)
+    if settings.worker_metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.worker_metrics_port)
+    try:
+        with single_sqlite_worker(settings):
+            asyncio.run(run_worker(settings, once=once))
+    except WorkerAlreadyRunning as exc:
+        typer.echo(f"firstscan worker: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@cli.command("demo")
+def demo_command() -> None:
+    """Load the demo orders (the seed story and a few ordinary parcels) if they are missing."""
+    from app.demo import load_demo
+
+    settings = _settings()
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> list[str]:
+        async with db.session_scope(sessionmaker) as session:
+            return await load_demo(session, now=db.utcnow())
+
+    created = _run_with_database(settings, work)
+    typer.echo(f"demo orders created: {', '.join(created)}" if created else "demo orders present")
+
+
+@cli.command("run")
+def run_command(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """The demo in one command: migrate, load demo data, print a key, run the API and a worker."""
+    from app.demo_run import run_demo
+
+    settings = _settings()
+    _configure_logging(settings)
+    run_demo(settings, host=host, port=port)
+
+
+@rules_cli.command("check")
+def rules_check(
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per finding")] = False,
+) -> None:
+    """Judge every active order now and print the findings; changes nothing."""
+    from app.reconciliation.report import print_findings
+    from app.reconciliation.service import check_all_active_orders
+    from app.wiring import build_reconciliation_config
+
+    settings = _settings()
+    config = build_reconciliation_config(settings)
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> list[object]:
+        async with db.session_scope(sessionmaker) as session:
+            return list(await check_all_active_orders(session, now=db.utcnow(), config=config))
+
+    verdicts = _run_with_database(settings, work)
+    print_findings(verdicts, as_json=as_json, echo=typer.echo)
+
+
+@report_cli.command("calls")
+def report_calls(
+    days: Annotated[int, typer.Option(help="how many days back", min=1)] = 7,
+) -> None:
+    """Carrier calls per leg per day, by carrier and leg state: what a carrier bills or rations."""
+    from app.tracking.report import load_call_report, print_call_report
+
+    settings = _settings()
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> list[object]:
+        async with db.session_scope(sessionmaker) as session:
+            return list(await load_call_report(session, since=db.utcnow().date(), days=days))
+
+    print_call_report(_run_with_database(settings, work), echo=typer.echo)
+
+
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()
