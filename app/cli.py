@@ -51,6 +51,8 @@ def _configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    # APScheduler narrates every run at INFO; our jobs log what they did instead.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def _run_with_database(settings: Settings, work: Callable[..., Awaitable[T]]) -> T:

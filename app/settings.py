@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     poll_concurrency: int = Field(default=32, ge=1, le=1000)
     poll_claim_size: int = Field(default=200, ge=1, le=5000)
     lease_seconds: int = Field(default=120, ge=10)
-    reconcile_interval_seconds: float = Field(default=15.0, gt=0)
+    reconcile_interval_seconds: float = Field(default=5.0, gt=0)
     dispatch_interval_seconds: float = Field(default=10.0, gt=0)
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
