@@ -25,6 +25,10 @@ from bench.world import NOW, SWEEP_INTERVAL, LegState, OrderState, build_order_s
 from carriers.types import TrackingEvent
 
 CHUNK = 20_000
+# Alerts resolved in the 90 days before NOW: about 11,000 a day, a third of the ~30,000 a day
+# this world opens. A live system keeps them (console, audit, the "closed by a person" check)
+# and find_latest_resolved reads among them whenever an alert opens.
+RESOLVED_HISTORY = 1_000_000
 GENERATOR_VERSION = "1"
 ORDER_COLUMNS = (
     "id, order_number, order_key, promised_delivery_on, claimed_status, reconcile_due_at, "
@@ -176,8 +180,31 @@ def generate(name: str, *, target_legs: int, workers: int) -> ChunkReport:
     return total
 
 
+HISTORY_SQL = """
+INSERT INTO alerts (id, rule, severity, status, subject_key, leg_id, order_id, carrier,
+    tracking_number, team, explanation, recommended_action, evidence, opened_at, last_seen_at,
+    updated_at, resolved_at, resolved_by, outcome, resolution_note, auto_resolved)
+SELECT 1000000000 + g, (ARRAY['late', 'never_inducted', 'stalled', 'exception'])[1 + g %% 4],
+    'warning', 'resolved', 'leg:' || (500000000 + g), NULL, NULL, 'usps', NULL, 'ops',
+    'A resolved alert from an order delivered since.', 'None.', '{}',
+    %(now)s - (g %% 7776000) * interval '1 second' - interval '2 days',
+    %(now)s - (g %% 7776000) * interval '1 second', %(now)s - (g %% 7776000) * interval '1 second',
+    %(now)s - (g %% 7776000) * interval '1 second', 'firstscan', 'carrier_found_it',
+    'The parcel moved.', true
+FROM generate_series(1, %(count)s) AS g
+"""
+
+
+def add_resolved_history(name: str, count: int) -> None:
+    """Resolved alerts of orders finished in the 90 days before NOW, as a live system keeps."""
+    with psycopg.connect(database.database_url(name), autocommit=True) as conn:
+        conn.execute(HISTORY_SQL, {"now": NOW, "count": count})  # type: ignore[arg-type]
+
+
 def _finish(name: str, total: ChunkReport) -> None:
-    """Moves id sequences past the loaded rows, analyzes, and records what was loaded."""
+    """Adds alert history, moves id sequences past the loaded rows, analyzes, and records what
+    was loaded."""
+    add_resolved_history(name, RESOLVED_HISTORY)
     with psycopg.connect(database.database_url(name), autocommit=True) as conn:
         for table in ("orders", "shipments", "legs", "tracking_events", "alerts"):
             conn.execute(
