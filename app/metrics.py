@@ -21,6 +21,9 @@ CALL_SECONDS = Histogram("firstscan_carrier_call_seconds", "Carrier request dura
 BREAKER_OPEN = Gauge(
     "firstscan_carrier_breaker_open", "1 while the carrier's circuit breaker is open", ["carrier"]
 )
+QUOTA_USED = Gauge(
+    "firstscan_carrier_quota_used", "Calls used in the current window", ["carrier", "window"]
+)
 QUOTA_LEFT = Gauge(
     "firstscan_carrier_quota_left", "Calls left in the current window", ["carrier", "window"]
 )

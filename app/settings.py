@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=20.0, gt=0)
     public_base_url: str = "http://127.0.0.1:8000"
 
+    # Inbound carrier webhooks: HMAC-SHA256 shared secret; deliveries older than the window fail.
+    webhook_secret: SecretStr | None = None
+    webhook_max_age_seconds: int = Field(default=300, ge=10, le=3600)
+    # Optional bearer token for /metrics; without it /metrics is open (scrape from inside).
+    metrics_token: SecretStr | None = None
+
     # Web pages and signed links.
     secret_key: SecretStr | None = None
 
