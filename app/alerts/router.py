@@ -38,6 +38,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+NAME = r"^[\w.-]+$"
 StatusQuery = Annotated[
     list[AlertStatus] | None, Query(description="default: open and acknowledged")
 ]
@@ -90,9 +91,9 @@ async def list_alerts(
     status: Annotated[
         list[AlertStatus] | None, Query(description="default: open and acknowledged")
     ] = None,
-    rule: Annotated[str | None, Query(max_length=32)] = None,
-    carrier: Annotated[str | None, Query(max_length=32)] = None,
-    team: Annotated[str | None, Query(max_length=64)] = None,
+    rule: Annotated[str | None, Query(max_length=32, pattern=NAME)] = None,
+    carrier: Annotated[str | None, Query(max_length=32, pattern=NAME)] = None,
+    team: Annotated[str | None, Query(max_length=64, pattern=NAME)] = None,
     min_age_hours: Annotated[
         float | None, Query(ge=0, description="opened at least this long ago")
     ] = None,
