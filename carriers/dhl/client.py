@@ -17,7 +17,7 @@ from carriers.errors import (
     TrackingNotFound,
 )
 from carriers.protocol import TrackingFailure, TrackingResult
-from carriers.timestamps import parse_retry_after
+from carriers.retry_after import parse_retry_after
 from carriers.types import RateLimit, TrackingQuery
 
 logger = logging.getLogger("carriers.dhl")
@@ -88,7 +88,7 @@ def _status_error(response: httpx.Response) -> CarrierError:
         # An API key, no OAuth: nothing to refresh.
         return CarrierAuthError(f"DHL rejected the API key: {reason}", carrier="dhl")
     if status == 429:
-        retry_after = parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), now=datetime.now(UTC))
         return CarrierRateLimited(f"DHL: {reason}", carrier="dhl", retry_after=retry_after)
     if status >= 500:
         return CarrierUnavailable(f"DHL: HTTP {status}", carrier="dhl", status_code=status)

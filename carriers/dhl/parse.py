@@ -9,8 +9,8 @@ from pydantic import ValidationError
 
 from carriers.dhl import payloads
 from carriers.errors import CarrierResponseInvalid, TrackingNotFound
+from carriers.local_time import LocalTimeResolver, parse_timestamp
 from carriers.protocol import TrackingResult
-from carriers.timestamps import LocalTimeResolver, parse_timestamp
 from carriers.types import (
     PHYSICAL_STATUSES,
     Handoff,

@@ -16,7 +16,7 @@ from carriers.errors import (
 from carriers.fedex import parse
 from carriers.oauth import AccessToken, TokenCache
 from carriers.protocol import TrackingFailure, TrackingResult
-from carriers.timestamps import parse_retry_after
+from carriers.retry_after import parse_retry_after
 from carriers.types import RateLimit, TrackingQuery
 
 logger = logging.getLogger("carriers.fedex")
@@ -139,7 +139,9 @@ def _status_error(response: httpx.Response, what: str) -> CarrierError:
         return CarrierRateLimited(
             f"FedEx {what}: too many requests",
             carrier="fedex",
-            retry_after=parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC)),
+            retry_after=parse_retry_after(
+                response.headers.get("Retry-After"), now=datetime.now(UTC)
+            ),
         )
     if status == 403:
         return CarrierAuthError(f"FedEx {what}: forbidden for these credentials", carrier="fedex")

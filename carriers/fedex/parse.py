@@ -14,9 +14,9 @@ from carriers.errors import (
     TrackingNumberError,
 )
 from carriers.fedex import payloads
+from carriers.local_time import LocalTimeResolver, parse_timestamp
 from carriers.oauth import AccessToken
 from carriers.protocol import TrackingFailure, TrackingResult
-from carriers.timestamps import LocalTimeResolver, parse_timestamp
 from carriers.types import (
     PHYSICAL_STATUSES,
     Handoff,

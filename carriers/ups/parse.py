@@ -16,7 +16,7 @@ from typing import Annotated, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from carriers.errors import CarrierResponseInvalid, TrackingNotFound
-from carriers.local_time import fill_missing_offsets, offset_between, parse_utc_offset
+from carriers.local_time import LocalTimeResolver, offset_between, parse_utc_offset
 from carriers.numbers import normalize_tracking_number
 from carriers.types import Handoff, Location, TrackingEvent, TrackingSnapshot, TrackingStatus
 
@@ -210,12 +210,20 @@ def _activity_offset(activity: _Activity) -> timedelta | None:
     return offset
 
 
-def _occurred_at(activity: _Activity, offset: timedelta | None) -> datetime:
-    if offset is None:
+def _stated_time(activity: _Activity) -> datetime | None:
+    """Returns the activity's local time with its offset, when UPS states or implies one."""
+    offset = _activity_offset(activity)
+    return None if offset is None else _local_time(activity).replace(tzinfo=timezone(offset))
+
+
+def _occurred_at(activity: _Activity, resolver: LocalTimeResolver) -> datetime:
+    stated = _stated_time(activity)
+    if stated is not None:
+        return stated
+    if not resolver.stated:
         # Older answers carry no offset anywhere: the local time is read as UTC, and said so.
         logger.warning("ups: activity without any UTC offset; reading its time as UTC")
-        offset = timedelta(0)
-    return _local_time(activity).replace(tzinfo=timezone(offset))
+    return resolver.resolve(_local_time(activity))
 
 
 def _status_of(status: _Status) -> tuple[TrackingStatus, str]:
@@ -236,12 +244,13 @@ def _location(activity: _Activity) -> Location | None:
 
 
 def _events(package: _Package) -> list[TrackingEvent]:
-    offsets = fill_missing_offsets([_activity_offset(a) for a in package.activity])
+    stated = (_stated_time(a) for a in package.activity)
+    resolver = LocalTimeResolver(t for t in stated if t is not None)
     events = []
-    for activity, offset in zip(package.activity, offsets, strict=True):
+    for activity in package.activity:
         status, description = _status_of(activity.status)
         code = (activity.status.code or activity.status.type or "").strip()
-        occurred_at = _occurred_at(activity, offset)
+        occurred_at = _occurred_at(activity, resolver)
         events.append(TrackingEvent(status, occurred_at, code, description, _location(activity)))
     # UPS lists activity newest first (Track API, Activity schema); keep its order on ties.
     events.reverse()

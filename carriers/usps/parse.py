@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from carriers.errors import CarrierResponseInvalid
-from carriers.local_time import fill_missing_offsets, offset_between, parse_utc_offset
+from carriers.local_time import LocalTimeResolver, offset_between, parse_utc_offset
 from carriers.types import Location, TrackingEvent, TrackingSnapshot, TrackingStatus
 
 logger = logging.getLogger("carriers.usps")
@@ -186,18 +186,23 @@ def _event_offset(event: _Event) -> timedelta | None:
     return offset
 
 
-def _occurred_at(event: _Event, offset: timedelta | None) -> datetime:
+def _stated_time(event: _Event) -> datetime | None:
+    """Returns the event's local time with its offset, when the event states or implies one."""
+    offset, local = _event_offset(event), _wall_time(event.event_timestamp)
+    return local.replace(tzinfo=timezone(offset)) if local and offset is not None else None
+
+
+def _occurred_at(event: _Event, resolver: LocalTimeResolver) -> datetime:
     local, gmt = _wall_time(event.event_timestamp), _gmt_time(event.gmt_timestamp)
-    if offset is None:
+    offset = _event_offset(event)
+    if offset is None and not resolver.stated:
         # Nothing in the answer gives an offset: GMT time if any, else the wall time read as UTC.
         logger.warning("usps: event without any UTC offset; reading its time as UTC")
-        offset = timedelta(0)
-    zone = timezone(offset)
-    if local is not None:
-        return local.replace(tzinfo=zone)
-    if gmt is not None:
-        return gmt.astimezone(zone)
-    raise ValueError("event has neither eventTimestamp nor GMTTimestamp")
+    wall = local or (gmt.replace(tzinfo=None) if gmt else None)
+    if wall is None:
+        raise ValueError("event has neither eventTimestamp nor GMTTimestamp")
+    zone = timezone(offset) if offset is not None else resolver.zone_near(wall)
+    return local.replace(tzinfo=zone) if local else wall.replace(tzinfo=UTC).astimezone(zone)
 
 
 def _location(event: _Event) -> Location | None:
@@ -222,11 +227,11 @@ def _clean_service(mail_class: str | None) -> str | None:
 
 def _events(details: _Details) -> list[TrackingEvent]:
     raw = details.tracking_events
-    offsets = fill_missing_offsets([_event_offset(e) for e in raw])
+    resolver = LocalTimeResolver(t for t in map(_stated_time, raw) if t is not None)
     events = []
-    for event, offset in zip(raw, offsets, strict=True):
+    for event in raw:
         status, description = _status_of(event)
-        occurred_at = _occurred_at(event, offset)
+        occurred_at = _occurred_at(event, resolver)
         events.append(
             TrackingEvent(
                 status, occurred_at, event.event_code or "", description, _location(event)
