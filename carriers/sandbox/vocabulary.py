@@ -149,8 +149,6 @@ SERVICES: dict[str, tuple[str, str]] = {
     "dhl": ("DHL SM Parcel Plus Expedited", "DHL SM Parcel Plus Expedited"),
 }
 
-DISPLAY_NAMES = {"usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL"}
-
 
 def wording(carrier: str, milestone: Milestone) -> Wording:
     """Returns the carrier's code and wording for the milestone (a generic one for other slugs)."""
