@@ -15,7 +15,8 @@ from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from carriers.errors import CarrierResponseInvalid, TrackingNotFound
+from carriers.answers import decode_answer, invalid_answer
+from carriers.errors import TrackingNotFound
 from carriers.local_time import LocalTimeResolver, offset_between, parse_utc_offset
 from carriers.numbers import normalize_tracking_number
 from carriers.types import Handoff, Location, TrackingEvent, TrackingSnapshot, TrackingStatus
@@ -164,11 +165,6 @@ def parse_errors(body: str | bytes) -> list[tuple[str, str]]:
     return [((e.code or "").strip(), (e.message or "").strip()) for e in errors]
 
 
-def _invalid(message: str, body: str | bytes) -> CarrierResponseInvalid:
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    return CarrierResponseInvalid(message, carrier=CARRIER, body=text)
-
-
 def _ymd(text: str) -> date:
     digits = text.strip()
     if len(digits) != 8 or not digits.isdigit():
@@ -303,7 +299,9 @@ def _select_package(answer: _Answer, number: str, body: str | bytes) -> _Package
         if found:
             message = "; ".join(f"{w.code} {w.message or ''}".strip() for w in found)
             raise TrackingNotFound(f"UPS does not know the number: {message}", carrier=CARRIER)
-        raise _invalid("UPS answer has no package and no not-found warning", body)
+        raise invalid_answer(
+            "UPS answer has no package and no not-found warning", body, carrier=CARRIER
+        )
     wanted = normalize_tracking_number(number)
     matching = (p for p in packages if normalize_tracking_number(p.tracking_number or "") == wanted)
     return next(matching, packages[0])
@@ -316,15 +314,15 @@ def parse_tracking(body: str | bytes, *, tracking_number: str) -> TrackingSnapsh
     and CarrierResponseInvalid for a body that is not a Track API answer. The status is the
     newest activity's; an unknown status type gives UNKNOWN and is listed in `unknown_codes`.
     """
+    answer = decode_answer(_Answer, body, carrier=CARRIER, what="tracking answer")
+    package = _select_package(answer, tracking_number, body)
     try:
-        answer = _Answer.model_validate_json(body)
-        package = _select_package(answer, tracking_number, body)
         events = _events(package)
         offset = events[-1].occurred_at.utcoffset() if events else None
         estimated_delivery_at = _estimated_delivery(package, offset)
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError too
-        reason = str(exc).splitlines()[0]
-        raise _invalid(f"not a UPS tracking answer: {reason}", body) from exc
+    except ValueError as exc:
+        message = f"not a UPS tracking answer: unreadable time ({exc})"
+        raise invalid_answer(message, body, carrier=CARRIER) from exc
     service = package.service.description if package.service else None
     return TrackingSnapshot(
         carrier=CARRIER,

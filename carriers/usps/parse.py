@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from carriers.errors import CarrierResponseInvalid
+from carriers.answers import decode_answer, invalid_answer
 from carriers.local_time import LocalTimeResolver, offset_between, parse_utc_offset
 from carriers.types import Location, TrackingEvent, TrackingSnapshot, TrackingStatus
 
@@ -142,11 +142,6 @@ class _Error(_Model):
 
 class _ErrorMessage(_Model):
     error: _Error
-
-
-def _invalid(message: str, body: str | bytes) -> CarrierResponseInvalid:
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    return CarrierResponseInvalid(message, carrier=CARRIER, body=text)
 
 
 def parse_error_message(body: str | bytes) -> str | None:
@@ -278,13 +273,13 @@ def parse_tracking(body: str | bytes, *, tracking_number: str) -> TrackingSnapsh
     off, or missing `trackingNumber`). The snapshot's status is the newest event's; an unknown
     code gives UNKNOWN and is listed in `unknown_codes`, never guessed.
     """
+    details = decode_answer(_Details, body, carrier=CARRIER, what="tracking answer")
     try:
-        details = _Details.model_validate_json(body)
         events = _events(details)
         estimated_delivery_at = _estimated_delivery(details)
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError too
-        reason = str(exc).splitlines()[0]
-        raise _invalid(f"not a USPS tracking answer: {reason}", body) from exc
+    except ValueError as exc:
+        message = f"not a USPS tracking answer: unreadable time ({exc})"
+        raise invalid_answer(message, body, carrier=CARRIER) from exc
     status = events[-1].status if events else _status_without_events(details)
     return TrackingSnapshot(
         carrier=CARRIER,
