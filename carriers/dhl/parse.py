@@ -121,13 +121,12 @@ def _build_snapshot(number: str, shipment: payloads.Shipment) -> TrackingSnapsho
 
 
 def _stated_times(shipment: payloads.Shipment) -> list[datetime]:
+    # Only scan times lend their offset to a scan written without one. The delivery estimate is
+    # left out on purpose: DHL drops it once the parcel is delivered, and a scan whose offset
+    # came from it would move by hours between polls and be stored twice under a new dedupe_key.
     values = [event.timestamp for event in shipment.events or []]
     if shipment.status is not None:
         values.append(shipment.status.timestamp)
-    values.append(shipment.estimated_time_of_delivery or "")
-    frame = shipment.estimated_delivery_time_frame
-    if frame is not None:
-        values += [frame.estimated_from or "", frame.estimated_through or ""]
     moments: list[datetime] = []
     for value in values:
         try:

@@ -202,9 +202,8 @@ def assert_matches_sandbox(carrier: str, result: TrackingResult, now: datetime) 
     assert got == [(e.status, e.carrier_code) for e in expected.events]
     for event, planned in zip(result.events, expected.events, strict=True):
         if carrier == "dhl":
-            # DHL eCommerce writes event times without an offset; the adapter borrows the one
-            # estimatedTimeOfDelivery states (only while in transit), else reads UTC. Only the
-            # wall clock is DHL's own, so only the wall clock is compared.
+            # DHL eCommerce writes event times without an offset and states none elsewhere for
+            # a scan, so the adapter reads them as UTC: only the wall clock is DHL's own.
             assert event.occurred_at.replace(tzinfo=None) == planned.occurred_at.replace(
                 tzinfo=None
             )
@@ -319,3 +318,23 @@ async def test_a_number_the_carrier_never_heard_of_is_not_found(mock, http, carr
         by_status = (await stats(mock, http, "ups"))["by_status"]
         assert by_status.get("404", 0) > 0
         assert by_status.get("200", 0) > 1  # the token, and at least one TW0001 answer
+
+
+@pytest.mark.parametrize("carrier", CARRIERS)
+async def test_a_scan_keeps_its_instant_and_dedupe_key_from_poll_to_poll(mock, http, carrier):
+    # The app stores scans under (leg, dedupe_key): a key that changes between polls stores
+    # the same scan twice.
+    client = adapter(carrier, mock, http)
+    numbers = [example_number(carrier, s) for s in ("normal", "returned_to_sender", "handoff")
+               if s in shares_for(carrier)]  # fmt: skip
+    first_seen: dict[tuple[str, str, datetime], tuple[datetime, str]] = {}
+    for hours in range(0, 24 * 9, 6):
+        mock.clock.now = LABEL_AT + timedelta(hours=hours)
+        for result in await fetch(client, numbers):
+            for event in result.events if isinstance(result, TrackingSnapshot) else ():
+                # A scan is known by the wall clock the carrier wrote, which never changes.
+                wall_clock = event.occurred_at.replace(tzinfo=None)
+                scan = (result.tracking_number, event.carrier_code, wall_clock)
+                seen = first_seen.setdefault(scan, (event.occurred_at, event.dedupe_key))
+                assert seen == (event.occurred_at, event.dedupe_key), scan
+    assert len(first_seen) > 10
