@@ -13,6 +13,11 @@ EVENTS_STORED = Counter(
 CARRIER_ERRORS = Counter(
     "firstscan_carrier_errors_total", "Carrier errors by kind", ["carrier", "kind"]
 )
+UNKNOWN_CODES = Counter(
+    "firstscan_unknown_carrier_codes_total",
+    "Carrier codes our tables do not know (mapped to unknown, never guessed)",
+    ["carrier", "code"],
+)
 LEASE_TAKEOVERS = Counter(
     "firstscan_lease_takeovers_total", "Legs claimed after another worker's lease ran out"
 )
