@@ -5,7 +5,6 @@ details. Runs against a fresh SQLite database (and PostgreSQL when configured)."
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -21,13 +20,7 @@ from app.auth import service as auth_service
 from app.auth.roles import Role
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import (
-    BACKENDS,
-    POSTGRES_ENV,
-    _create_postgres_database,
-    _drop_postgres_database,
-    postgres_required,
-)
+from tests.conftest import BACKENDS, throwaway_database
 
 
 def _free_port() -> int:
@@ -48,17 +41,8 @@ async def _admin_key(url: str) -> str:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def fuzz_database_url(request, tmp_path_factory) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}"
-        return
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        if postgres_required():
-            pytest.fail(f"{POSTGRES_ENV} is required")
-        pytest.skip(f"set {POSTGRES_ENV} to run the PostgreSQL tests")
-    url, admin_dsn = _create_postgres_database(base)
-    yield url
-    _drop_postgres_database(admin_dsn, url)
+    with throwaway_database(request.param, tmp_path_factory.mktemp("fuzz")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
