@@ -13,6 +13,7 @@ from app.deps import Clock
 from app.errors import install_error_handlers
 from app.settings import Settings, load_settings
 from app.shipments import router as shipments_router
+from app.tracking import router as tracking_router
 
 DESCRIPTION = """
 firstscan maps orders to carrier tracking numbers, polls the carriers and tells ops, agents and
@@ -61,5 +62,6 @@ def create_app(
     app.include_router(health.router)
     app.include_router(shipments_router.router)
     app.include_router(alerts_router.router)
+    app.include_router(tracking_router.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

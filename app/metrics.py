@@ -13,6 +13,11 @@ EVENTS_STORED = Counter(
 CARRIER_ERRORS = Counter(
     "firstscan_carrier_errors_total", "Carrier errors by kind", ["carrier", "kind"]
 )
+UNKNOWN_CODES = Counter(
+    "firstscan_unknown_carrier_codes_total",
+    "Carrier codes our tables do not know (mapped to unknown, never guessed)",
+    ["carrier", "code"],
+)
 LEASE_TAKEOVERS = Counter(
     "firstscan_lease_takeovers_total", "Legs claimed after another worker's lease ran out"
 )
@@ -20,6 +25,9 @@ HANDOFF_LEGS = Counter("firstscan_handoff_legs_added_total", "Last-mile legs rev
 CALL_SECONDS = Histogram("firstscan_carrier_call_seconds", "Carrier request duration", ["carrier"])
 BREAKER_OPEN = Gauge(
     "firstscan_carrier_breaker_open", "1 while the carrier's circuit breaker is open", ["carrier"]
+)
+QUOTA_USED = Gauge(
+    "firstscan_carrier_quota_used", "Calls used in the current window", ["carrier", "window"]
 )
 QUOTA_LEFT = Gauge(
     "firstscan_carrier_quota_left", "Calls left in the current window", ["carrier", "window"]

@@ -5,7 +5,7 @@ from app.audit.models import AuditEntry
 from app.auth.models import ApiKey
 from app.db import Base
 from app.shipments.models import Leg, Order, Shipment
-from app.tracking.models import CarrierCallCount, CarrierState, LegEvent
+from app.tracking.models import CarrierCallCount, CarrierState, LegEvent, WebhookDelivery
 
 __all__ = [
     "Alert",
@@ -20,4 +20,5 @@ __all__ = [
     "LegEvent",
     "Order",
     "Shipment",
+    "WebhookDelivery",
 ]

@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.alerts.routing import parse_alert_routes
+from app.reconciliation.calendar import parse_calendar_overrides
 from app.reconciliation.thresholds import parse_threshold_overrides
 from app.tracking.rate import parse_carrier_limits
 
@@ -71,6 +72,8 @@ class Settings(BaseSettings):
 
     # Rules: JSON overrides of the default thresholds, per carrier or carrier/service.
     rule_thresholds: str | None = None
+    # JSON per carrier: time zone, pickup cutoff, extra holidays, holidays the carrier works.
+    carrier_calendars: str | None = None
 
     # Alerts: routing to teams and delivery to ops.
     default_team: str = "ops"
@@ -87,6 +90,12 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     smtp_timeout_seconds: float = Field(default=20.0, gt=0)
     public_base_url: str = "http://127.0.0.1:8000"
+
+    # Inbound carrier webhooks: HMAC-SHA256 shared secret; deliveries older than the window fail.
+    webhook_secret: SecretStr | None = None
+    webhook_max_age_seconds: int = Field(default=300, ge=10, le=3600)
+    # Optional bearer token for /metrics; without it /metrics is open (scrape from inside).
+    metrics_token: SecretStr | None = None
 
     # Web pages and signed links.
     secret_key: SecretStr | None = None
@@ -110,6 +119,12 @@ class Settings(BaseSettings):
     def _rule_thresholds(cls, value: str | None) -> str | None:
         if value:
             parse_threshold_overrides(value)
+        return value
+
+    @field_validator("carrier_calendars")
+    @classmethod
+    def _carrier_calendars(cls, value: str | None) -> str | None:
+        parse_calendar_overrides(value)
         return value
 
     @field_validator("carrier_limits")

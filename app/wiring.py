@@ -17,6 +17,7 @@ from app.alerts.channels import build_channels
 from app.alerts.delivery import Channel
 from app.alerts.routing import parse_alert_routes
 from app.alerts.service import AlertPolicy
+from app.reconciliation.calendar import parse_calendar_overrides
 from app.reconciliation.service import ReconciliationConfig
 from app.reconciliation.thresholds import ThresholdTable, parse_threshold_overrides
 from app.settings import Settings
@@ -86,7 +87,10 @@ def build_reconciliation_config(settings: Settings) -> ReconciliationConfig:
         else ThresholdTable()
     )
     return ReconciliationConfig(
-        thresholds=thresholds, cadence=CadenceTable(), policy=build_alert_policy(settings)
+        thresholds=thresholds,
+        calendars=parse_calendar_overrides(settings.carrier_calendars),
+        cadence=CadenceTable(),
+        policy=build_alert_policy(settings),
     )
 
 

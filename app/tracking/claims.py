@@ -112,6 +112,23 @@ def _claim(row: object) -> LegClaim:
     )
 
 
+async def lock_newest_leg(
+    session: AsyncSession, *, carrier: str, tracking_number: str
+) -> LegClaim | None:
+    """The newest leg with this number (carriers recycle numbers), locked for an update."""
+    stmt = (
+        select(*_CLAIM_COLUMNS)
+        .join(Shipment, Shipment.id == Leg.shipment_id)
+        .where(Leg.carrier == carrier, Leg.tracking_number == tracking_number)
+        .order_by(Leg.label_created_at.desc(), Leg.id.desc())
+        .limit(1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Leg)
+    row = (await session.execute(stmt)).first()
+    return _claim(row) if row is not None else None
+
+
 async def release_legs(session: AsyncSession, *, leg_ids: list[int], worker_id: str) -> None:
     """Gives back leases we will not use now (rate limit reached); the legs stay due."""
     if leg_ids:

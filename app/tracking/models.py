@@ -76,3 +76,15 @@ class CarrierCallCount(Base):
     calls: Mapped[int] = mapped_column(Integer, default=0)
     leg_polls: Mapped[int] = mapped_column(Integer, default=0)
     legs: Mapped[int] = mapped_column(Integer, default=0)  # distinct legs polled that day
+
+
+class WebhookDelivery(Base):
+    """Deliveries already accepted from a carrier's push, so a replay is refused."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("carrier", "delivery_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(32))
+    delivery_id: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

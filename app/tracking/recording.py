@@ -32,6 +32,7 @@ class LegOutcome:
     error: str | None
     handoff: Handoff | None = None
     counts_as_failure: bool = False
+    unknown_codes: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,30 +90,33 @@ async def store_events(session: AsyncSession, rows: list[dict[str, object]]) -> 
 
 
 LEGS = cast(Table, Leg.__table__)
+_LEG_VALUES: dict[str, Any] = {
+    "status": bindparam("status"),
+    "status_changed_at": bindparam("status_changed_at"),
+    "last_event_at": bindparam("last_event_at"),
+    "accepted_at": bindparam("accepted_at"),
+    "handed_off_at": bindparam("handed_off_at"),
+    "delivered_at": bindparam("delivered_at"),
+    "estimated_delivery_at": bindparam("estimated_delivery_at"),
+    "active": bindparam("active"),
+    "next_poll_at": bindparam("next_poll_at"),
+    "last_polled_at": bindparam("last_polled_at"),
+    "last_poll_day": bindparam("last_poll_day"),
+    "last_successful_poll_at": bindparam("last_successful_poll_at"),
+    "consecutive_failures": bindparam("consecutive_failures"),
+    "last_poll_error": bindparam("last_poll_error"),
+    "lease_owner": None,
+    "lease_until": None,
+    "updated_at": bindparam("updated_at"),
+}
 # Guarded by the lease: a worker whose lease ran out (and was taken over) writes nothing here.
-_LEG_UPDATE = (
+_LEASED_LEG_UPDATE = (
     update(LEGS)
     .where(LEGS.c.id == bindparam("b_id"), LEGS.c.lease_owner == bindparam("b_owner"))
-    .values(
-        status=bindparam("status"),
-        status_changed_at=bindparam("status_changed_at"),
-        last_event_at=bindparam("last_event_at"),
-        accepted_at=bindparam("accepted_at"),
-        handed_off_at=bindparam("handed_off_at"),
-        delivered_at=bindparam("delivered_at"),
-        estimated_delivery_at=bindparam("estimated_delivery_at"),
-        active=bindparam("active"),
-        next_poll_at=bindparam("next_poll_at"),
-        last_polled_at=bindparam("last_polled_at"),
-        last_poll_day=bindparam("last_poll_day"),
-        last_successful_poll_at=bindparam("last_successful_poll_at"),
-        consecutive_failures=bindparam("consecutive_failures"),
-        last_poll_error=bindparam("last_poll_error"),
-        lease_owner=None,
-        lease_until=None,
-        updated_at=bindparam("updated_at"),
-    )
+    .values(**_LEG_VALUES)
 )
+# Pushed events arrive outside any lease; the caller holds the row lock instead.
+_PUSHED_LEG_UPDATE = update(LEGS).where(LEGS.c.id == bindparam("b_id")).values(**_LEG_VALUES)
 
 
 def _failures_after(outcome: LegOutcome) -> int:
@@ -158,6 +162,8 @@ async def record_outcomes(
     now: datetime,
     source: str = "poll",
 ) -> RecordedBatch:
+    """Writes a batch in the caller's transaction. Polls write only legs this worker still
+    leases; pushed events (source "webhook") write the leg the caller has locked."""
     if not outcomes:
         return RecordedBatch(0, 0, 0)
     rows = [_event_row(o.claim.id, e, now=now, source=source) for o in outcomes for e in o.events]
@@ -175,7 +181,8 @@ async def record_outcomes(
         _leg_params(o, worker_id=worker_id, now=now, last_success=last_success.get(o.claim.id))
         for o in outcomes
     ]
-    result = await session.execute(_LEG_UPDATE, params)
+    statement = _LEASED_LEG_UPDATE if source == "poll" else _PUSHED_LEG_UPDATE
+    result = await session.execute(statement, params)
     added = await add_handoff_legs(session, outcomes=outcomes, now=now)
     changed_orders = {
         o.claim.order_id

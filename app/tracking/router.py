@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from app import metrics
+from app.deps import NowDep, SessionDep, SettingsDep
+from app.errors import FieldError, InvalidInput, ServiceError, Unauthenticated, field_path
+from app.tracking import claims, service
+from app.tracking.cadence import CadenceTable
+from app.tracking.carrier_state import list_carrier_states
+from app.tracking.judging import JudgingPolicy
+from app.tracking.webhooks import PushedTracking, PushReceipt, check_delivery
+from carriers.registry import CARRIER_CODES
+
+router = APIRouter(tags=["carriers"])
+
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+
+
+class WebhooksNotConfigured(ServiceError):
+    status = 503
+    slug = "webhooks-not-configured"
+    title = "Webhooks not configured"
+
+
+@router.post(
+    "/v1/webhooks/{carrier}",
+    response_model=PushReceipt,
+    responses={401: PROBLEM, 404: PROBLEM, 409: PROBLEM, 422: PROBLEM, 503: PROBLEM},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": PushedTracking.model_json_schema(
+                        ref_template="#/components/schemas/{model}"
+                    )
+                }
+            },
+        }
+    },
+)
+async def receive_carrier_push(
+    carrier: Annotated[str, Path(pattern="^[a-z_]+$", max_length=32)],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    signature: Annotated[str | None, Header(alias="X-Firstscan-Signature")] = None,
+    timestamp: Annotated[str | None, Header(alias="X-Firstscan-Timestamp")] = None,
+    delivery: Annotated[str | None, Header(alias="X-Firstscan-Delivery", max_length=128)] = None,
+) -> PushReceipt:
+    if settings.webhook_secret is None:
+        raise WebhooksNotConfigured("Set FIRSTSCAN_WEBHOOK_SECRET to accept carrier pushes.")
+    if carrier not in CARRIER_CODES:
+        raise InvalidInput([FieldError("carrier", f"unknown carrier '{carrier}'")])
+    body = await request.body()
+    refusal = check_delivery(
+        settings.webhook_secret.get_secret_value(),
+        signature=signature,
+        timestamp=timestamp,
+        body=body,
+        now=now,
+        max_age=timedelta(seconds=settings.webhook_max_age_seconds),
+    )
+    if refusal:
+        raise Unauthenticated(f"Webhook refused: {refusal}.")
+    if not delivery:
+        raise InvalidInput([FieldError("X-Firstscan-Delivery", "is required (a unique id)")])
+    try:
+        push = PushedTracking.model_validate_json(body)
+    except ValidationError as exc:
+        raise InvalidInput(
+            [FieldError(field_path(e["loc"]) or "body", e["msg"]) for e in exc.errors()]
+        ) from None
+    return await service.accept_push(
+        session,
+        carrier=carrier,
+        delivery_id=delivery,
+        push=push,
+        now=now,
+        policy=JudgingPolicy(cadence=CadenceTable()),
+    )
+
+
+@router.get("/metrics", include_in_schema=False)
+async def prometheus_metrics(
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Prometheus text format: this process's counters plus shared state read from the DB."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    if settings.metrics_token is not None:
+        expected = f"Bearer {settings.metrics_token.get_secret_value()}"
+        if authorization != expected:
+            raise Unauthenticated("Send the metrics token as a bearer token.")
+    for state in await list_carrier_states(session):
+        metrics.BREAKER_OPEN.labels(state.carrier).set(1 if state.breaker_state == "open" else 0)
+        metrics.QUOTA_USED.labels(state.carrier, "hour").set(state.hour_used)
+        metrics.QUOTA_USED.labels(state.carrier, "day").set(state.day_used)
+    oldest = await claims.oldest_due_at(session, now=now)
+    metrics.DUE_LAG.set((now - oldest).total_seconds() if oldest else 0)
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

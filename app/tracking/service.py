@@ -1,0 +1,50 @@
+"""Tracking use cases that are not the poller: events a carrier pushes to us."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from random import Random
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import metrics
+from app.errors import Conflict
+from app.tracking import claims, recording
+from app.tracking.judging import JudgingPolicy, judge_answer
+from app.tracking.models import WebhookDelivery
+from app.tracking.webhooks import PushedTracking, PushReceipt, build_snapshot
+from carriers.numbers import normalize_tracking_number
+
+# Remembered delivery ids older than this are pruned; the signature window refuses them anyway.
+DELIVERY_MEMORY = timedelta(days=1)
+
+
+async def accept_push(
+    session: AsyncSession,
+    *,
+    carrier: str,
+    delivery_id: str,
+    push: PushedTracking,
+    now: datetime,
+    policy: JudgingPolicy,
+) -> PushReceipt:
+    """Feeds pushed events into the same idempotent pipeline as polls; a replay is refused."""
+    try:
+        async with session.begin_nested():
+            session.add(WebhookDelivery(carrier=carrier, delivery_id=delivery_id, received_at=now))
+            await session.flush()
+    except IntegrityError:
+        raise Conflict(f"Delivery {delivery_id!r} was already received.") from None
+    number = normalize_tracking_number(push.tracking_number)
+    claim = await claims.lock_newest_leg(session, carrier=carrier, tracking_number=number)
+    if claim is None:
+        return PushReceipt(legs_matched=0, events_stored=0)
+    outcome = judge_answer(
+        claim, build_snapshot(carrier, number, push), now=now, policy=policy, rng=Random()
+    )
+    recorded = await recording.record_outcomes(
+        session, outcomes=[outcome], worker_id="webhook", now=now, source="webhook"
+    )
+    metrics.EVENTS_STORED.labels(carrier, "webhook").inc(recorded.events_stored)
+    return PushReceipt(legs_matched=1, events_stored=recorded.events_stored)

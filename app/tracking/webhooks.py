@@ -1,0 +1,105 @@
+"""Carrier pushes: signature checks (pure) and the body they must carry.
+
+A sender signs each delivery: `X-Firstscan-Signature: sha256=<hex HMAC-SHA256 of
+"<timestamp>.<raw body>">` with the shared secret, `X-Firstscan-Timestamp: <unix seconds>` and a
+unique `X-Firstscan-Delivery: <id>`. A bad signature is refused (401), so is a delivery older or
+newer than the allowed age (401) and a delivery id seen before (409).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+
+from app.input import StrictInput
+from carriers.types import Location, TrackingEvent, TrackingSnapshot, TrackingStatus
+
+SIGNATURE_PREFIX = "sha256="
+
+
+def sign_delivery(secret: str, *, timestamp: int, body: bytes) -> str:
+    """The signature header value a sender must send for `body` at `timestamp`."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return SIGNATURE_PREFIX + digest.hexdigest()
+
+
+def check_delivery(
+    secret: str,
+    *,
+    signature: str | None,
+    timestamp: str | None,
+    body: bytes,
+    now: datetime,
+    max_age: timedelta,
+) -> str | None:
+    """None when the delivery is authentic and fresh, else the reason to refuse it."""
+    if not signature or not timestamp:
+        return "missing X-Firstscan-Signature or X-Firstscan-Timestamp header"
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        return "X-Firstscan-Timestamp must be unix seconds"
+    expected = sign_delivery(secret, timestamp=sent_at, body=body)
+    if not hmac.compare_digest(expected, signature.strip()):
+        return "signature does not match"
+    if abs(now.timestamp() - sent_at) > max_age.total_seconds():
+        return "delivery is stale (timestamp outside the allowed window)"
+    return None
+
+
+class PushedLocation(StrictInput):
+    city: str | None = Field(default=None, max_length=128)
+    state: str | None = Field(default=None, max_length=64)
+    postal_code: str | None = Field(default=None, max_length=16)
+    country: str | None = Field(default=None, max_length=64)
+
+
+class PushedEvent(StrictInput):
+    status: TrackingStatus
+    code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    description: Annotated[str, StringConstraints(max_length=1000)] = ""
+    occurred_at: AwareDatetime
+    location: PushedLocation | None = None
+
+
+class PushedTracking(StrictInput):
+    """One push: the carrier's events for one number, in the normalized vocabulary."""
+
+    tracking_number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    status: TrackingStatus | None = Field(
+        default=None, description="the current status; default: the newest event's"
+    )
+    events: list[PushedEvent] = Field(min_length=1, max_length=500)
+
+
+class PushReceipt(BaseModel):
+    legs_matched: int
+    events_stored: int
+
+
+def build_snapshot(carrier: str, tracking_number: str, push: PushedTracking) -> TrackingSnapshot:
+    events = tuple(
+        sorted(
+            (
+                TrackingEvent(
+                    status=e.status,
+                    occurred_at=e.occurred_at,
+                    carrier_code=e.code,
+                    description=e.description,
+                    location=Location(**e.location.model_dump()) if e.location else None,
+                )
+                for e in push.events
+            ),
+            key=lambda e: e.occurred_at,
+        )
+    )
+    return TrackingSnapshot(
+        carrier=carrier,
+        tracking_number=tracking_number,
+        status=push.status or events[-1].status,
+        events=events,
+    )
