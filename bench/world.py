@@ -119,6 +119,12 @@ def _poll(
     polled_at = max(started, NOW - interval * phase)
     answer = timeline.snapshot(polled_at)
     if isinstance(answer, TrackingSnapshot):
+        # The status back then may be polled more often: its own interval must cover NOW.
+        shorter = CADENCE.interval(answer.status) or interval
+        if shorter < interval:
+            polled_at = max(started, NOW - shorter * phase)
+            answer = timeline.snapshot(polled_at)
+    if isinstance(answer, TrackingSnapshot):
         return Poll(timeline, polled_at, apply_snapshot(_EMPTY, answer, now=polled_at), answer)
     return Poll(timeline, polled_at, apply_not_found(_EMPTY, now=polled_at), None)
 
