@@ -148,11 +148,13 @@ class Pass:
         return 1000 * sum(w["cpu_s"] for w in self.workers) / max(1, self.legs)
 
 
-def run_workers(count: int, base: str) -> Pass:
+def run_workers(count: int, base: str, profile_to: str | None = None) -> Pass:
     """Starts `count` worker processes, lets them go together, collects their figures."""
     start_at = str(time.time() + 5)  # time for every worker to import and connect
     argv = [sys.executable, "-m", "bench.refresh_worker", start_at]
     env = worker_env(base)
+    if profile_to:
+        env["FIRSTSCAN_BENCH_PROFILE"] = profile_to
     procs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE) for _ in range(count)]
     outputs = [proc.communicate(timeout=3600)[0] for proc in procs]
     return Pass([json.loads(out.decode().strip().splitlines()[-1]) for out in outputs])
@@ -187,6 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--legs", type=int, default=100_000)
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--carriers", nargs="+", default=["fedex", "usps"])
+    parser.add_argument("--profile", metavar="DIR", help="pyinstrument the 1-worker refreshes")
     args = parser.parse_args(argv)
     print_machine("refresh throughput: worker processes against the mock carrier (issue 5)")
     print(f"settings: poll concurrency {CONCURRENCY}, claim size {CLAIM_SIZE}, limits out of "
@@ -201,8 +204,9 @@ def main(argv: list[str] | None = None) -> None:
             total = describe("first poll, 1 worker", run_workers(1, base), total, base)
             for workers in (1, 2):
                 make_all_due()
-                total = describe(f"refresh, {workers} worker(s)", run_workers(workers, base),
-                                 total, base)  # fmt: skip
+                profile = f"{args.profile}/refresh-{carrier}.txt" if args.profile else None
+                result = run_workers(workers, base, profile if workers == 1 else None)
+                total = describe(f"refresh, {workers} worker(s)", result, total, base)
             print(f"  load after {carrier}: {os.getloadavg()[0]:.2f}")
     finally:
         mock.terminate()

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import sys
 import time
+from pathlib import Path
 
 from app import db
 from app.settings import load_settings
@@ -25,6 +27,17 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+_PROFILES: list[str] = []
+
+
+def _start_profiler():  # type: ignore[no-untyped-def]
+    from pyinstrument import Profiler  # bench extra
+
+    profiler = Profiler(interval=0.01, async_mode="enabled")
+    profiler.start()
+    return profiler
+
+
 async def run(start_at: float) -> dict[str, float]:
     settings = load_settings()
     engine = db.create_engine(settings.database_url, pool_size=settings.database_pool_size)
@@ -34,9 +47,13 @@ async def run(start_at: float) -> dict[str, float]:
             settings, sessionmaker=db.create_sessionmaker(engine), http=http, clock=db.utcnow
         )
         await asyncio.sleep(max(0.0, start_at - time.time()))  # the other workers get ready
+        profiler = _start_profiler() if os.environ.get("FIRSTSCAN_BENCH_PROFILE") else None
         cpu, wall, started_at = _cpu_seconds(), time.perf_counter(), time.time()
         reports = await tracking_jobs.poll_due_legs(context)
         wall, cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
+        if profiler is not None:
+            profiler.stop()
+            _PROFILES.append(profiler.output_text(unicode=False, color=False))
     finally:
         await http.aclose()
         await engine.dispose()
@@ -53,4 +70,7 @@ async def run(start_at: float) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(run(float(sys.argv[1])))), flush=True)
+    figures = asyncio.run(run(float(sys.argv[1])))
+    for text in _PROFILES:
+        Path(os.environ["FIRSTSCAN_BENCH_PROFILE"]).write_text(text)
+    print(json.dumps(figures), flush=True)
