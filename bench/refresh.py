@@ -34,8 +34,6 @@ from carriers.sandbox.numbering import build_number
 RUN_DATABASE = "firstscan_bench_refresh"
 TARGET_RATE = 1000.0
 TARGET_CPU_MS = 1.0
-CONCURRENCY = 256  # requests in flight per carrier per worker (FIRSTSCAN_POLL_CONCURRENCY)
-CLAIM_SIZE = 600  # legs leased per claim (FIRSTSCAN_POLL_CLAIM_SIZE)
 _SERIAL_BASE = {"usps": 2_000_000_000, "ups": 2_000_000, "fedex": 20_000_000_000, "dhl": 2_000}
 
 
@@ -107,7 +105,7 @@ def make_all_due() -> None:
     _analyze()
 
 
-def worker_env(base: str) -> dict[str, str]:
+def worker_env(base: str, *, concurrency: int, claim_size: int) -> dict[str, str]:
     env = dict(os.environ)
     limits = {c: {"per_second": 100_000, "per_hour": None, "per_day": None}
               for c in ("usps", "ups", "fedex", "dhl")}  # fmt: skip
@@ -116,8 +114,8 @@ def worker_env(base: str) -> dict[str, str]:
         FIRSTSCAN_CARRIER_MODE="live",
         FIRSTSCAN_CARRIER_LIMITS=json.dumps(limits),
         FIRSTSCAN_RATE_SAFETY="1.0",
-        FIRSTSCAN_POLL_CONCURRENCY=str(CONCURRENCY),
-        FIRSTSCAN_POLL_CLAIM_SIZE=str(CLAIM_SIZE),
+        FIRSTSCAN_POLL_CONCURRENCY=str(concurrency),
+        FIRSTSCAN_POLL_CLAIM_SIZE=str(claim_size),
         FIRSTSCAN_DATABASE_POOL_SIZE="10",
         FIRSTSCAN_DHL_BASE_URL=f"{base}/dhl",
         FIRSTSCAN_DHL_API_KEY=DEFAULT_DHL_API_KEY,
@@ -148,11 +146,11 @@ class Pass:
         return 1000 * sum(w["cpu_s"] for w in self.workers) / max(1, self.legs)
 
 
-def run_workers(count: int, base: str, profile_to: str | None = None) -> Pass:
+def run_workers(count: int, env: dict[str, str], profile_to: str | None = None) -> Pass:
     """Starts `count` worker processes, lets them go together, collects their figures."""
     start_at = str(time.time() + 5)  # time for every worker to import and connect
     argv = [sys.executable, "-m", "bench.refresh_worker", start_at]
-    env = worker_env(base)
+    env = dict(env)
     if profile_to:
         env["FIRSTSCAN_BENCH_PROFILE"] = profile_to
     procs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE) for _ in range(count)]
@@ -190,22 +188,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--carriers", nargs="+", default=["fedex", "usps"])
     parser.add_argument("--profile", metavar="DIR", help="pyinstrument the 1-worker refreshes")
+    parser.add_argument("--concurrency", type=int, default=32, help="FIRSTSCAN_POLL_CONCURRENCY")
+    parser.add_argument("--claim-size", type=int, default=600, help="FIRSTSCAN_POLL_CLAIM_SIZE")
     args = parser.parse_args(argv)
     print_machine("refresh throughput: worker processes against the mock carrier (issue 5)")
-    print(f"settings: poll concurrency {CONCURRENCY}, claim size {CLAIM_SIZE}, limits out of "
-          f"the way, mock latency {args.latency_ms:.0f} ms")  # fmt: skip
+    print(f"settings: poll concurrency {args.concurrency}, claim size {args.claim_size}, "
+          f"limits out of the way, mock latency {args.latency_ms:.0f} ms")  # fmt: skip
     mock, base = start_mock(args.latency_ms)
+    env = worker_env(base, concurrency=args.concurrency, claim_size=args.claim_size)
     try:
         total = 0
         for carrier in args.carriers:
             print(f"{carrier} ({'30 numbers' if carrier == 'fedex' else 'one number'} a request),"
                   f" {args.legs:,} legs:")  # fmt: skip
             load_legs(carrier, args.legs)
-            total = describe("first poll, 1 worker", run_workers(1, base), total, base)
+            total = describe("first poll, 1 worker", run_workers(1, env), total, base)
             for workers in (1, 2):
                 make_all_due()
                 profile = f"{args.profile}/refresh-{carrier}.txt" if args.profile else None
-                result = run_workers(workers, base, profile if workers == 1 else None)
+                result = run_workers(workers, env, profile if workers == 1 else None)
                 total = describe(f"refresh, {workers} worker(s)", result, total, base)
             print(f"  load after {carrier}: {os.getloadavg()[0]:.2f}")
     finally:
