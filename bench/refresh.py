@@ -133,6 +133,7 @@ def worker_env(base: str, *, concurrency: int, claim_size: int) -> dict[str, str
 @dataclass
 class Pass:
     workers: list[dict[str, float]]
+    machine_busy: float  # share of all cores' time busy (any process) while the pass ran
 
     @property
     def legs(self) -> int:
@@ -148,21 +149,32 @@ class Pass:
 
 
 def run_workers(count: int, env: dict[str, str], profile_to: str | None = None) -> Pass:
-    """Starts `count` worker processes, lets them go together, collects their figures."""
+    """Starts `count` worker processes, lets them go together, collects their figures and how
+    busy the whole machine's cores were meanwhile."""
     start_at = str(time.time() + 5)  # time for every worker to import and connect
     argv = [sys.executable, "-m", "bench.refresh_worker", start_at]
     env = dict(env)
     if profile_to:
         env["FIRSTSCAN_BENCH_PROFILE"] = profile_to
     procs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE) for _ in range(count)]
+    busy, total = machine_busy()
     outputs = [proc.communicate(timeout=3600)[0] for proc in procs]
-    return Pass([json.loads(out.decode().strip().splitlines()[-1]) for out in outputs])
+    busy_after, total_after = machine_busy()
+    workers = [json.loads(out.decode().strip().splitlines()[-1]) for out in outputs]
+    return Pass(workers, (busy_after - busy) / max(1, total_after - total))
 
 
 def process_cpu_seconds(pid: int) -> float:
     """User plus system CPU of another process, from /proc (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) clock ticks of all cores since boot, from /proc/stat."""
+    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    return sum(ticks) - idle, sum(ticks)
 
 
 def describe(label: str, result: Pass, calls_before: int, base: str, mock_cpu: float) -> int:
@@ -180,7 +192,8 @@ def describe(label: str, result: Pass, calls_before: int, base: str, mock_cpu: f
         f"{per_worker:,.0f}/s per worker ({_mark(per_worker >= TARGET_RATE)} >= 1,000), "
         f"{cpu:.2f} ms CPU per refresh ({_mark(cpu <= TARGET_CPU_MS)} <= 1 ms); "
         f"{calls:,} carrier requests, {sum(int(w['events']) for w in result.workers):,} new "
-        f"events; workers: {each}; the mock server used {mock_cpu:.0f} s of CPU meanwhile"
+        f"events; workers: {each}; the mock server used {mock_cpu:.0f} s of CPU meanwhile; "
+        f"all cores {result.machine_busy:.0%} busy"
     )
     return int(stats["total"])
 
