@@ -132,6 +132,11 @@ async def lock_newest_leg(
 async def release_legs(session: AsyncSession, *, leg_ids: list[int], worker_id: str) -> None:
     """Gives back leases we will not use now (rate limit reached); the legs stay due."""
     if leg_ids:
+        # Row locks in id order, as the rules' sweep takes them: a multi-row UPDATE locks in
+        # whatever order it scans, and two writers locking legs in different orders deadlock.
+        await session.execute(
+            select(Leg.id).where(Leg.id.in_(leg_ids)).order_by(Leg.id).with_for_update()
+        )
         await session.execute(
             update(Leg)
             .where(Leg.id.in_(leg_ids), Leg.lease_owner == worker_id)

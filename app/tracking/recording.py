@@ -176,23 +176,38 @@ async def record_outcomes(
             )
         ).all()
     )
+    await queue_changed_orders(session, outcomes=outcomes, now=now)
     params = [
         _leg_params(o, worker_id=worker_id, now=now, last_success=last_success.get(o.claim.id))
-        for o in outcomes
+        for o in sorted(outcomes, key=lambda o: o.claim.id)
     ]
     statement = _LEASED_LEG_UPDATE if source == "poll" else _PUSHED_LEG_UPDATE
     result = await session.execute(statement, params)
     added = await add_handoff_legs(session, outcomes=outcomes, now=now)
-    changed_orders = {
-        o.claim.order_id
-        for o in outcomes
-        if o.progress is not None and (o.progress != o.claim.progress or o.events)
-    }
-    if changed_orders:
-        await session.execute(
-            update(Order).where(Order.id.in_(changed_orders)).values(reconcile_due_at=now)
-        )
     return RecordedBatch(stored, cast(CursorResult[Any], result).rowcount or 0, added)
+
+
+async def queue_changed_orders(
+    session: AsyncSession, *, outcomes: Sequence[LegOutcome], now: datetime
+) -> None:
+    """Marks the orders whose legs moved as due for the rules.
+
+    Locks orders first, then legs, each in id order, as the rules' sweep does (it claims orders,
+    then writes their legs): taking them the other way round deadlocks with it on PostgreSQL.
+    """
+    changed = sorted(
+        {
+            o.claim.order_id
+            for o in outcomes
+            if o.progress is not None and (o.progress != o.claim.progress or o.events)
+        }
+    )
+    if not changed:
+        return
+    await session.execute(
+        select(Order.id).where(Order.id.in_(changed)).order_by(Order.id).with_for_update()
+    )
+    await session.execute(update(Order).where(Order.id.in_(changed)).values(reconcile_due_at=now))
 
 
 async def add_handoff_legs(
