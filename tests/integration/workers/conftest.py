@@ -1,9 +1,11 @@
 """`firstscan worker` processes against the instrumented mock carrier server (its own process)
-and a real database: starting and stopping them, reading their metrics, seeding legs."""
+and a real database: starting and stopping them, reading their metrics, seeding legs; and one
+worker in the test's own process whose clock the test moves hour by hour."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -11,7 +13,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -20,8 +22,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.scheduler import run_once
+from app.settings import Settings
 from app.shipments.models import Leg, Order, Shipment
+from app.wiring import WorkerContext, build_worker_context
+from carriers.registry import CARRIER_CODES
 from carriers.sandbox import derived_label_time
+from tests.conftest import FixedClock
+from tests.integration.alerts.conftest import receiver  # noqa: F401 - loopback webhook receiver
 from tests.support.mock_process import PROJECT_ROOT, MockCarrierProcess, mock_carrier_process
 
 # The fleet tests share work through PostgreSQL only (SQLite allows one worker process).
@@ -242,3 +250,49 @@ async def seed_legs(
             ],
         )
         await session.commit()
+
+
+@dataclass
+class SteppedWorker:
+    """One worker in this process whose clock the test moves; the mock carrier follows it."""
+
+    context: WorkerContext
+    clock: FixedClock
+    mock: MockCarrierProcess
+
+    async def step_to(self, now: datetime) -> None:
+        """Moves both clocks to `now`, then runs one pass of `firstscan worker --once`."""
+        self.clock.now = now
+        await self.mock.set_clock(now)
+        await run_once(self.context)
+
+    async def step_hourly(self, start: datetime, end: datetime) -> None:
+        at = start
+        while at <= end:
+            await self.step_to(at)
+            at += timedelta(hours=1)
+
+
+@pytest.fixture
+async def stepped_worker(
+    empty_database_url, committing_sessionmaker, mock_carrier
+) -> AsyncIterator[Callable[..., SteppedWorker]]:
+    """Builds a SteppedWorker in live mode against the mock; keyword arguments are settings."""
+    # trust_env=False: a proxy from the environment must never see loopback test traffic.
+    async with httpx.AsyncClient(timeout=20, trust_env=False) as http:
+
+        def build(now: datetime, **overrides: object) -> SteppedWorker:
+            limits = {c: {"per_second": 1000, "per_hour": None, "per_day": None}
+                      for c in CARRIER_CODES}  # fmt: skip
+            settings = Settings(
+                database_url=empty_database_url,
+                carrier_limits=json.dumps(limits),
+                **(mock_carrier.carrier_settings() | overrides),  # type: ignore[arg-type]
+            )
+            clock = FixedClock(now)
+            context = build_worker_context(
+                settings, sessionmaker=committing_sessionmaker, http=http, clock=clock
+            )
+            return SteppedWorker(context, clock, mock_carrier)
+
+        yield build
