@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import db, health
@@ -11,8 +14,14 @@ from app.alerts import router as alerts_router
 from app.body_limit import BodySizeLimit
 from app.deps import Clock
 from app.errors import install_error_handlers
+from app.public import router as public_router
+from app.public.links import TrackLinks
+from app.public.throttle import PublicThrottle
 from app.settings import Settings, load_settings
 from app.shipments import router as shipments_router
+from app.signing import resolve_secret_key
+
+STATIC_DIR = Path(__file__).parent / "static"
 
 DESCRIPTION = """
 firstscan maps orders to carrier tracking numbers, polls the carriers and tells ops, agents and
@@ -54,6 +63,14 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = clock
+    app.state.secret_key = resolve_secret_key(settings.secret_key)
+    app.state.track_links = TrackLinks(
+        app.state.secret_key, max_age=timedelta(days=settings.track_link_days), clock=clock
+    )
+    app.state.public_throttle = PublicThrottle(
+        per_address=settings.public_rate_limit_per_address,
+        per_order=settings.public_rate_limit_per_order,
+    )
     if engine is not None:
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker or db.create_sessionmaker(engine)
@@ -61,5 +78,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(shipments_router.router)
     app.include_router(alerts_router.router)
+    app.include_router(public_router.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -1,0 +1,22 @@
+"""The key that signs console sessions and customer links (HMAC via itsdangerous)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from pydantic import SecretStr
+
+logger = logging.getLogger("app.signing")
+
+
+def resolve_secret_key(configured: SecretStr | None) -> str:
+    """The configured FIRSTSCAN_SECRET_KEY, or a random key for this process only (logged as a
+    warning: sessions end on restart and links signed elsewhere do not open)."""
+    if configured is not None and configured.get_secret_value():
+        return configured.get_secret_value()
+    logger.warning(
+        "FIRSTSCAN_SECRET_KEY is not set: using a random key for this process; console sessions "
+        "end when it restarts and signed /track links made by other processes will not open"
+    )
+    return secrets.token_urlsafe(32)
