@@ -13,6 +13,9 @@ from app import db, health
 from app.alerts import router as alerts_router
 from app.body_limit import BodySizeLimit
 from app.deps import Clock
+from app.console import guards as console_guards
+from app.console import router as console_router
+from app.console.sessions import ConsoleSessions
 from app.errors import install_error_handlers
 from app.public import router as public_router
 from app.public.links import TrackLinks
@@ -67,6 +70,11 @@ def create_app(
     app.state.track_links = TrackLinks(
         app.state.secret_key, max_age=timedelta(days=settings.track_link_days), clock=clock
     )
+    app.state.console_sessions = ConsoleSessions(
+        app.state.secret_key,
+        max_age=timedelta(hours=settings.console_session_hours),
+        clock=clock,
+    )
     app.state.public_throttle = PublicThrottle(
         per_address=settings.public_rate_limit_per_address,
         per_order=settings.public_rate_limit_per_order,
@@ -79,6 +87,9 @@ def create_app(
     app.include_router(shipments_router.router)
     app.include_router(alerts_router.router)
     app.include_router(public_router.router)
+    app.include_router(console_router.router)
+    for exception, handler in console_guards.EXCEPTION_HANDLERS.items():
+        app.add_exception_handler(exception, handler)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -7,20 +7,11 @@ import binascii
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from itsdangerous import BadSignature, TimestampSigner
+from itsdangerous import BadSignature
+
+from app.signing import ClockedTimestampSigner
 
 SALT = "firstscan.track-link"
-
-
-class _ClockedSigner(TimestampSigner):
-    """itsdangerous reads time.time(); ours reads the injected clock so tests can move it."""
-
-    def __init__(self, secret_key: str, *, clock: Callable[[], datetime]) -> None:
-        super().__init__(secret_key, salt=SALT)
-        self._clock = clock
-
-    def get_timestamp(self) -> int:
-        return int(self._clock().timestamp())
 
 
 class TrackLinks:
@@ -29,7 +20,7 @@ class TrackLinks:
     def __init__(
         self, secret_key: str, *, max_age: timedelta, clock: Callable[[], datetime]
     ) -> None:
-        self._signer = _ClockedSigner(secret_key, clock=clock)
+        self._signer = ClockedTimestampSigner(secret_key, SALT, clock=clock)
         self.max_age = max_age
 
     def sign(self, order_number: str) -> str:
