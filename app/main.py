@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app import db, health
 from app.alerts import router as alerts_router
 from app.body_limit import BodySizeLimit
-from app.deps import Clock
 from app.console import guards as console_guards
 from app.console import router as console_router
 from app.console.sessions import ConsoleSessions
+from app.deps import Clock
 from app.errors import install_error_handlers
 from app.public import router as public_router
 from app.public.links import TrackLinks

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import repository
+from app.alerts.customer_notice import CustomerNoticePolicy, enqueue_customer_notice
 from app.alerts.delivery import webhook_destination
 from app.alerts.models import Alert, AlertNotification
 from app.alerts.routing import AlertRoute, route_alert
@@ -33,6 +34,7 @@ class AlertPolicy:
     email_recipients: tuple[str, ...] = ()
     console_base_url: str = "http://127.0.0.1:8000"
     extra: dict[str, str] = field(default_factory=dict)
+    customer_notice: CustomerNoticePolicy | None = None  # None: FIRSTSCAN_CUSTOMER_NOTIFY off
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,8 @@ async def _open(
         policy=policy,
         now=now,
     )
+    if policy.customer_notice is not None:
+        await enqueue_customer_notice(session, alert=alert, policy=policy.customer_notice, now=now)
     return alert
 
 

@@ -78,7 +78,9 @@ async def sign_in(
     next_path: Annotated[str, Form(alias="next", max_length=300)] = "",
 ) -> Response:
     if not sessions.sign_in_ok(request.cookies.get(SIGN_IN_COOKIE), csrf_token):
-        return _sign_in_page(request, sessions, error="The form expired; try again.", status_code=403)
+        return _sign_in_page(
+            request, sessions, error="The form expired; try again.", status_code=403
+        )
     try:
         principal = await auth_service.authenticate(session, raw_key=api_key.strip(), now=now)
     except Unauthenticated:

@@ -71,7 +71,11 @@ async def public_status(
     if status is None:
         # No `instance`: the body must not differ between a wrong number and a wrong code.
         return problem_response(
-            status=404, slug="not-found", title="Not found", detail=NOT_FOUND_DETAIL, headers=PRIVATE
+            status=404,
+            slug="not-found",
+            title="Not found",
+            detail=NOT_FOUND_DETAIL,
+            headers=PRIVATE,
         )
     return JSONResponse(status.model_dump(mode="json"), headers=PRIVATE)
 
@@ -134,9 +138,7 @@ async def _lookup_page(
         throttle.check(address=client_address(request), order_key=build_lookup_key(order_number))
     except RateLimited as exc:
         retry = exc.headers["Retry-After"]
-        return _page(
-            request, "track_form.html", {**form, "retry_after": retry}, status_code=429
-        )
+        return _page(request, "track_form.html", {**form, "retry_after": retry}, status_code=429)
     status = await service.find_status(
         session, order_number=order_number, postal_code=postal_code, now=now
     )
@@ -167,6 +169,6 @@ async def track_signed(
         else None
     )
     if status is None:
-        context = {"order_number": None, "link_invalid": True}
-        return _page(request, "track_form.html", context, status_code=404)
+        invalid: dict[str, Any] = {"order_number": None, "link_invalid": True}
+        return _page(request, "track_form.html", invalid, status_code=404)
     return _page(request, "track_status.html", {"status": status})
