@@ -24,7 +24,8 @@ def sessions(clock) -> ConsoleSessions:
 def test_a_session_names_the_key_and_is_bound_to_its_hash(sessions):
     claim = sessions.read(sessions.issue(key_id=7, key_hash="a" * 64))
 
-    assert claim is not None and claim.key_id == 7
+    assert claim is not None
+    assert claim.key_id == 7
     assert sessions.key_matches(claim, "a" * 64)
     assert not sessions.key_matches(claim, "b" * 64)
 

@@ -122,7 +122,8 @@ def test_each_carrier_status_has_plain_customer_words(status, state):
     words = describe([leg(1, status)])
 
     assert words.state is state
-    assert words.headline and "_" not in words.headline
+    assert words.headline
+    assert "_" not in words.headline
 
 
 def test_an_open_alert_replaces_a_cheerful_label_created():
