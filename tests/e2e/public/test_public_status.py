@@ -48,7 +48,7 @@ INTERNAL_FIELDS = {
 
 
 @pytest.fixture
-def make_client(settings, engine, sessionmaker, clock):
+async def make_client(settings, engine, sessionmaker, clock):
     clients: list[httpx.AsyncClient] = []
 
     def build(**overrides) -> httpx.AsyncClient:
@@ -65,6 +65,8 @@ def make_client(settings, engine, sessionmaker, clock):
         return client
 
     yield build
+    for client in clients:
+        await client.aclose()
 
 
 @pytest.fixture
