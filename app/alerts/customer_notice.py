@@ -84,4 +84,5 @@ async def enqueue_customer_notice(
         order_id=alert.order_id,
         detail={"rule": alert.rule, "problem": problem},
     )
+    await session.flush()
     return row

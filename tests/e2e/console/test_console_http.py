@@ -316,3 +316,30 @@ async def test_an_alert_link_from_a_notification_opens_its_order(client, api_key
     response = await client.get(f"/console/alerts/{alert.id}")
 
     assert response.headers["location"] == f"/console/orders/FS-2001#alert-{alert.id}"
+
+
+async def test_the_order_page_shows_that_the_customer_was_emailed(
+    client, api_keys, story, session, clock
+):
+    from tests.factories import make_notification
+
+    *_, alert = story
+    session.add(
+        make_notification(
+            alert,
+            channel="customer_email",
+            event="customer_notice",
+            destination="jamie.rivera@example.com",
+            payload={"subject": "Order FS-2001: an update on your parcel", "body": "..."},
+            status="delivered",
+            delivered_at=clock.now,
+        )
+    )
+    await session.commit()
+    await sign_in(client, api_keys["agent"])
+
+    page = (await client.get("/console/orders/FS-2001")).text
+
+    assert "“Order FS-2001: an update on your parcel” to ja***@example.com:" in page
+    assert "<strong>sent</strong>" in page
+    assert "No email has been sent" not in page
