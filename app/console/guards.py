@@ -29,7 +29,13 @@ def when(at: datetime | None) -> str:
     return at.astimezone(UTC).strftime("%a %d %b %Y, %H:%M UTC") if at else "-"
 
 
+def upper_first(text: str) -> str:
+    """Capitalizes the first letter only: 'fedex' stays 'FedEx' inside the sentence."""
+    return text[:1].upper() + text[1:]
+
+
 templates.env.filters.update(
+    upper_first=upper_first,
     mask_email=display.mask_email,
     group_number=display.group_number,
     service_words=display.service_words,
