@@ -60,6 +60,23 @@ def browser_required() -> bool:
     return os.environ.get(REQUIRE_BROWSER_ENV, "") not in ("", "0", "false")
 
 
+_browser_passed: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.passed and "browser" in report.keywords:
+        _browser_passed.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With FIRSTSCAN_REQUIRE_BROWSER set, a run in which no browser test passed fails."""
+    if browser_required() and not _browser_passed and session.testscollected:
+        print(  # noqa: T201 - the one line CI must show
+            "\nFAILED: FIRSTSCAN_REQUIRE_BROWSER is set but no browser test passed"
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 @dataclass(frozen=True)
 class LiveServer:
     url: str
