@@ -66,19 +66,6 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = clock
-    app.state.secret_key = resolve_secret_key(settings.secret_key)
-    app.state.track_links = TrackLinks(
-        app.state.secret_key, max_age=timedelta(days=settings.track_link_days), clock=clock
-    )
-    app.state.console_sessions = ConsoleSessions(
-        app.state.secret_key,
-        max_age=timedelta(hours=settings.console_session_hours),
-        clock=clock,
-    )
-    app.state.public_throttle = PublicThrottle(
-        per_address=settings.public_rate_limit_per_address,
-        per_order=settings.public_rate_limit_per_order,
-    )
     if engine is not None:
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker or db.create_sessionmaker(engine)
@@ -86,10 +73,26 @@ def create_app(
     app.include_router(health.router)
     app.include_router(shipments_router.router)
     app.include_router(alerts_router.router)
+    install_pages(app, settings, clock)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def install_pages(app: FastAPI, settings: Settings, clock: Clock) -> None:
+    """The customer pages and the agent console: their signing key, limits, routes and files."""
+    secret_key = resolve_secret_key(settings.secret_key)
+    app.state.track_links = TrackLinks(
+        secret_key, max_age=timedelta(days=settings.track_link_days), clock=clock
+    )
+    app.state.console_sessions = ConsoleSessions(
+        secret_key, max_age=timedelta(hours=settings.console_session_hours), clock=clock
+    )
+    app.state.public_throttle = PublicThrottle(
+        per_address=settings.public_rate_limit_per_address,
+        per_order=settings.public_rate_limit_per_order,
+    )
     app.include_router(public_router.router)
     app.include_router(console_router.router)
     for exception, handler in console_guards.EXCEPTION_HANDLERS.items():
         app.add_exception_handler(exception, handler)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    return app

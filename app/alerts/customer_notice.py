@@ -44,30 +44,14 @@ async def enqueue_customer_notice(
     contact = (
         await repository.find_order_contact(session, alert.order_id) if alert.order_id else None
     )
-    if problem is None or contact is None or not contact[1]:
+    order_number, email = contact or ("", None)
+    if problem is None or not email:
         return None
-    order_number, email = contact
     key = notice_key(order_number, problem)
     if await repository.find_notification_by_key(session, key) is not None:
         return None
-    view = AlertView(rule=alert.rule, leg_id=alert.leg_id, opened_at=alert.opened_at)
-    subject, body = build_notice_email(
-        order_number=order_number,
-        message=alert_message(view, now=now, calendar=policy.calendar),
-        link=policy.link_for(order_number),
-        link_expires_on=(now + policy.link_valid_for).date(),
-    )
-    row = AlertNotification(
-        alert_id=alert.id,
-        event=EVENT,
-        channel=CHANNEL,
-        destination=email,
-        idempotency_key=key,
-        payload={"subject": subject, "body": body, "order_number": order_number},
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
+    row = build_notice_row(
+        alert, order_number=order_number, email=email, key=key, policy=policy, now=now
     )
     try:
         async with session.begin_nested():
@@ -86,3 +70,34 @@ async def enqueue_customer_notice(
     )
     await session.flush()
     return row
+
+
+def build_notice_row(
+    alert: Alert,
+    *,
+    order_number: str,
+    email: str,
+    key: str,
+    policy: CustomerNoticePolicy,
+    now: datetime,
+) -> AlertNotification:
+    """The outbox row: subject and body with the honest message and the signed link."""
+    view = AlertView(rule=alert.rule, leg_id=alert.leg_id, opened_at=alert.opened_at)
+    subject, body = build_notice_email(
+        order_number=order_number,
+        message=alert_message(view, now=now, calendar=policy.calendar),
+        link=policy.link_for(order_number),
+        link_expires_on=(now + policy.link_valid_for).date(),
+    )
+    return AlertNotification(
+        alert_id=alert.id,
+        event=EVENT,
+        channel=CHANNEL,
+        destination=email,
+        idempotency_key=key,
+        payload={"subject": subject, "body": body, "order_number": order_number},
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )

@@ -83,22 +83,17 @@ async def _closed_by_a_person_without_news(
     return subject.last_activity_at is None or subject.last_activity_at <= closed.resolved_at
 
 
-async def _open(
-    session: AsyncSession,
-    *,
-    key: str,
-    finding: Finding,
-    subject: FindingSubject,
-    policy: AlertPolicy,
-    now: datetime,
-) -> Alert | None:
-    alert = Alert(
+def build_alert(
+    finding: Finding, *, key: str, order_id: int | None, policy: AlertPolicy, now: datetime
+) -> Alert:
+    """A new open alert for a finding, routed to its team (not yet added to the session)."""
+    return Alert(
         rule=finding.rule,
         severity=finding.severity.value,
         status=AlertStatus.OPEN.value,
         subject_key=key,
         leg_id=finding.leg_id,
-        order_id=subject.order_id,
+        order_id=order_id,
         carrier=finding.carrier,
         tracking_number=finding.tracking_number,
         team=route_alert(
@@ -116,6 +111,18 @@ async def _open(
         updated_at=now,
         auto_resolved=False,
     )
+
+
+async def _open(
+    session: AsyncSession,
+    *,
+    key: str,
+    finding: Finding,
+    subject: FindingSubject,
+    policy: AlertPolicy,
+    now: datetime,
+) -> Alert | None:
+    alert = build_alert(finding, key=key, order_id=subject.order_id, policy=policy, now=now)
     try:
         async with session.begin_nested():
             session.add(alert)
