@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import metrics
 from app.alerts import repository
 from app.alerts.customer_notice import CustomerNoticePolicy, enqueue_customer_notice
 from app.alerts.delivery import webhook_destination
@@ -131,6 +132,7 @@ async def _open(
         # Another worker opened the same alert a moment ago: the unique index kept it single.
         return await repository.find_unresolved(session, subject_key=key, rule=finding.rule)
     await _audit(session, alert, "alert.opened", "firstscan", {"severity": alert.severity})
+    metrics.ALERTS_OPENED.labels(alert.rule).inc()
     enqueue_notifications(
         session,
         alert=alert,
