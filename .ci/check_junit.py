@@ -3,6 +3,7 @@
 import re
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 POSTGRES_ID = re.compile(r"[\[-]postgres[\]-]")
 
@@ -25,6 +26,8 @@ for case in report.iter("testcase"):
 
 if ran["postgres"] == 0:
     sys.exit("FAILED: no PostgreSQL test ran")
+if Path("tests/browser").is_dir() and ran["browser"] == 0:
+    sys.exit("FAILED: no browser test ran")
 for kind, names in skipped.items():
     if names:
         sys.exit(f"FAILED: {len(names)} {kind} test(s) were skipped, e.g. {names[0]}")

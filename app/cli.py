@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -16,6 +14,7 @@ from app import db, migrate
 from app.auth import service as auth_service
 from app.auth.roles import Role
 from app.errors import InvalidInput, NotFound
+from app.logs import configure_logging
 from app.settings import ConfigurationError, Settings, load_settings
 from app.shipments import imports
 from app.shipments import service as shipments_service
@@ -43,16 +42,6 @@ def _settings() -> Settings:
     except ConfigurationError as exc:
         typer.echo(f"firstscan: {exc}", err=True)
         raise typer.Exit(2) from None
-
-
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    # APScheduler narrates every run at INFO; our jobs log what they did instead.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def _run_with_database(settings: Settings, work: Callable[..., Awaitable[T]]) -> T:
@@ -86,7 +75,7 @@ def serve_command(
     import uvicorn
 
     settings = _settings()
-    _configure_logging(settings)
+    configure_logging(settings)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -218,7 +207,7 @@ def worker_command(
     from app.scheduler import WorkerAlreadyRunning, run_worker, single_sqlite_worker
 
     settings = _settings()
-    _configure_logging(settings)
+    configure_logging(settings)
     if settings.worker_metrics_port:
         from prometheus_client import start_http_server
 
@@ -255,7 +244,7 @@ def run_command(
     from app.demo_run import run_demo
 
     settings = _settings()
-    _configure_logging(settings)
+    configure_logging(settings)
     run_demo(settings, host=host, port=port)
 
 

@@ -13,6 +13,11 @@ EVENTS_STORED = Counter(
 CARRIER_ERRORS = Counter(
     "firstscan_carrier_errors_total", "Carrier errors by kind", ["carrier", "kind"]
 )
+UNKNOWN_CODES = Counter(
+    "firstscan_unknown_carrier_codes_total",
+    "Carrier codes our tables do not know (mapped to unknown, never guessed)",
+    ["carrier", "code"],
+)
 LEASE_TAKEOVERS = Counter(
     "firstscan_lease_takeovers_total", "Legs claimed after another worker's lease ran out"
 )
@@ -23,9 +28,6 @@ BREAKER_OPEN = Gauge(
 )
 QUOTA_USED = Gauge(
     "firstscan_carrier_quota_used", "Calls used in the current window", ["carrier", "window"]
-)
-QUOTA_LEFT = Gauge(
-    "firstscan_carrier_quota_left", "Calls left in the current window", ["carrier", "window"]
 )
 DUE_LAG = Gauge(
     "firstscan_due_lag_seconds", "How long the longest-waiting due leg has been waiting"

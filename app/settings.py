@@ -4,10 +4,12 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from limits import parse_many
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.alerts.routing import parse_alert_routes
+from app.reconciliation.calendar import parse_calendar_overrides
 from app.reconciliation.thresholds import parse_threshold_overrides
 from app.tracking.rate import parse_carrier_limits
 
@@ -71,6 +73,8 @@ class Settings(BaseSettings):
 
     # Rules: JSON overrides of the default thresholds, per carrier or carrier/service.
     rule_thresholds: str | None = None
+    # JSON per carrier: time zone, pickup cutoff, extra holidays, holidays the carrier works.
+    carrier_calendars: str | None = None
 
     # Alerts: routing to teams and delivery to ops.
     default_team: str = "ops"
@@ -94,8 +98,15 @@ class Settings(BaseSettings):
     # Optional bearer token for /metrics; without it /metrics is open (scrape from inside).
     metrics_token: SecretStr | None = None
 
-    # Web pages and signed links.
+    # Web pages and signed links. Without a secret key each process makes a random one (dev).
     secret_key: SecretStr | None = None
+    track_link_days: int = Field(default=30, ge=1, le=365)
+    console_session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
+    # The public status endpoint and /track pages: `limits` notation, e.g. "10/minute;60/hour".
+    public_rate_limit_per_address: str = "30/minute;300/hour"
+    public_rate_limit_per_order: str = "10/minute;60/hour"
+    # Proactive customer email when the carrier has not received the parcel (off by default).
+    customer_notify: bool = False
 
     @field_validator("database_url")
     @classmethod
@@ -104,6 +115,23 @@ class Settings(BaseSettings):
         if not url.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
             raise ValueError("must be an sqlite:// or postgresql:// URL")
         return url
+
+    @field_validator("public_rate_limit_per_address", "public_rate_limit_per_order")
+    @classmethod
+    def _rate_limits(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must look like '10/minute' or '10/minute;60/hour'") from None
+        return value
+
+    @field_validator("customer_notify")
+    @classmethod
+    def _customer_notify_needs_a_key(cls, value: bool, info: ValidationInfo) -> bool:
+        # The worker signs the emailed link and the API checks it: both need the same key.
+        if value and not info.data.get("secret_key"):
+            raise ValueError("needs FIRSTSCAN_SECRET_KEY, which signs the link in the email")
+        return value
 
     @field_validator("alert_routes")
     @classmethod
@@ -116,6 +144,12 @@ class Settings(BaseSettings):
     def _rule_thresholds(cls, value: str | None) -> str | None:
         if value:
             parse_threshold_overrides(value)
+        return value
+
+    @field_validator("carrier_calendars")
+    @classmethod
+    def _carrier_calendars(cls, value: str | None) -> str | None:
+        parse_calendar_overrides(value)
         return value
 
     @field_validator("carrier_limits")

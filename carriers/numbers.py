@@ -36,9 +36,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-KNOWN_CARRIERS: tuple[str, ...] = ("usps", "ups", "fedex", "dhl")
+from carriers.types import CARRIER_CODES, carrier_name
 
-_DISPLAY_NAMES = {"usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL"}
+KNOWN_CARRIERS: tuple[str, ...] = CARRIER_CODES
 _SHAPES = {
     "usps": "20, 22, 26, 30 or 34 digits, or an S10 number ending in US",
     "ups": "1Z followed by 16 letters or digits",
@@ -204,8 +204,7 @@ def check_number_for_carrier(carrier: str, number: str) -> str | None:
         return f"bad check digit for a {shaped[0].label}"
     if carrier == "usps" and re.fullmatch(r"[A-Z]{2}\d{9}[A-Z]{2}", normalized):
         return f"an S10 number of another postal operator ({normalized[-2:]}), not a USPS number"
-    name = _DISPLAY_NAMES[carrier]
-    return f"not a known {name} number format ({_SHAPES[carrier]})"
+    return f"not a known {carrier_name(carrier)} number format ({_SHAPES[carrier]})"
 
 
 def _impb_covered(serial: str) -> str:

@@ -5,6 +5,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict
+
+from carriers.answers import decode_answer
+
 # Refresh this long before the carrier says the token expires, so a request never leaves with a
 # token that dies in flight.
 EXPIRY_MARGIN_SECONDS = 60.0
@@ -17,6 +21,23 @@ class AccessToken:
 
 
 TokenFetcher = Callable[[], Awaitable[AccessToken]]
+
+
+class _TokenAnswer(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    access_token: str
+    # A string ("14399") from UPS, and from USPS at times; a number from FedEx. Both validate.
+    expires_in: float
+
+
+def parse_access_token(body: str | bytes, *, carrier: str) -> AccessToken:
+    """Returns the token of an OAuth 2 client-credentials answer (RFC 6749 section 5.1).
+
+    Raises CarrierResponseInvalid when the body holds no `access_token` and `expires_in`.
+    """
+    answer = decode_answer(_TokenAnswer, body, carrier=carrier, what="token answer")
+    return AccessToken(answer.access_token, answer.expires_in)
 
 
 class TokenCache:

@@ -15,17 +15,19 @@ from carriers.errors import CarrierAuthError
 from carriers.fedex import FedexClient
 from carriers.protocol import CarrierClient, TrackingFailure, TrackingResult
 from carriers.sandbox import SandboxCarrier
-from carriers.types import RateLimit, TrackingQuery
+from carriers.types import CARRIER_CODES, CARRIER_NAMES, RateLimit, TrackingQuery, carrier_name
 from carriers.ups import UpsClient
 from carriers.usps import UspsClient
 
-CARRIER_NAMES: dict[str, str] = {"usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL"}
-CARRIER_CODES: tuple[str, ...] = tuple(CARRIER_NAMES)
-
-
-def carrier_name(code: str) -> str:
-    """The carrier's own spelling of its name; an unknown code is shown as given."""
-    return CARRIER_NAMES.get(code, code)
+__all__ = [
+    "CARRIER_CODES",
+    "CARRIER_NAMES",
+    "CarrierConfig",
+    "CarrierCredentials",
+    "UnconfiguredCarrier",
+    "build_carrier_clients",
+    "carrier_name",
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,20 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
+
+# The carriers firstscan tracks: lowercase slug (folder, DB value, registry key, log field) -> the
+# carrier's own spelling of its name.
+CARRIER_NAMES: Final = MappingProxyType(
+    {"usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL"}
+)
+CARRIER_CODES: tuple[str, ...] = tuple(CARRIER_NAMES)
+
+
+def carrier_name(code: str) -> str:
+    """The carrier's own spelling of its name; an unknown code is shown as given."""
+    return CARRIER_NAMES.get(code, code)
 
 
 class TrackingStatus(StrEnum):

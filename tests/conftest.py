@@ -4,10 +4,12 @@ outer transaction that is rolled back, so tests never see each other's rows."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -66,15 +68,12 @@ def _drop_postgres_database(admin_dsn: str, url: str) -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A freshly migrated database of each backend, shared by the session."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-        migrate.upgrade(url)
-        yield url
+@contextlib.contextmanager
+def throwaway_database(backend: str, folder: Path) -> Iterator[str]:
+    """An empty database of `backend`, dropped afterwards. Without a PostgreSQL server the
+    PostgreSQL variant skips, unless FIRSTSCAN_REQUIRE_POSTGRES demands it (then it fails)."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{folder / f'{uuid.uuid4().hex[:8]}.db'}"
         return
     base = os.environ.get(POSTGRES_ENV)
     if not base:
@@ -87,25 +86,27 @@ def database_url(
         if postgres_required():
             pytest.fail(f"cannot reach PostgreSQL at {POSTGRES_ENV}: {exc}")
         pytest.skip(f"PostgreSQL unreachable: {exc}")
-    migrate.upgrade(url)
-    yield url
-    _drop_postgres_database(admin_dsn, url)
+    try:
+        yield url
+    finally:
+        _drop_postgres_database(admin_dsn, url)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A freshly migrated database of each backend, shared by the session."""
+    with throwaway_database(request.param, tmp_path_factory.mktemp("db")) as url:
+        migrate.upgrade(url)
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A brand-new, unmigrated database of each backend, for tests that commit for real."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path}/fresh.db"
-        return
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        if postgres_required():
-            pytest.fail(f"{REQUIRE_POSTGRES_ENV} is set but {POSTGRES_ENV} is not")
-        pytest.skip(f"set {POSTGRES_ENV} to run the PostgreSQL tests")
-    url, admin_dsn = _create_postgres_database(base)
-    yield url
-    _drop_postgres_database(admin_dsn, url)
+    with throwaway_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

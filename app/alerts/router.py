@@ -5,7 +5,7 @@ import binascii
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from app.alerts import repository, service
 from app.alerts.models import Alert
@@ -24,7 +24,7 @@ from app.alerts.schemas import (
     ResolveRequest,
 )
 from app.audit import repository as audit_repository
-from app.deps import ActorPrincipal, NowDep, ReaderPrincipal, SessionDep
+from app.deps import ActorPrincipal, NoterPrincipal, NowDep, ReaderPrincipal, SessionDep
 from app.errors import FieldError, InvalidInput
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
@@ -38,6 +38,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+NAME = r"^[\w.-]+$"
+AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # alerts.id is a 32-bit integer column
+MAX_AGE_HOURS = 24 * 365 * 10  # ages filter "opened at least/at most this long ago"
 StatusQuery = Annotated[
     list[AlertStatus] | None, Query(description="default: open and acknowledged")
 ]
@@ -90,15 +93,11 @@ async def list_alerts(
     status: Annotated[
         list[AlertStatus] | None, Query(description="default: open and acknowledged")
     ] = None,
-    rule: Annotated[str | None, Query(max_length=32)] = None,
-    carrier: Annotated[str | None, Query(max_length=32)] = None,
-    team: Annotated[str | None, Query(max_length=64)] = None,
-    min_age_hours: Annotated[
-        float | None, Query(ge=0, description="opened at least this long ago")
-    ] = None,
-    max_age_hours: Annotated[
-        float | None, Query(ge=0, description="opened at most this long ago")
-    ] = None,
+    rule: Annotated[str | None, Query(max_length=32, pattern=NAME)] = None,
+    carrier: Annotated[str | None, Query(max_length=32, pattern=NAME)] = None,
+    team: Annotated[str | None, Query(max_length=64, pattern=NAME)] = None,
+    min_age_hours: Annotated[float | None, Query(ge=0, le=MAX_AGE_HOURS)] = None,
+    max_age_hours: Annotated[float | None, Query(ge=0, le=MAX_AGE_HOURS)] = None,
     order: Annotated[str, Query(pattern="^(oldest|newest)$")] = "oldest",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -179,7 +178,7 @@ async def _detail(session: SessionDep, alert: Alert) -> AlertDetailRead:
 
 
 @router.get("/{alert_id}", response_model=AlertDetailRead, responses=ERRORS)
-async def get_alert(alert_id: int, session: SessionDep, _: ReaderPrincipal) -> AlertDetailRead:
+async def get_alert(alert_id: AlertId, session: SessionDep, _: ReaderPrincipal) -> AlertDetailRead:
     return await _detail(session, await repository.get_alert(session, alert_id))
 
 
@@ -187,7 +186,7 @@ async def get_alert(alert_id: int, session: SessionDep, _: ReaderPrincipal) -> A
     "/{alert_id}/acknowledge", response_model=AlertDetailRead, responses={409: PROBLEM, **ERRORS}
 )
 async def acknowledge_alert(
-    alert_id: int, session: SessionDep, principal: ActorPrincipal, now: NowDep
+    alert_id: AlertId, session: SessionDep, principal: ActorPrincipal, now: NowDep
 ) -> AlertDetailRead:
     alert = await service.acknowledge(session, alert_id=alert_id, actor=principal.actor, now=now)
     return await _detail(session, alert)
@@ -197,7 +196,11 @@ async def acknowledge_alert(
     "/{alert_id}/resolve", response_model=AlertDetailRead, responses={409: PROBLEM, **ERRORS}
 )
 async def resolve_alert(
-    alert_id: int, body: ResolveRequest, session: SessionDep, principal: ActorPrincipal, now: NowDep
+    alert_id: AlertId,
+    body: ResolveRequest,
+    session: SessionDep,
+    principal: ActorPrincipal,
+    now: NowDep,
 ) -> AlertDetailRead:
     alert = await service.resolve(
         session,
@@ -214,7 +217,11 @@ async def resolve_alert(
     "/{alert_id}/assign", response_model=AlertDetailRead, responses={409: PROBLEM, **ERRORS}
 )
 async def assign_alert(
-    alert_id: int, body: AssignRequest, session: SessionDep, principal: ActorPrincipal, now: NowDep
+    alert_id: AlertId,
+    body: AssignRequest,
+    session: SessionDep,
+    principal: ActorPrincipal,
+    now: NowDep,
 ) -> AlertDetailRead:
     alert = await service.assign(
         session, alert_id=alert_id, team=body.team, actor=principal.actor, now=now
@@ -224,7 +231,11 @@ async def assign_alert(
 
 @router.post("/{alert_id}/notes", response_model=AlertDetailRead, responses=ERRORS)
 async def add_alert_note(
-    alert_id: int, body: NoteRequest, session: SessionDep, principal: ActorPrincipal, now: NowDep
+    alert_id: AlertId,
+    body: NoteRequest,
+    session: SessionDep,
+    principal: NoterPrincipal,
+    now: NowDep,
 ) -> AlertDetailRead:
     alert = await service.add_note(
         session, alert_id=alert_id, note=body.note, actor=principal.actor, now=now

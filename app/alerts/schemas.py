@@ -4,7 +4,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
+
+from app.input import StrictInput
 
 TeamName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.-]+$")
@@ -27,10 +29,6 @@ class Outcome(StrEnum):
     CARRIER_CLAIM = "carrier_claim"
     FALSE_ALARM = "false_alarm"
     OTHER = "other"
-
-
-class StrictInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ResolveRequest(StrictInput):

@@ -15,7 +15,9 @@ Counting rule, used by every business-day deadline:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -30,10 +32,20 @@ _MAX_SCAN_DAYS = 366
 
 
 @functools.lru_cache(maxsize=256)
-def _holiday_dates(country: str, subdivision: str | None, year: int) -> frozenset[date]:
+def _holiday_dates(
+    country: str, subdivision: str | None, year: int, worked: frozenset[str] = frozenset()
+) -> frozenset[date]:
     # observed=True: a Saturday holiday observed on Friday closes the Friday as well.
     table = holidays.country_holidays(country, subdiv=subdivision, years=year, observed=True)
-    return frozenset(table.keys())
+    return frozenset(
+        day
+        for day, names in table.items()
+        if not all(_base_name(name) in worked for name in names.split("; "))
+    )
+
+
+def _base_name(name: str) -> str:
+    return name.removesuffix(" (observed)").strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +57,8 @@ class BusinessCalendar:
     timezone: str = "America/New_York"
     pickup_cutoff: time = time(17, 0)
     extra_holidays: frozenset[date] = frozenset()
+    # Public holidays on which this carrier picks up and scans anyway (holiday names).
+    worked_holidays: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         try:
@@ -66,7 +80,7 @@ class BusinessCalendar:
         """True on weekdays that are neither a (observed) public holiday nor an extra holiday."""
         if d.weekday() >= _SATURDAY or d in self.extra_holidays:
             return False
-        return d not in _holiday_dates(self.country, self.subdivision, d.year)
+        return d not in _holiday_dates(self.country, self.subdivision, d.year, self.worked_holidays)
 
     def next_business_day(self, d: date) -> date:
         """The first business day strictly after `d`."""
@@ -129,3 +143,79 @@ class CalendarTable:
     def for_carrier(self, carrier: str) -> BusinessCalendar:
         """The carrier's own calendar, or the default one."""
         return self.by_carrier.get(carrier.lower(), self.default)
+
+
+# UPS, FedEx and DHL pick up on the federal holidays USPS keeps closed, except these six-ish:
+# they close on New Year's Day, Memorial Day, Independence Day, Labor Day, Thanksgiving and
+# Christmas (their published holiday schedules), and work the rest.
+PRIVATE_CARRIER_WORKED_HOLIDAYS = frozenset(
+    {
+        "Martin Luther King Jr. Day",
+        "Washington's Birthday",
+        "Juneteenth National Independence Day",
+        "Columbus Day",
+        "Veterans Day",
+    }
+)
+
+
+def default_calendars() -> CalendarTable:
+    """USPS keeps every federal holiday; UPS, FedEx and DHL only their six."""
+    private = BusinessCalendar(worked_holidays=PRIVATE_CARRIER_WORKED_HOLIDAYS)
+    return CalendarTable(
+        default=BusinessCalendar(), by_carrier={"ups": private, "fedex": private, "dhl": private}
+    )
+
+
+_CALENDAR_KEYS = {
+    "country",
+    "subdivision",
+    "timezone",
+    "pickup_cutoff",
+    "extra_holidays",
+    "worked_holidays",
+}
+
+
+def parse_calendar_overrides(text: str | None) -> CalendarTable:
+    """Parses FIRSTSCAN_CARRIER_CALENDARS over the defaults; raises ValueError naming the entry.
+
+    Shape: {"ups": {"timezone": "America/Chicago", "pickup_cutoff": "18:30",
+    "extra_holidays": ["2026-12-24"], "worked_holidays": ["Veterans Day"]}, "*": {...}}.
+    """
+    base = default_calendars()
+    if not text or not text.strip():
+        return base
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg})") from None
+    if not isinstance(raw, dict):
+        raise ValueError('must be a JSON object like {"ups": {"pickup_cutoff": "18:00"}}')
+    default = _calendar(base.default, raw.get("*", {}), "*")
+    by_carrier = {
+        carrier: _calendar(base.by_carrier.get(carrier, default), entry, carrier)
+        for carrier, entry in raw.items()
+        if carrier != "*"
+    }
+    untouched = {c: cal for c, cal in base.by_carrier.items() if c not in by_carrier}
+    return CalendarTable(default=default, by_carrier={**untouched, **by_carrier})
+
+
+def _calendar(base: BusinessCalendar, entry: object, name: str) -> BusinessCalendar:
+    if not isinstance(entry, dict) or not set(entry) <= _CALENDAR_KEYS:
+        raise ValueError(f"{name}: use only the keys {', '.join(sorted(_CALENDAR_KEYS))}")
+    changes: dict[str, object] = {}
+    try:
+        for key, value in entry.items():
+            if key == "pickup_cutoff":
+                changes[key] = time.fromisoformat(value)
+            elif key == "extra_holidays":
+                changes[key] = frozenset(date.fromisoformat(d) for d in value)
+            elif key == "worked_holidays":
+                changes[key] = frozenset(str(n) for n in value)
+            else:
+                changes[key] = value
+        return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: {exc}") from None

@@ -14,7 +14,7 @@ from app.alerts import repository as alerts_repository
 from app.alerts import service as alerts_service
 from app.alerts.models import Alert
 from app.reconciliation import repository, rules
-from app.reconciliation.calendar import CalendarTable
+from app.reconciliation.calendar import CalendarTable, default_calendars
 from app.reconciliation.facts import Finding, OrderFacts
 from app.reconciliation.facts_builder import build_order_facts
 from app.reconciliation.thresholds import ThresholdTable
@@ -33,7 +33,7 @@ RULES_THAT_STOP_POLLING = frozenset({"expired"})
 @dataclass(frozen=True, slots=True)
 class ReconciliationConfig:
     thresholds: ThresholdTable = field(default_factory=ThresholdTable)
-    calendars: CalendarTable = field(default_factory=CalendarTable)
+    calendars: CalendarTable = field(default_factory=default_calendars)
     cadence: CadenceTable = field(default_factory=CadenceTable)
     policy: alerts_service.AlertPolicy = field(default_factory=alerts_service.AlertPolicy)
 

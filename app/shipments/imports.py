@@ -57,7 +57,17 @@ def parse_csv(text: str) -> Iterator[ImportRow]:
         raise InvalidInput([FieldError("header", f"unknown column(s): {', '.join(unknown)}")])
     reader.fieldnames = columns
     start = reader.line_num + 1
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # The file cannot be read past a broken record; report where it broke.
+            raise InvalidInput(
+                [FieldError(f"line {start}", f"unreadable CSV ({exc})")],
+                detail=f"The CSV cannot be read from line {start} on: {exc}.",
+            ) from None
         if None in record:
             yield ImportRow(start, {"__error__": "has more fields than the header"})
         elif any(v for v in record.values()):

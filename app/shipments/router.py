@@ -18,7 +18,9 @@ from app.shipments.schemas import (
 
 router = APIRouter(prefix="/v1", tags=["orders"])
 
-OrderNumberPath = Annotated[str, Path(min_length=1, max_length=64)]
+# No control characters: PostgreSQL refuses NUL in text, and none belongs in a number.
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+OrderNumberPath = Annotated[str, Path(min_length=1, max_length=64, pattern=PRINTABLE)]
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing or invalid API key", **PROBLEM},
@@ -119,7 +121,7 @@ async def update_order(
 
 @router.get("/lookup/{number}", response_model=LookupRead, responses={404: PROBLEM, **ERRORS})
 async def lookup_number(
-    number: Annotated[str, Path(min_length=1, max_length=100)],
+    number: Annotated[str, Path(min_length=1, max_length=100, pattern=PRINTABLE)],
     session: SessionDep,
     _: ReaderPrincipal,
 ) -> LookupRead:
@@ -163,7 +165,7 @@ async def import_labels(
     except UnicodeDecodeError as exc:
         raise InvalidInput([FieldError("body", f"is not UTF-8 text (byte {exc.start})")]) from None
     report = await imports.import_rows(
-        session, parse(text), context=_context(principal, settings, now)
+        session, list(parse(text)), context=_context(principal, settings, now)
     )
     if report.rows == 0:
         raise InvalidInput([FieldError("body", "contains no rows")])

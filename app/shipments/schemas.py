@@ -4,7 +4,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, EmailStr, Field, StringConstraints
+
+from app.input import StrictInput
 
 OrderNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^\S.*$")
@@ -34,10 +36,6 @@ class ClaimedStatus(StrEnum):
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
     RETURNED = "returned"
-
-
-class StrictInput(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class LastMileCreate(StrictInput):

@@ -45,6 +45,7 @@ def judge_answer(
             ),
             error=None,
             handoff=result.handoff,
+            unknown_codes=result.unknown_codes,
         )
     return _judge_failure(claim, result, now=now, policy=policy, rng=rng)
 

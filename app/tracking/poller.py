@@ -309,6 +309,8 @@ def _count(
     carrier: str, outcomes: Sequence[recording.LegOutcome], recorded: recording.RecordedBatch
 ) -> None:
     for outcome in outcomes:
+        for code in outcome.unknown_codes:
+            metrics.UNKNOWN_CODES.labels(carrier, code[:32]).inc()
         if outcome.progress is not None:
             metrics.POLLS.labels(carrier, "ok").inc()
         else:

@@ -43,9 +43,21 @@ def apply_snapshot(
         after = replace(after, handed_off_at=after.last_event_at or now)
     if snapshot.estimated_delivery_at is not None:
         after = replace(after, estimated_delivery_at=snapshot.estimated_delivery_at.astimezone(UTC))
-    if snapshot.status.value != before.status:
-        after = replace(after, status=snapshot.status.value, status_changed_at=now)
+    status = _current_status(snapshot, accepted=after.accepted_at is not None)
+    if status.value != before.status:
+        after = replace(after, status=status.value, status_changed_at=now)
     return after
+
+
+def _current_status(snapshot: TrackingSnapshot, *, accepted: bool) -> TrackingStatus:
+    """The carrier's status, except that a late electronic notice never undoes a physical scan
+    (some carriers list a re-sent "pre-shipment info" after the parcel was already scanned)."""
+    if snapshot.status is not TrackingStatus.LABEL_CREATED or not accepted:
+        return snapshot.status
+    physical = [e for e in snapshot.events if e.status in PHYSICAL_STATUSES]
+    if not physical:
+        return TrackingStatus.ACCEPTED
+    return max(physical, key=lambda e: e.occurred_at).status
 
 
 def apply_not_found(before: LegProgress, *, now: datetime) -> LegProgress:

@@ -32,6 +32,7 @@ class LegOutcome:
     error: str | None
     handoff: Handoff | None = None
     counts_as_failure: bool = False
+    unknown_codes: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,9 @@ import hmac
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
+from app.input import StrictInput
 from carriers.types import Location, TrackingEvent, TrackingSnapshot, TrackingStatus
 
 SIGNATURE_PREFIX = "sha256="
@@ -50,16 +51,14 @@ def check_delivery(
     return None
 
 
-class PushedLocation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PushedLocation(StrictInput):
     city: str | None = Field(default=None, max_length=128)
     state: str | None = Field(default=None, max_length=64)
     postal_code: str | None = Field(default=None, max_length=16)
     country: str | None = Field(default=None, max_length=64)
 
 
-class PushedEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PushedEvent(StrictInput):
     status: TrackingStatus
     code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     description: Annotated[str, StringConstraints(max_length=1000)] = ""
@@ -67,10 +66,9 @@ class PushedEvent(BaseModel):
     location: PushedLocation | None = None
 
 
-class PushedTracking(BaseModel):
+class PushedTracking(StrictInput):
     """One push: the carrier's events for one number, in the normalized vocabulary."""
 
-    model_config = ConfigDict(extra="forbid")
     tracking_number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     status: TrackingStatus | None = Field(
         default=None, description="the current status; default: the newest event's"

@@ -1,27 +1,16 @@
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import httpx
 
 from carriers.dhl import parse
-from carriers.errors import (
-    CarrierAuthError,
-    CarrierError,
-    CarrierRateLimited,
-    CarrierResponseInvalid,
-    CarrierUnavailable,
-    InvalidTrackingNumber,
-    TrackingNotFound,
-)
-from carriers.protocol import TrackingFailure, TrackingResult
-from carriers.timestamps import parse_retry_after
+from carriers.errors import InvalidTrackingNumber, TrackingNotFound
+from carriers.http import CarrierHttp, fetch_in_batches
+from carriers.protocol import TrackingResult
 from carriers.types import RateLimit, TrackingQuery
 
-logger = logging.getLogger("carriers.dhl")
-
+CARRIER = "dhl"
 DEFAULT_BASE_URL = "https://api-eu.dhl.com"
 TRACK_PATH = "/track/shipments"
 
@@ -29,7 +18,7 @@ TRACK_PATH = "/track/shipments"
 class DhlClient:
     """DHL Shipment Tracking - Unified. Never raises: every number gets a snapshot or a failure."""
 
-    code = "dhl"
+    code = CARRIER
     name = "DHL"
     batch_size = 1  # one trackingNumber per GET
     # developer.dhl.com/api-reference/shipment-tracking, "Rate limits": a new API key may make
@@ -39,59 +28,30 @@ class DhlClient:
     def __init__(
         self, http: httpx.AsyncClient, *, base_url: str = DEFAULT_BASE_URL, api_key: str
     ) -> None:
+        self._carrier = CarrierHttp(http, carrier=CARRIER, read_error=parse.parse_problem)
         self._http = http
         self._url = base_url.rstrip("/") + TRACK_PATH
         self._api_key = api_key
 
     async def fetch_tracking(self, queries: Sequence[TrackingQuery]) -> list[TrackingResult]:
         """Returns exactly one result per query, in the order asked; never raises."""
-        return [await self._fetch_one(query) for query in queries]
+        return await fetch_in_batches(queries, self._track, carrier=CARRIER, batch_size=1)
 
-    async def _fetch_one(self, query: TrackingQuery) -> TrackingResult:
-        try:
-            return await self._track(query)
-        except CarrierError as error:
-            return TrackingFailure(query.tracking_number, error)
-        except Exception as exc:  # a bug of ours must not take the whole poll down
-            logger.exception("DHL adapter failed unexpectedly")
-            failure = CarrierResponseInvalid(
-                f"unexpected adapter error: {exc!r}", carrier=self.code
-            )
-            return TrackingFailure(query.tracking_number, failure)
-
-    async def _track(self, query: TrackingQuery) -> TrackingResult:
+    async def _track(self, batch: Sequence[TrackingQuery]) -> list[TrackingResult]:
+        [query] = batch
         params = {"trackingNumber": query.tracking_number}
         if query.service:
             params["service"] = query.service
+        # An API key, no OAuth: a 401 or 403 has nothing to refresh.
         headers = {"DHL-API-Key": self._api_key, "Accept": "application/json"}
-        try:
-            response = await self._http.get(self._url, params=params, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise CarrierUnavailable(f"DHL timed out: {exc!r}", carrier=self.code) from exc
-        except httpx.HTTPError as exc:
-            raise CarrierUnavailable(f"DHL unreachable: {exc!r}", carrier=self.code) from exc
-        if response.status_code == 200:
-            return parse.parse_shipments(response.text, query)
-        raise _status_error(response)
-
-
-def _status_error(response: httpx.Response) -> CarrierError:
-    status = response.status_code
-    reason = parse.parse_problem(response.text)
-    if status == 404:
-        return TrackingNotFound(f"DHL: {reason}", carrier="dhl")
-    if status == 400:
-        # The request carries only the number (and the service we were given): DHL rejects its
-        # format. A permanent answer about the number, not something to retry.
-        return InvalidTrackingNumber(f"DHL: {reason}", carrier="dhl")
-    if status in (401, 403):
-        # An API key, no OAuth: nothing to refresh.
-        return CarrierAuthError(f"DHL rejected the API key: {reason}", carrier="dhl")
-    if status == 429:
-        retry_after = parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
-        return CarrierRateLimited(f"DHL: {reason}", carrier="dhl", retry_after=retry_after)
-    if status >= 500:
-        return CarrierUnavailable(f"DHL: HTTP {status}", carrier="dhl", status_code=status)
-    return CarrierResponseInvalid(
-        f"DHL: unexpected HTTP {status}", carrier="dhl", body=response.text
-    )
+        request = self._http.build_request("GET", self._url, params=params, headers=headers)
+        response = await self._carrier.send(request)
+        if response.status_code == 404:
+            reason = parse.parse_problem(response.content)
+            raise TrackingNotFound(f"DHL does not know the number: {reason}", carrier=CARRIER)
+        if response.status_code == 400:
+            # The request carries only the number (and the service we were given): DHL rejects
+            # its format. A permanent answer about the number, not something to retry.
+            reason = parse.parse_problem(response.content)
+            raise InvalidTrackingNumber(f"DHL rejects the number: {reason}", carrier=CARRIER)
+        return [parse.parse_shipments(self._carrier.successful_body(response), query)]

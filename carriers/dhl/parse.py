@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
+from carriers.answers import decode_answer, excerpt, invalid_answer
 from carriers.dhl import payloads
-from carriers.errors import CarrierResponseInvalid, TrackingNotFound
+from carriers.errors import TrackingNotFound
+from carriers.local_time import LocalTimeResolver, parse_timestamp
 from carriers.protocol import TrackingResult
-from carriers.timestamps import LocalTimeResolver, parse_timestamp
 from carriers.types import (
     PHYSICAL_STATUSES,
     Handoff,
@@ -60,36 +61,29 @@ STATUS_LABELS: dict[tuple[str, str], tuple[TrackingStatus, str]] = {
 LOCAL_TRACKING_NUMBER = "local-tracking-number"
 
 
-def parse_problem(body: str) -> str:
+def parse_problem(body: str | bytes) -> str:
     """Returns the human-readable reason of a DHL problem body, or a bounded excerpt of it."""
     try:
         problem = payloads.Problem.model_validate_json(body)
     except ValidationError:
-        return body[:200]
-    return problem.detail or problem.title or body[:200]
+        return excerpt(body)[:200]
+    return problem.detail or problem.title or excerpt(body)[:200]
 
 
-def parse_shipments(body: str, query: TrackingQuery) -> TrackingResult:
+def parse_shipments(body: str | bytes, query: TrackingQuery) -> TrackingResult:
     """Returns the snapshot of the shipment asked for; TrackingNotFound when DHL lists none.
 
     Raises CarrierResponseInvalid when the body is not a DHL tracking answer.
     """
+    answer = decode_answer(payloads.TrackingResponse, body, carrier=CARRIER, what="tracking answer")
+    shipment = _pick_shipment(answer.shipments, query.service)
+    if shipment is None:
+        raise TrackingNotFound("DHL answered with no shipment", carrier=CARRIER)
     try:
-        answer = payloads.TrackingResponse.model_validate_json(body)
-        shipment = _pick_shipment(answer.shipments, query.service)
-        if shipment is None:
-            raise TrackingNotFound("DHL answered with no shipment", carrier=CARRIER)
         return _build_snapshot(query.tracking_number, shipment)
-    except ValidationError as exc:
-        raise CarrierResponseInvalid(
-            f"DHL tracking answer does not parse ({exc.error_count()} errors)",
-            carrier=CARRIER,
-            body=body,
-        ) from exc
     except ValueError as exc:  # an unreadable time
-        raise CarrierResponseInvalid(
-            f"DHL answer has an unreadable time: {exc}", carrier=CARRIER, body=body
-        ) from exc
+        message = f"DHL answer has an unreadable time: {exc}"
+        raise invalid_answer(message, body, carrier=CARRIER) from exc
 
 
 def _pick_shipment(
@@ -127,13 +121,12 @@ def _build_snapshot(number: str, shipment: payloads.Shipment) -> TrackingSnapsho
 
 
 def _stated_times(shipment: payloads.Shipment) -> list[datetime]:
+    # Only scan times lend their offset to a scan written without one. The delivery estimate is
+    # left out on purpose: DHL drops it once the parcel is delivered, and a scan whose offset
+    # came from it would move by hours between polls and be stored twice under a new dedupe_key.
     values = [event.timestamp for event in shipment.events or []]
     if shipment.status is not None:
         values.append(shipment.status.timestamp)
-    values.append(shipment.estimated_time_of_delivery or "")
-    frame = shipment.estimated_delivery_time_frame
-    if frame is not None:
-        values += [frame.estimated_from or "", frame.estimated_through or ""]
     moments: list[datetime] = []
     for value in values:
         try:

@@ -1,26 +1,16 @@
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import httpx
 
-from carriers.errors import (
-    CarrierAuthError,
-    CarrierError,
-    CarrierRateLimited,
-    CarrierResponseInvalid,
-    CarrierUnavailable,
-)
 from carriers.fedex import parse
+from carriers.http import CarrierHttp, fetch_in_batches
 from carriers.oauth import AccessToken, TokenCache
 from carriers.protocol import TrackingFailure, TrackingResult
-from carriers.timestamps import parse_retry_after
 from carriers.types import RateLimit, TrackingQuery
 
-logger = logging.getLogger("carriers.fedex")
-
+CARRIER = "fedex"
 DEFAULT_BASE_URL = "https://apis.fedex.com"
 TOKEN_PATH = "/oauth/token"
 TRACK_PATH = "/track/v1/trackingnumbers"
@@ -29,7 +19,7 @@ TRACK_PATH = "/track/v1/trackingnumbers"
 class FedexClient:
     """FedEx Track API (track/v1). Never raises: every number gets a snapshot or a failure."""
 
-    code = "fedex"
+    code = CARRIER
     name = "FedEx"
     # The Track API takes at most 30 tracking numbers per request.
     batch_size = 30
@@ -46,6 +36,7 @@ class FedexClient:
         client_id: str,
         client_secret: str,
     ) -> None:
+        self._carrier = CarrierHttp(http, carrier=CARRIER, read_error=parse.parse_error_message)
         self._http = http
         self._base_url = base_url.rstrip("/")
         self._client_id = client_id
@@ -54,37 +45,23 @@ class FedexClient:
 
     async def fetch_tracking(self, queries: Sequence[TrackingQuery]) -> list[TrackingResult]:
         """Returns exactly one result per query, in the order asked; never raises."""
-        results: list[TrackingResult] = []
-        for start in range(0, len(queries), self.batch_size):
-            batch = [query.tracking_number for query in queries[start : start + self.batch_size]]
-            results.extend(await self._fetch_batch(batch))
-        return results
+        return await fetch_in_batches(
+            queries, self._track, carrier=CARRIER, batch_size=self.batch_size
+        )
 
-    async def _fetch_batch(self, numbers: list[str]) -> list[TrackingResult]:
-        try:
-            return await self._track(numbers)
-        except CarrierError as error:
-            return [TrackingFailure(number, error) for number in numbers]
-        except Exception as exc:  # a bug of ours must not take the whole poll down
-            logger.exception("FedEx adapter failed unexpectedly")
-            failure = CarrierResponseInvalid(
-                f"unexpected adapter error: {exc!r}", carrier=self.code
-            )
-            return [TrackingFailure(number, failure) for number in numbers]
-
-    async def _track(self, numbers: list[str]) -> list[TrackingResult]:
+    async def _track(self, batch: Sequence[TrackingQuery]) -> list[TrackingResult]:
+        numbers = [query.tracking_number for query in batch]
         body = {
             "includeDetailedScans": True,
             "trackingInfo": [{"trackingNumberInfo": {"trackingNumber": n}} for n in numbers],
         }
-        token = await self._tokens.get()
-        response = await self._post_track(token, body)
-        if response.status_code == 401:
-            # Tokens can be revoked before they expire: refresh once, then give up.
-            self._tokens.invalidate(token)
-            response = await self._post_track(await self._tokens.get(), body)
-            if response.status_code == 401:
-                raise CarrierAuthError("FedEx rejected a freshly issued token", carrier=self.code)
+
+        def build(token: str) -> httpx.Request:
+            headers = {"Authorization": f"Bearer {token}", "X-locale": "en_US"}
+            url = self._base_url + TRACK_PATH
+            return self._http.build_request("POST", url, headers=headers, json=body)
+
+        response = await self._carrier.send_with_token(self._tokens, build)
         if response.status_code == 200:
             return parse.parse_track_response(response.text, numbers)
         if response.status_code in (400, 404) and len(numbers) == 1:
@@ -92,11 +69,7 @@ class FedexClient:
             number_error = parse.parse_error_body(response.text)
             if number_error is not None:
                 return [TrackingFailure(numbers[0], number_error)]
-        raise _status_error(response, "track")
-
-    async def _post_track(self, token: str, body: object) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}", "X-locale": "en_US"}
-        return await self._send("POST", TRACK_PATH, headers=headers, json=body)
+        raise self._carrier.status_error(response)
 
     async def _fetch_token(self) -> AccessToken:
         form = {
@@ -104,49 +77,5 @@ class FedexClient:
             "client_id": self._client_id,
             "client_secret": self._client_secret,
         }
-        response = await self._send("POST", TOKEN_PATH, data=form)
-        if response.status_code in (400, 401, 403):
-            raise CarrierAuthError(
-                f"FedEx refused the client credentials (HTTP {response.status_code})",
-                carrier=self.code,
-            )
-        if response.status_code != 200:
-            raise _status_error(response, "oauth")
-        return parse.parse_token(response.text)
-
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        headers: dict[str, str] | None = None,
-        json: object = None,
-        data: dict[str, str] | None = None,
-    ) -> httpx.Response:
-        try:
-            return await self._http.request(
-                method, self._base_url + path, headers=headers, json=json, data=data
-            )
-        except httpx.TimeoutException as exc:
-            raise CarrierUnavailable(f"FedEx timed out: {exc!r}", carrier=self.code) from exc
-        except httpx.HTTPError as exc:
-            raise CarrierUnavailable(f"FedEx unreachable: {exc!r}", carrier=self.code) from exc
-
-
-def _status_error(response: httpx.Response, what: str) -> CarrierError:
-    status = response.status_code
-    if status == 429:
-        return CarrierRateLimited(
-            f"FedEx {what}: too many requests",
-            carrier="fedex",
-            retry_after=parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC)),
-        )
-    if status == 403:
-        return CarrierAuthError(f"FedEx {what}: forbidden for these credentials", carrier="fedex")
-    if status >= 500:
-        return CarrierUnavailable(
-            f"FedEx {what}: HTTP {status}", carrier="fedex", status_code=status
-        )
-    return CarrierResponseInvalid(
-        f"FedEx {what}: unexpected HTTP {status}", carrier="fedex", body=response.text
-    )
+        url = self._base_url + TOKEN_PATH
+        return await self._carrier.fetch_token(self._http.build_request("POST", url, data=form))

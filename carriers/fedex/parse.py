@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
+from carriers.answers import decode_answer, invalid_answer
 from carriers.errors import (
     CarrierError,
     CarrierResponseInvalid,
@@ -14,9 +15,8 @@ from carriers.errors import (
     TrackingNumberError,
 )
 from carriers.fedex import payloads
-from carriers.oauth import AccessToken
+from carriers.local_time import LocalTimeResolver, parse_timestamp
 from carriers.protocol import TrackingFailure, TrackingResult
-from carriers.timestamps import LocalTimeResolver, parse_timestamp
 from carriers.types import (
     PHYSICAL_STATUSES,
     Handoff,
@@ -86,17 +86,14 @@ NUMBER_CODE_PREFIX = "TRACKING.TRACKINGNUMBER."
 PARTNER_CARRIER_NUMBER = "PARTNER_CARRIER_NUMBER"
 
 
-def parse_token(body: str) -> AccessToken:
-    """Returns the access token of a FedEx OAuth answer; raises CarrierResponseInvalid otherwise."""
+def parse_error_message(body: str | bytes) -> str | None:
+    """Returns FedEx's own "CODE: message" text from an error body; None if the body is not one."""
     try:
-        token = payloads.Token.model_validate_json(body)
-    except ValidationError as exc:
-        raise CarrierResponseInvalid(
-            f"FedEx token answer does not parse ({exc.error_count()} errors)",
-            carrier=CARRIER,
-            body=body,
-        ) from exc
-    return AccessToken(value=token.access_token, expires_in_seconds=token.expires_in)
+        answer = payloads.ErrorResponse.model_validate_json(body)
+    except ValidationError:
+        return None
+    text = "; ".join(f"{e.code or 'no code'}: {e.message or 'no message'}" for e in answer.errors)
+    return text or None
 
 
 def parse_error_body(body: str) -> TrackingNumberError | None:
@@ -117,14 +114,7 @@ def parse_track_response(body: str, numbers: Sequence[str]) -> list[TrackingResu
 
     Raises CarrierResponseInvalid when the body as a whole is not a FedEx track answer.
     """
-    try:
-        answer = payloads.TrackResponse.model_validate_json(body)
-    except ValidationError as exc:
-        raise CarrierResponseInvalid(
-            f"FedEx track answer does not parse ({exc.error_count()} errors)",
-            carrier=CARRIER,
-            body=body,
-        ) from exc
+    answer = decode_answer(payloads.TrackResponse, body, carrier=CARRIER, what="track answer")
     matched = _match_results(answer.output.complete_track_results, numbers)
     return [_parse_number(number, matched.get(number)) for number in numbers]
 
@@ -158,13 +148,9 @@ def _parse_number(number: str, complete: payloads.CompleteTrackResult | None) ->
     try:
         return _build_snapshot(number, track)
     except ValueError as exc:
+        message = f"FedEx result has an unreadable time: {exc}"
         return TrackingFailure(
-            number,
-            CarrierResponseInvalid(
-                f"FedEx result has an unreadable time: {exc}",
-                carrier=CARRIER,
-                body=track.model_dump_json(),
-            ),
+            number, invalid_answer(message, track.model_dump_json(), carrier=CARRIER)
         )
 
 
@@ -175,7 +161,7 @@ def _number_error(error: payloads.Error, body: str) -> CarrierError:
         return TrackingNotFound(message, carrier=CARRIER)
     if code.startswith(NUMBER_CODE_PREFIX):
         return InvalidTrackingNumber(message, carrier=CARRIER)
-    return CarrierResponseInvalid(f"FedEx error {message}", carrier=CARRIER, body=body)
+    return invalid_answer(f"FedEx error {message}", body, carrier=CARRIER)
 
 
 def _pick_track_result(results: Sequence[payloads.TrackResult]) -> payloads.TrackResult:

@@ -95,10 +95,3 @@ class TrackResponse(Model):
 
 class ErrorResponse(Model):
     errors: list[Error]
-
-
-class Token(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    access_token: str
-    expires_in: float

@@ -47,8 +47,9 @@ from carriers.mock_server.tokens import TOKEN_LIFETIMES, ClientCredentials, Toke
 from carriers.mock_server.tracking import TrackingEndpoints
 from carriers.sandbox.scenarios import HANDOFF_SCENARIOS, Dice, Scenario, can_hand_off
 from carriers.sandbox.timeline import Timeline, plan_timeline
+from carriers.types import CARRIER_CODES
 
-CARRIERS = ("usps", "ups", "fedex", "dhl")
+CARRIERS = CARRIER_CODES
 DEFAULT_CREDENTIALS = {
     carrier: ClientCredentials(f"mock-{carrier}-client-id", f"mock-{carrier}-client-secret")
     for carrier in TOKEN_LIFETIMES

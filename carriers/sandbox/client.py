@@ -6,8 +6,7 @@ from datetime import datetime, timedelta
 
 from carriers.protocol import TrackingResult
 from carriers.sandbox.timeline import plan_timeline
-from carriers.sandbox.vocabulary import DISPLAY_NAMES
-from carriers.types import RateLimit, TrackingQuery
+from carriers.types import CARRIER_NAMES, RateLimit, TrackingQuery
 
 # Real batch sizes: FedEx tracks up to 30 numbers per request, the others one per request.
 _BATCH_SIZES = {"fedex": 30}
@@ -26,7 +25,7 @@ class SandboxCarrier:
         latency: timedelta = timedelta(0),
     ) -> None:
         self.code = code
-        self.name = f"{DISPLAY_NAMES.get(code, code.upper())} (sandbox)"
+        self.name = f"{CARRIER_NAMES.get(code, code.upper())} (sandbox)"
         self.batch_size = _BATCH_SIZES.get(code, 1)
         self.default_rate_limit = SANDBOX_RATE_LIMIT
         self._clock = clock

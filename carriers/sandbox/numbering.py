@@ -1,7 +1,7 @@
 """Valid tracking numbers for the sandbox to mint, and the USPS last-mile numbers it decodes.
 
-`_build_valid_number` is a stopgap with the signature of `carriers.numbers.build_valid_number`
-(branch `usps-ups`); once that lands, import it instead. Formats minted:
+Check digits come from `carriers.numbers.build_valid_number`, so every minted number detects as
+its carrier. Formats minted:
 
     usps   usps_impb          "94" + STC "001" + MID "905511" + serial(10) + GS1 mod-10 check
     ups    ups_1z             "1Z" + shipper "A1B2C3" + service "03" + serial(7) + 1Z check
@@ -21,45 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from carriers.numbers import build_valid_number
+
 TENDER_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 
 # 9-digit Mailer IDs start with 9 (6-digit ones never do); one per consolidator, made up here.
 LAST_MILE_MIDS = {"fedex": "900100001", "ups": "900100002", "dhl": "900100003"}
 _MID_OWNERS = {mid: carrier for carrier, mid in LAST_MILE_MIDS.items()}
 _LAST_MILE_PREFIX = "92612"
-
-
-def impb_check_digit(body: str) -> str:
-    """Returns the GS1 mod-10 check digit USPS IMpb uses (weights 3, 1 from the rightmost)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return str((10 - total % 10) % 10)
-
-
-def ups_check_digit(body: str) -> str:
-    """Returns the 1Z check digit for the 15 characters after "1Z" (letters fold to digits)."""
-    values = [int(c) if c.isdigit() else (ord(c) - 63) % 10 for c in body]
-    total = sum(v * (2 if i % 2 == 1 else 1) for i, v in enumerate(values))
-    return str((10 - total % 10) % 10)
-
-
-def fedex_check_digit(body: str) -> str:
-    """Returns the FedEx 12-digit check digit (weights 1, 3, 7 from the right, mod 11, 10 -> 0)."""
-    weights = (1, 3, 7)
-    total = sum(int(d) * weights[i % 3] for i, d in enumerate(reversed(body)))
-    return str(total % 11 % 10)
-
-
-def _build_valid_number(kind: str, serial: str) -> str:
-    """Returns `serial` completed with the check digit of `kind` (see the module docstring)."""
-    if kind == "usps_impb":
-        return serial + impb_check_digit(serial)
-    if kind == "ups_1z":
-        return serial + ups_check_digit(serial[2:])
-    if kind == "fedex_express_12":
-        return serial + fedex_check_digit(serial)
-    if kind == "dhl_ecommerce":
-        return serial
-    raise ValueError(f"unknown number kind {kind!r}")
 
 
 _FORMATS = {
@@ -76,7 +45,7 @@ def build_number(carrier: str, serial: int) -> str:
     kind, prefix, width = _FORMATS[carrier]
     if not 0 <= serial < 10**width:
         raise ValueError(f"serial {serial} does not fit {width} digits for {carrier}")
-    return _build_valid_number(kind, f"{prefix}{serial:0{width}d}")
+    return build_valid_number(kind, f"{prefix}{serial:0{width}d}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +64,7 @@ def build_last_mile_number(consolidator: str, *, gap: bool, tendered_at: datetim
         f"{_LAST_MILE_PREFIX}{LAST_MILE_MIDS[consolidator]}{0 if gap else 1}"
         f"{minute:08d}{tag % 100:02d}"
     )
-    return _build_valid_number("usps_impb", serial)
+    return build_valid_number("usps_impb", serial)
 
 
 def parse_last_mile_number(number: str) -> LastMileLeg | None:
@@ -103,7 +72,7 @@ def parse_last_mile_number(number: str) -> LastMileLeg | None:
     if len(number) != 26 or not number.isdigit() or not number.startswith(_LAST_MILE_PREFIX):
         return None
     consolidator = _MID_OWNERS.get(number[5:14])
-    if consolidator is None or number[-1] != impb_check_digit(number[:-1]):
+    if consolidator is None or build_valid_number("usps_impb", number[:-1]) != number:
         return None
     minute = int(number[15:23])
     return LastMileLeg(

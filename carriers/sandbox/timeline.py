@@ -53,7 +53,8 @@ class Scan:
 
     @property
     def status(self) -> TrackingStatus:
-        return STATUS_OF[self.milestone]
+        """Returns what the carrier's own adapter reads this scan as."""
+        return self.wording.status or STATUS_OF[self.milestone]
 
     @property
     def local_at(self) -> datetime:

@@ -2,7 +2,10 @@
 
 `category` and `category_text` hold the carrier's second classification where it has one:
 USPS statusCategory, UPS status type and numeric statusCode, FedEx derivedStatusCode and
-derivedStatus, DHL statusCode and status. `detail` is FedEx's exceptionDescription.
+derivedStatus, DHL statusCode and status. `detail` is FedEx's exceptionDescription. `status`
+overrides the milestone's status where the carrier's wording says something else: UPS has no
+hand-off activity, so its tender is a plain in-transit scan and the hand-off shows only as the
+USPS_PIC alternate number. Every code here is one the carrier documents or sends; none is made up.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ STATUS_OF: dict[Milestone, TrackingStatus] = {
     Milestone.DELIVERED: TrackingStatus.DELIVERED,
     Milestone.EXCEPTION: TrackingStatus.EXCEPTION,
     Milestone.RETURNING: TrackingStatus.RETURNED_TO_SENDER,
+    # Where the carrier's wording says so (FedEx AX, DHL's tender label); see Wording.status.
     Milestone.TENDERED: TrackingStatus.HANDED_OFF,
 }
 
@@ -54,6 +58,7 @@ class Wording:
     category: str = ""
     category_text: str = ""
     detail: str = ""
+    status: TrackingStatus | None = None  # what the carrier's adapter reads, if not STATUS_OF's
 
 
 _M = Milestone
@@ -93,7 +98,9 @@ _UPS = {
         "UA", "The address is incorrect. UPS is attempting to update this address.", "X", "013"
     ),
     _M.RETURNING: Wording("RS", "Returning to Sender: In Transit to UPS Facility", "RS", "029"),
-    _M.TENDERED: Wording("TP", "Package transferred to post office for delivery", "I", "025"),
+    # UPS's last scan before the USPS post office takes over is its destination scan (type I,
+    # In Transit); the USPS number arrives as alternateTrackingNumber type USPS_PIC.
+    _M.TENDERED: Wording("DS", "Destination Scan", "I", "005", status=TrackingStatus.IN_TRANSIT),
 }
 
 # FedEx scanEvents: eventType, eventDescription, derivedStatusCode, derivedStatus.
@@ -148,8 +155,6 @@ SERVICES: dict[str, tuple[str, str]] = {
     "fedex": ("FedEx Ground", "FedEx Ground Economy"),
     "dhl": ("DHL SM Parcel Plus Expedited", "DHL SM Parcel Plus Expedited"),
 }
-
-DISPLAY_NAMES = {"usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL"}
 
 
 def wording(carrier: str, milestone: Milestone) -> Wording:

@@ -15,8 +15,9 @@ from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from carriers.errors import CarrierResponseInvalid, TrackingNotFound
-from carriers.local_time import fill_missing_offsets, offset_between, parse_utc_offset
+from carriers.answers import decode_answer, invalid_answer
+from carriers.errors import TrackingNotFound
+from carriers.local_time import LocalTimeResolver, offset_between, parse_utc_offset
 from carriers.numbers import normalize_tracking_number
 from carriers.types import Handoff, Location, TrackingEvent, TrackingSnapshot, TrackingStatus
 
@@ -164,11 +165,6 @@ def parse_errors(body: str | bytes) -> list[tuple[str, str]]:
     return [((e.code or "").strip(), (e.message or "").strip()) for e in errors]
 
 
-def _invalid(message: str, body: str | bytes) -> CarrierResponseInvalid:
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    return CarrierResponseInvalid(message, carrier=CARRIER, body=text)
-
-
 def _ymd(text: str) -> date:
     digits = text.strip()
     if len(digits) != 8 or not digits.isdigit():
@@ -210,12 +206,20 @@ def _activity_offset(activity: _Activity) -> timedelta | None:
     return offset
 
 
-def _occurred_at(activity: _Activity, offset: timedelta | None) -> datetime:
-    if offset is None:
+def _stated_time(activity: _Activity) -> datetime | None:
+    """Returns the activity's local time with its offset, when UPS states or implies one."""
+    offset = _activity_offset(activity)
+    return None if offset is None else _local_time(activity).replace(tzinfo=timezone(offset))
+
+
+def _occurred_at(activity: _Activity, resolver: LocalTimeResolver) -> datetime:
+    stated = _stated_time(activity)
+    if stated is not None:
+        return stated
+    if not resolver.stated:
         # Older answers carry no offset anywhere: the local time is read as UTC, and said so.
         logger.warning("ups: activity without any UTC offset; reading its time as UTC")
-        offset = timedelta(0)
-    return _local_time(activity).replace(tzinfo=timezone(offset))
+    return resolver.resolve(_local_time(activity))
 
 
 def _status_of(status: _Status) -> tuple[TrackingStatus, str]:
@@ -236,12 +240,13 @@ def _location(activity: _Activity) -> Location | None:
 
 
 def _events(package: _Package) -> list[TrackingEvent]:
-    offsets = fill_missing_offsets([_activity_offset(a) for a in package.activity])
+    stated = (_stated_time(a) for a in package.activity)
+    resolver = LocalTimeResolver(t for t in stated if t is not None)
     events = []
-    for activity, offset in zip(package.activity, offsets, strict=True):
+    for activity in package.activity:
         status, description = _status_of(activity.status)
         code = (activity.status.code or activity.status.type or "").strip()
-        occurred_at = _occurred_at(activity, offset)
+        occurred_at = _occurred_at(activity, resolver)
         events.append(TrackingEvent(status, occurred_at, code, description, _location(activity)))
     # UPS lists activity newest first (Track API, Activity schema); keep its order on ties.
     events.reverse()
@@ -294,7 +299,9 @@ def _select_package(answer: _Answer, number: str, body: str | bytes) -> _Package
         if found:
             message = "; ".join(f"{w.code} {w.message or ''}".strip() for w in found)
             raise TrackingNotFound(f"UPS does not know the number: {message}", carrier=CARRIER)
-        raise _invalid("UPS answer has no package and no not-found warning", body)
+        raise invalid_answer(
+            "UPS answer has no package and no not-found warning", body, carrier=CARRIER
+        )
     wanted = normalize_tracking_number(number)
     matching = (p for p in packages if normalize_tracking_number(p.tracking_number or "") == wanted)
     return next(matching, packages[0])
@@ -307,15 +314,15 @@ def parse_tracking(body: str | bytes, *, tracking_number: str) -> TrackingSnapsh
     and CarrierResponseInvalid for a body that is not a Track API answer. The status is the
     newest activity's; an unknown status type gives UNKNOWN and is listed in `unknown_codes`.
     """
+    answer = decode_answer(_Answer, body, carrier=CARRIER, what="tracking answer")
+    package = _select_package(answer, tracking_number, body)
     try:
-        answer = _Answer.model_validate_json(body)
-        package = _select_package(answer, tracking_number, body)
         events = _events(package)
         offset = events[-1].occurred_at.utcoffset() if events else None
         estimated_delivery_at = _estimated_delivery(package, offset)
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError too
-        reason = str(exc).splitlines()[0]
-        raise _invalid(f"not a UPS tracking answer: {reason}", body) from exc
+    except ValueError as exc:
+        message = f"not a UPS tracking answer: unreadable time ({exc})"
+        raise invalid_answer(message, body, carrier=CARRIER) from exc
     service = package.service.description if package.service else None
     return TrackingSnapshot(
         carrier=CARRIER,

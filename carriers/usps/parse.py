@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from carriers.errors import CarrierResponseInvalid
-from carriers.local_time import fill_missing_offsets, offset_between, parse_utc_offset
+from carriers.answers import decode_answer, invalid_answer
+from carriers.local_time import LocalTimeResolver, offset_between, parse_utc_offset
 from carriers.types import Location, TrackingEvent, TrackingSnapshot, TrackingStatus
 
 logger = logging.getLogger("carriers.usps")
@@ -144,11 +144,6 @@ class _ErrorMessage(_Model):
     error: _Error
 
 
-def _invalid(message: str, body: str | bytes) -> CarrierResponseInvalid:
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    return CarrierResponseInvalid(message, carrier=CARRIER, body=text)
-
-
 def parse_error_message(body: str | bytes) -> str | None:
     """Returns USPS's own error text from an ErrorMessage body; None if the body is not one."""
     try:
@@ -186,18 +181,23 @@ def _event_offset(event: _Event) -> timedelta | None:
     return offset
 
 
-def _occurred_at(event: _Event, offset: timedelta | None) -> datetime:
+def _stated_time(event: _Event) -> datetime | None:
+    """Returns the event's local time with its offset, when the event states or implies one."""
+    offset, local = _event_offset(event), _wall_time(event.event_timestamp)
+    return local.replace(tzinfo=timezone(offset)) if local and offset is not None else None
+
+
+def _occurred_at(event: _Event, resolver: LocalTimeResolver) -> datetime:
     local, gmt = _wall_time(event.event_timestamp), _gmt_time(event.gmt_timestamp)
-    if offset is None:
+    offset = _event_offset(event)
+    if offset is None and not resolver.stated:
         # Nothing in the answer gives an offset: GMT time if any, else the wall time read as UTC.
         logger.warning("usps: event without any UTC offset; reading its time as UTC")
-        offset = timedelta(0)
-    zone = timezone(offset)
-    if local is not None:
-        return local.replace(tzinfo=zone)
-    if gmt is not None:
-        return gmt.astimezone(zone)
-    raise ValueError("event has neither eventTimestamp nor GMTTimestamp")
+    wall = local or (gmt.replace(tzinfo=None) if gmt else None)
+    if wall is None:
+        raise ValueError("event has neither eventTimestamp nor GMTTimestamp")
+    zone = timezone(offset) if offset is not None else resolver.zone_near(wall)
+    return local.replace(tzinfo=zone) if local else wall.replace(tzinfo=UTC).astimezone(zone)
 
 
 def _location(event: _Event) -> Location | None:
@@ -222,11 +222,11 @@ def _clean_service(mail_class: str | None) -> str | None:
 
 def _events(details: _Details) -> list[TrackingEvent]:
     raw = details.tracking_events
-    offsets = fill_missing_offsets([_event_offset(e) for e in raw])
+    resolver = LocalTimeResolver(t for t in map(_stated_time, raw) if t is not None)
     events = []
-    for event, offset in zip(raw, offsets, strict=True):
+    for event in raw:
         status, description = _status_of(event)
-        occurred_at = _occurred_at(event, offset)
+        occurred_at = _occurred_at(event, resolver)
         events.append(
             TrackingEvent(
                 status, occurred_at, event.event_code or "", description, _location(event)
@@ -273,13 +273,13 @@ def parse_tracking(body: str | bytes, *, tracking_number: str) -> TrackingSnapsh
     off, or missing `trackingNumber`). The snapshot's status is the newest event's; an unknown
     code gives UNKNOWN and is listed in `unknown_codes`, never guessed.
     """
+    details = decode_answer(_Details, body, carrier=CARRIER, what="tracking answer")
     try:
-        details = _Details.model_validate_json(body)
         events = _events(details)
         estimated_delivery_at = _estimated_delivery(details)
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError too
-        reason = str(exc).splitlines()[0]
-        raise _invalid(f"not a USPS tracking answer: {reason}", body) from exc
+    except ValueError as exc:
+        message = f"not a USPS tracking answer: unreadable time ({exc})"
+        raise invalid_answer(message, body, carrier=CARRIER) from exc
     status = events[-1].status if events else _status_without_events(details)
     return TrackingSnapshot(
         carrier=CARRIER,

@@ -76,3 +76,76 @@ def test_invalid_configuration_stops_with_one_line_naming_the_variable(monkeypat
         "firstscan: invalid configuration: FIRSTSCAN_DATABASE_URL: "
         "must be an sqlite:// or postgresql:// URL"
     )
+
+
+def test_demo_then_one_worker_pass_polls_the_sandbox_and_raises_the_seed_alert(
+    run, empty_database_url
+):
+    import asyncio
+
+    from sqlalchemy import select
+
+    from app import db
+    from app.alerts.models import Alert
+    from app.tracking.models import LegEvent
+
+    assert "FS-1001" in run("demo").output
+    assert run("demo").output.strip() == "demo orders present"
+
+    result = run("worker", "--once")
+
+    assert result.exit_code == 0, result.output
+
+    async def stored() -> tuple[set[tuple[str, str | None]], int]:
+        engine = db.create_engine(empty_database_url)
+        try:
+            async with db.create_sessionmaker(engine)() as session:
+                alerts = set((await session.execute(select(Alert.rule, Alert.carrier))).all())
+                events = len((await session.execute(select(LegEvent.id))).all())
+                return {tuple(a) for a in alerts}, events
+        finally:
+            await engine.dispose()
+
+    alerts, events = asyncio.run(stored())
+    assert ("handoff_gap", "usps") in alerts
+    assert ("never_inducted", "ups") in alerts
+    assert events > 0
+
+
+def test_a_second_worker_on_the_same_sqlite_file_refuses_to_start(tmp_path):
+    from app.scheduler import WorkerAlreadyRunning, single_sqlite_worker
+    from app.settings import Settings
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/one.db")
+
+    with single_sqlite_worker(settings), pytest.raises(WorkerAlreadyRunning) as refused:  # noqa: SIM117
+        with single_sqlite_worker(settings):
+            pass
+
+    assert "SQLite supports one worker process" in str(refused.value)
+    with single_sqlite_worker(settings):  # released when the first worker stops
+        pass
+
+
+def test_report_calls_prints_calls_per_leg_by_carrier_and_state(run):
+    run("demo")
+    run("worker", "--once")
+
+    report = run("report", "calls").output
+
+    assert "calls/leg" in report
+    assert "fedex" in report
+    assert "new" in report
+    assert "total carrier calls:" in report
+
+
+def test_rules_check_prints_findings_and_changes_nothing(run):
+    run("demo")
+    run("worker", "--once")
+
+    text = run("rules", "check").output
+    as_json = run("rules", "check", "--json").output
+
+    assert "handoff_gap" in text
+    assert "next step:" in text
+    assert '"rule": "handoff_gap"' in as_json

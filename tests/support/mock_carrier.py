@@ -20,7 +20,9 @@ POLL_INTERVAL_SECONDS = 0.01
 def running_mock_carrier(server: MockCarrierServer | None = None) -> Iterator[str]:
     """Yields the server's base URL (http://127.0.0.1:PORT) while it serves in a thread."""
     app = server or MockCarrierServer()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
+    # without it every response's body waits ~40 ms behind its headers (Nagle + delayed ACK).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

@@ -25,7 +25,6 @@ _SIMPLE_TEXT = {
     TrackingStatus.LABEL_CREATED: "Label Created",
     TrackingStatus.ACCEPTED: "On the Way",
     TrackingStatus.IN_TRANSIT: "On the Way",
-    TrackingStatus.HANDED_OFF: "On the Way",
     TrackingStatus.OUT_FOR_DELIVERY: "Out for Delivery",
     TrackingStatus.DELIVERED: "Delivered",
     TrackingStatus.EXCEPTION: "Exception",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from app.shipments.models import Order
@@ -105,3 +106,40 @@ async def test_an_unknown_route_is_a_404_problem(client):
 
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_nul_character_in_a_body_is_422_not_a_database_error(client, auth):
+    body = order_payload(order_number="A\u0000B")
+
+    response = await client.post("/v1/orders", json=body, headers=auth("ingest"))
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0] == {
+        "field": "order_number",
+        "reason": "contains control characters",
+    }
+
+
+@pytest.mark.parametrize("path", ["/v1/lookup/A%00B", "/v1/orders/A%00B", "/v1/alerts?team=a%00b"])
+async def test_a_nul_character_in_a_path_or_query_is_422(client, auth, path):
+    response = await client.get(path, headers=auth("agent"))
+
+    assert response.status_code == 422
+
+
+async def test_a_csv_that_breaks_mid_file_stores_nothing_and_names_the_line(client, auth, session):
+    huge = "x" * 200_000
+    text = (
+        "order_number,tracking_number,label_created_at\n"
+        f'OK-1,1Z999AA10123456784,2026-12-16T10:00:00Z\nBAD-1,"{huge}",2026-12-16T10:00:00Z\n'
+    )
+
+    response = await client.post(
+        "/v1/imports",
+        content=text.encode(),
+        headers={**auth("ingest"), "Content-Type": "text/csv"},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "line 3"
+    assert (await session.execute(select(func.count()).select_from(Order))).scalar_one() == 0

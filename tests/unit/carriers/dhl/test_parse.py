@@ -103,6 +103,17 @@ def test_times_without_any_offset_in_the_answer_are_taken_as_utc():
     assert snapshot.events[0].occurred_at == datetime(2023, 5, 1, 10, 2, 48, tzinfo=UTC)
 
 
+def test_event_times_never_borrow_the_offset_of_the_delivery_estimate():
+    # DHL drops the estimate once delivered; a borrowed offset would move the scan between polls.
+    answer = load("ecommerce_us_handoff.json")
+    shipment_of(answer)["estimatedTimeOfDelivery"] = "2023-05-04T20:00:00-05:00"
+
+    snapshot = snapshot_of(answer)
+
+    assert snapshot.events[0].occurred_at == datetime(2023, 5, 1, 10, 2, 48, tzinfo=UTC)
+    assert snapshot.estimated_delivery_at == datetime(2023, 5, 5, 1, tzinfo=UTC)
+
+
 def test_status_label_refines_only_the_code_it_comes_with():
     # DHL's own example pairs the label "DELIVERED" with the code pre-transit.
     snapshot = snapshot_of(load("express_naive_events.json"))

@@ -12,7 +12,6 @@ from carriers.errors import (
 from carriers.fedex.parse import (
     STATUS_CODES,
     parse_error_body,
-    parse_token,
     parse_track_response,
 )
 from carriers.protocol import TrackingFailure, TrackingResult
@@ -389,15 +388,3 @@ def test_error_body_naming_a_missing_number_is_not_found():
 def test_error_body_about_anything_else_names_no_number_error():
     assert parse_error_body(load_text("error_unauthorized.json")) is None
     assert parse_error_body(load_text("gateway_error.html")) is None
-
-
-def test_token_answer_gives_value_and_lifetime():
-    token = parse_token(load_text("oauth_token.json"))
-
-    assert token.value.endswith("token-one")
-    assert token.expires_in_seconds == 3599
-
-
-def test_token_answer_without_token_is_an_invalid_response():
-    with pytest.raises(CarrierResponseInvalid):
-        parse_token('{"token_type": "bearer"}')

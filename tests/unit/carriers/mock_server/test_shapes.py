@@ -100,7 +100,8 @@ async def test_ups_hand_off_names_the_usps_pic(client):
     (alternate,) = package["alternateTrackingNumber"]
     assert alternate["type"] == "USPS_PIC"
     assert parse_last_mile_number(alternate["number"]) is not None
-    assert package["activity"][0]["status"]["code"] == "TP"
+    tender = package["activity"][0]["status"]
+    assert (tender["type"], tender["code"], tender["statusCode"]) == ("I", "DS", "005")
 
 
 async def test_unknown_ups_numbers_answer_404_or_200_with_tw0001(client):

@@ -4,7 +4,6 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-import respx
 
 from carriers.errors import (
     CarrierAuthError,
@@ -27,20 +26,8 @@ TRACK_URL = f"{BASE}/api/track/v1/details/{NUMBER}"
 
 
 @pytest.fixture
-async def http():
-    async with httpx.AsyncClient() as client:
-        yield client
-
-
-@pytest.fixture
 def ups(http):
     return UpsClient(http, client_id="client-id", client_secret="client-secret")
-
-
-@pytest.fixture
-def router():
-    with respx.mock(assert_all_called=True) as mock:
-        yield mock
 
 
 def token_route(router, *tokens):

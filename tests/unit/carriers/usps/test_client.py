@@ -4,7 +4,6 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
-import respx
 
 from carriers.errors import (
     CarrierAuthError,
@@ -26,20 +25,8 @@ TRACKING_URL = f"{BASE}/tracking/v3/tracking/{NUMBER}"
 
 
 @pytest.fixture
-async def http():
-    async with httpx.AsyncClient() as client:
-        yield client
-
-
-@pytest.fixture
 def usps(http):
     return UspsClient(http, client_id="client-id", client_secret="client-secret")
-
-
-@pytest.fixture
-def router():
-    with respx.mock(assert_all_called=True) as mock:
-        yield mock
 
 
 def token_route(router, *tokens):
