@@ -110,9 +110,12 @@ async def mock_carrier_process() -> AsyncIterator[MockCarrierProcess]:
                 await process.wait()
 
 
-def reported_event_keys(carrier: str, number: str, now: datetime) -> set[str]:
+def reported_event_keys(
+    carrier: str, number: str, now: datetime, label_created_at: datetime | None = None
+) -> set[str]:
     """The dedupe keys of the scans the mock reports for a number at `now`, parsed by the
-    carrier's own adapter parser: what a poll must store, no more and no less."""
+    carrier's own adapter parser: what a poll must store, no more and no less. Pass the label
+    time the mock was given for the number, if it was given one."""
     from carriers.dhl import parse as dhl_parse
     from carriers.errors import TrackingNumberError
     from carriers.fedex import parse as fedex_parse
@@ -122,7 +125,7 @@ def reported_event_keys(carrier: str, number: str, now: datetime) -> set[str]:
     from carriers.ups import parse as ups_parse
     from carriers.usps import parse as usps_parse
 
-    timeline = plan_timeline(carrier, number)
+    timeline = plan_timeline(carrier, number, label_created_at=label_created_at)
     try:
         if carrier == "fedex":
             body = json.dumps(fedex.tracking_answer([timeline], now))
