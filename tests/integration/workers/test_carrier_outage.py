@@ -85,7 +85,8 @@ async def test_an_outage_past_the_deadline_raises_one_carrier_unreachable_and_no
     assert [a.rule for a in await alerts_by(sessionmaker)].count("carrier_unreachable") == 1
 
     await mock_carrier.configure(error_rate=0.0)
-    await worker.step_hourly(OUTAGE_UNTIL, OUTAGE_UNTIL + timedelta(hours=3))
+    # A leg backs off at most its cadence interval (6 h for a label) after its last failed poll.
+    await worker.step_hourly(OUTAGE_UNTIL, OUTAGE_UNTIL + timedelta(hours=6))
 
     [outage] = await alerts_by(sessionmaker, "carrier_unreachable")
     assert (outage.status, outage.auto_resolved) == ("resolved", True)
