@@ -37,7 +37,7 @@ POSTGRES_ONLY = pytest.mark.parametrize(
     "empty_database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )
 STOP_DEADLINE_SECONDS = 30.0
-WORKER_NICENESS = 10
+WORKER_NICENESS = 5
 _PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy"}
 
 
@@ -197,6 +197,23 @@ async def wait_until(
     return time.monotonic() - started
 
 
+def _new_leg(shipment_id: int, carrier: str, number: str, label_at: datetime, now: datetime):
+    return {
+        "shipment_id": shipment_id,
+        "sequence": 1,
+        "carrier": carrier,
+        "tracking_number": number,
+        "source": "shop",
+        "label_created_at": label_at,
+        "tracking_started_at": now,
+        "active": True,
+        "next_poll_at": now,  # a new leg is due at once
+        "consecutive_failures": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 async def seed_legs(
     sessionmaker: async_sessionmaker[AsyncSession],
     numbers: Sequence[tuple[str, str]],
@@ -205,48 +222,26 @@ async def seed_legs(
 ) -> None:
     """One order with one shipment and one due leg per (carrier, number), labelled when the
     sandbox says the number's label was printed (the mock server plays the same timeline)."""
+    order_numbers = [f"W{int(now.timestamp())}-{i}" for i in range(len(numbers))]
+    labels = [derived_label_time(carrier, number) for carrier, number in numbers]
     async with sessionmaker() as session:
-        prefix = f"W{int(now.timestamp())}-"
         await session.execute(
             insert(Order),
-            [
-                {
-                    "order_number": f"{prefix}{i}",
-                    "order_key": f"{prefix}{i}",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for i in range(len(numbers))
-            ],
-        )
+            [{"order_number": n, "order_key": n, "created_at": now, "updated_at": now}
+             for n in order_numbers],
+        )  # fmt: skip
         order_ids = dict((await session.execute(select(Order.order_number, Order.id))).all())
-        labels = [derived_label_time(carrier, number) for carrier, number in numbers]
         await session.execute(
             insert(Shipment),
-            [
-                {"order_id": order_ids[f"{prefix}{i}"], "label_created_at": labels[i]}
-                for i in range(len(numbers))
-            ],
-        )
+            [{"order_id": order_ids[n], "label_created_at": label}
+             for n, label in zip(order_numbers, labels, strict=True)],
+        )  # fmt: skip
         shipment_ids = dict((await session.execute(select(Shipment.order_id, Shipment.id))).all())
         await session.execute(
             insert(Leg),
             [
-                {
-                    "shipment_id": shipment_ids[order_ids[f"{prefix}{i}"]],
-                    "sequence": 1,
-                    "carrier": carrier,
-                    "tracking_number": number,
-                    "source": "shop",
-                    "label_created_at": labels[i],
-                    "tracking_started_at": now,
-                    "active": True,
-                    "next_poll_at": now,  # a new leg is due at once
-                    "consecutive_failures": 0,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for i, (carrier, number) in enumerate(numbers)
+                _new_leg(shipment_ids[order_ids[n]], carrier, number, label, now)
+                for n, (carrier, number), label in zip(order_numbers, numbers, labels, strict=True)
             ],
         )
         await session.commit()

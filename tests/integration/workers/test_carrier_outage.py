@@ -100,6 +100,34 @@ async def legs_of(sessionmaker, carrier: str) -> list[Leg]:
         return list((await session.execute(select(Leg).where(Leg.carrier == carrier))).scalars())
 
 
+async def assert_breaker_open_and_legs_backed_off(sessionmaker, *, calls: float, since: datetime):
+    assert sample("firstscan_carrier_breaker_open", carrier="ups") == 1
+    async with sessionmaker() as session:
+        state = await session.get(CarrierState, "ups")
+    assert (state.breaker_state, state.failing_since, state.last_success_at) == (
+        "open", since, None
+    )  # fmt: skip
+    assert state.breaker_failures == calls
+    legs = await legs_of(sessionmaker, "ups")
+    assert {(leg.status, leg.last_successful_poll_at) for leg in legs} == {(None, None)}
+    assert all(leg.consecutive_failures >= 1 for leg in legs), "each leg backed off"
+
+
+async def assert_fresh_data_after(sessionmaker, recovered_at: datetime) -> None:
+    assert sample("firstscan_carrier_breaker_open", carrier="ups") == 0
+    legs = await legs_of(sessionmaker, "ups")
+    assert all(leg.last_successful_poll_at >= recovered_at for leg in legs), "polling resumed"
+    async with sessionmaker() as session:
+        events = (await session.execute(select(LegEvent.leg_id, LegEvent.dedupe_key))).all()
+    stored = {leg.id: {key for leg_id, key in events if leg_id == leg.id} for leg in legs}
+    assert stored == {
+        leg.id: reported_event_keys("ups", leg.tracking_number, leg.last_successful_poll_at,
+                                    label_created_at=LABEL_AT)
+        for leg in legs
+    }  # fmt: skip
+    assert {leg.status for leg in legs} <= {"in_transit", "out_for_delivery", "delivered"}
+
+
 async def test_500s_for_days_trip_the_breaker_back_off_raise_no_false_alert_then_polling_resumes(
     stepped_worker, committing_sessionmaker, mock_carrier
 ):
@@ -119,32 +147,13 @@ async def test_500s_for_days_trip_the_breaker_back_off_raise_no_false_alert_then
     assert errors - errors_before == calls, "every call failed and was counted by kind"
     # The breaker opened after a few failures; then one probe per pass, not one call per leg.
     assert passes <= calls <= len(numbers) + passes
-    assert sample("firstscan_carrier_breaker_open", carrier="ups") == 1
-    async with sessionmaker() as session:
-        state = await session.get(CarrierState, "ups")
-    assert (state.breaker_state, state.failing_since, state.last_success_at) == (
-        "open", first_pass, None
-    )  # fmt: skip
-    assert state.breaker_failures == calls
-    legs = await legs_of(sessionmaker, "ups")
-    assert {(leg.status, leg.last_successful_poll_at) for leg in legs} == {(None, None)}
-    assert all(leg.consecutive_failures >= 1 for leg in legs), "each leg backed off"
+    await assert_breaker_open_and_legs_backed_off(sessionmaker, calls=calls, since=first_pass)
     assert [a.rule for a in await alerts_by(sessionmaker)] == ["carrier_unreachable"]
 
     await mock_carrier.configure(error_rate=0.0)
+    # Never-polled legs back off at most an hour; the first pass after recovery probes once.
     await worker.step_hourly(OUTAGE_UNTIL, OUTAGE_UNTIL + timedelta(hours=3))
 
-    assert sample("firstscan_carrier_breaker_open", carrier="ups") == 0
-    legs = await legs_of(sessionmaker, "ups")
-    assert all(leg.last_successful_poll_at >= OUTAGE_UNTIL for leg in legs), "polling resumed"
-    async with sessionmaker() as session:
-        events = (await session.execute(select(LegEvent.leg_id, LegEvent.dedupe_key))).all()
-    stored = {leg.id: {key for leg_id, key in events if leg_id == leg.id} for leg in legs}
-    assert stored == {
-        leg.id: reported_event_keys("ups", leg.tracking_number, leg.last_successful_poll_at,
-                                    label_created_at=LABEL_AT)
-        for leg in legs
-    }  # fmt: skip
-    assert {leg.status for leg in legs} <= {"in_transit", "out_for_delivery", "delivered"}
+    await assert_fresh_data_after(sessionmaker, OUTAGE_UNTIL)
     alerts = await alerts_by(sessionmaker)
     assert [(a.rule, a.status) for a in alerts] == [("carrier_unreachable", "resolved")]
