@@ -19,6 +19,10 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
+$(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@ $(VENV)/.installed $(VENV)/.dev-installed
+
 install: $(VENV)/.installed
 
 dev: $(VENV)/.dev-installed
@@ -43,6 +47,17 @@ screenshots: dev
 	FIRSTSCAN_TEST_DATABASE_URL= $(BIN)/python -m pytest tests/browser -q
 	mkdir -p docs/screenshots
 	cp test-artifacts/screenshots/*.png docs/screenshots/
+
+# Benchmarks (bench/, figures in BENCHMARKS.md). PostgreSQL from FIRSTSCAN_BENCH_DATABASE_URL,
+# default postgresql://postgres@127.0.0.1:5432; each makes and drops its own databases.
+bench-sweep: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.sweep $(BENCH_ARGS)
+
+bench-refresh: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.refresh $(BENCH_ARGS)
+
+bench-calls: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.calls $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) firstscan.db .pytest_cache .mypy_cache .ruff_cache

@@ -39,7 +39,9 @@ def get_now(request: Request) -> datetime:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": commit before the response leaves, so a client never sees success for a
+# transaction that then fails, nor reads (after a redirect) before our write is visible.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 NowDep = Annotated[datetime, Depends(get_now)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer fsk_…`")

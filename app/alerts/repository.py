@@ -53,6 +53,25 @@ async def find_latest_resolved(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def latest_resolved_by_subject(
+    session: AsyncSession, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Alert]:
+    """The latest resolved alert of each (subject_key, rule), in one query."""
+    if not keys:
+        return {}
+    wanted = set(keys)
+    stmt = (
+        select(Alert)
+        .where(Alert.status == "resolved", Alert.subject_key.in_({k for k, _ in wanted}))
+        .order_by(Alert.resolved_at, Alert.id)
+    )
+    latest: dict[tuple[str, str], Alert] = {}
+    for alert in (await session.execute(stmt)).scalars():
+        if (alert.subject_key, alert.rule) in wanted:
+            latest[(alert.subject_key, alert.rule)] = alert
+    return latest
+
+
 async def list_unresolved_alerts_for_orders(
     session: AsyncSession, order_ids: Sequence[int]
 ) -> list[Alert]:

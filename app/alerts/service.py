@@ -68,17 +68,16 @@ async def record_finding(
     key = subject_key(finding, subject.order_id)
     alert = await repository.find_unresolved(session, subject_key=key, rule=finding.rule)
     if alert is not None:
-        await _refresh(session, alert=alert, finding=finding, policy=policy, now=now)
+        await refresh_alert(session, alert=alert, finding=finding, policy=policy, now=now)
         return alert
-    if await _closed_by_a_person_without_news(session, key=key, finding=finding, subject=subject):
+    closed = await repository.find_latest_resolved(session, subject_key=key, rule=finding.rule)
+    if closed_by_a_person_without_news(closed, subject):
         return None
     return await _open(session, key=key, finding=finding, subject=subject, policy=policy, now=now)
 
 
-async def _closed_by_a_person_without_news(
-    session: AsyncSession, *, key: str, finding: Finding, subject: FindingSubject
-) -> bool:
-    closed = await repository.find_latest_resolved(session, subject_key=key, rule=finding.rule)
+def closed_by_a_person_without_news(closed: Alert | None, subject: FindingSubject) -> bool:
+    """A person closed this problem and nothing has happened since: do not reopen it."""
     if closed is None or closed.auto_resolved or closed.resolved_at is None:
         return False
     return subject.last_activity_at is None or subject.last_activity_at <= closed.resolved_at
@@ -146,7 +145,7 @@ async def _open(
     return alert
 
 
-async def _refresh(
+async def refresh_alert(
     session: AsyncSession, *, alert: Alert, finding: Finding, policy: AlertPolicy, now: datetime
 ) -> None:
     alert.last_seen_at = now
