@@ -257,10 +257,15 @@ class Poller:
     ) -> None:
         """Folds each call's verdict, in order, into the carrier's shared health and breaker."""
         state = await carrier_state.lock_carrier_state(session, carrier, now=now)
+        was_failing = state.failing_since is not None
         breaker = carrier_state.breaker_of(state)
         for verdict in verdicts:
             breaker = self._fold_verdict(state, breaker, verdict, now)
         carrier_state.store_breaker(state, breaker)
+        if was_failing and state.failing_since is None:
+            # The carrier is back: legs that backed off during the outage are due now, not
+            # hours later, so detection catches up at once.
+            await claims.reschedule_backed_off_legs(session, carrier=carrier, now=now)
         metrics.BREAKER_OPEN.labels(carrier).set(1 if breaker.state == "open" else 0)
         state.updated_at = now
 
