@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install dev lint typecheck bench-sweep bench-refresh bench-calls clean
+.PHONY: run test install dev lint typecheck screenshots bench-sweep bench-refresh bench-calls clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ lint: dev
 
 typecheck: dev
 	$(BIN)/mypy
+
+# The README's page screenshots: the browser tests save them, this copies them into docs/.
+screenshots: dev
+	rm -rf test-artifacts/screenshots
+	FIRSTSCAN_TEST_DATABASE_URL= $(BIN)/python -m pytest tests/browser -q
+	mkdir -p docs/screenshots
+	cp test-artifacts/screenshots/*.png docs/screenshots/
 
 # Benchmarks (bench/, figures in BENCHMARKS.md). PostgreSQL from FIRSTSCAN_BENCH_DATABASE_URL,
 # default postgresql://postgres@127.0.0.1:5432; each makes and drops its own databases.

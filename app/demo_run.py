@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import signal
 import subprocess
 import sys
 
@@ -16,6 +18,7 @@ from app.demo import SEED_ORDER_NUMBER, SEED_POSTAL_CODE, load_demo
 from app.settings import Settings
 
 DEMO_KEY_NAME = "demo admin (make run)"
+PR_SET_PDEATHSIG = 1
 
 
 async def _prepare(settings: Settings) -> str:
@@ -36,6 +39,16 @@ async def _prepare(settings: Settings) -> str:
         await engine.dispose()
 
 
+def _die_with_parent() -> None:
+    """Linux: the worker gets SIGTERM when this process dies, however it dies (uvicorn re-raises
+    the signal that stopped it, which skips our `finally`)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:  # not Linux: the finally block below still stops the worker on Ctrl-C
+        pass
+
+
 def run_demo(settings: Settings, *, host: str, port: int) -> None:
     migrate.upgrade(settings.database_url)
     key = asyncio.run(_prepare(settings))
@@ -54,7 +67,9 @@ A worker runs beside the API: within a minute the seed story's alert appears at
 """,
         flush=True,
     )
-    worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"])
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "worker"], preexec_fn=_die_with_parent
+    )
     try:
         uvicorn.run(
             "app.main:create_app",

@@ -39,7 +39,9 @@ def get_now(request: Request) -> datetime:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": commit before the response leaves, so a client never sees success for a
+# transaction that then fails, nor reads (after a redirect) before our write is visible.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 NowDep = Annotated[datetime, Depends(get_now)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer fsk_…`")
@@ -76,3 +78,5 @@ class RoleGuard:
 IngestPrincipal = Annotated[Principal, Depends(RoleGuard(INGEST_ROLES, "send orders"))]
 ReaderPrincipal = Annotated[Principal, Depends(RoleGuard(READ_ROLES, "read orders"))]
 ActorPrincipal = Annotated[Principal, Depends(RoleGuard(ACT_ROLES, "act on alerts"))]
+# A note changes no alert's state: agents add what they learned, ops act on it.
+NoterPrincipal = Annotated[Principal, Depends(RoleGuard(READ_ROLES, "add notes"))]

@@ -2,18 +2,30 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import db, health
 from app.alerts import router as alerts_router
 from app.body_limit import BodySizeLimit
+from app.console import guards as console_guards
+from app.console import router as console_router
+from app.console.sessions import ConsoleSessions
 from app.deps import Clock
 from app.errors import install_error_handlers
+from app.public import router as public_router
+from app.public.links import TrackLinks
+from app.public.throttle import PublicThrottle
 from app.settings import Settings, load_settings
 from app.shipments import router as shipments_router
+from app.signing import resolve_secret_key
 from app.tracking import router as tracking_router
+
+STATIC_DIR = Path(__file__).parent / "static"
 
 DESCRIPTION = """
 firstscan maps orders to carrier tracking numbers, polls the carriers and tells ops, agents and
@@ -63,5 +75,26 @@ def create_app(
     app.include_router(shipments_router.router)
     app.include_router(alerts_router.router)
     app.include_router(tracking_router.router)
+    install_pages(app, settings, clock)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def install_pages(app: FastAPI, settings: Settings, clock: Clock) -> None:
+    """The customer pages and the agent console: their signing key, limits, routes and files."""
+    secret_key = resolve_secret_key(settings.secret_key)
+    app.state.track_links = TrackLinks(
+        secret_key, max_age=timedelta(days=settings.track_link_days), clock=clock
+    )
+    app.state.console_sessions = ConsoleSessions(
+        secret_key, max_age=timedelta(hours=settings.console_session_hours), clock=clock
+    )
+    app.state.public_throttle = PublicThrottle(
+        per_address=settings.public_rate_limit_per_address,
+        per_order=settings.public_rate_limit_per_order,
+    )
+    app.include_router(public_router.router)
+    app.include_router(console_router.router)
+    for exception, handler in console_guards.EXCEPTION_HANDLERS.items():
+        app.add_exception_handler(exception, handler)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -29,9 +29,6 @@ BREAKER_OPEN = Gauge(
 QUOTA_USED = Gauge(
     "firstscan_carrier_quota_used", "Calls used in the current window", ["carrier", "window"]
 )
-QUOTA_LEFT = Gauge(
-    "firstscan_carrier_quota_left", "Calls left in the current window", ["carrier", "window"]
-)
 DUE_LAG = Gauge(
     "firstscan_due_lag_seconds", "How long the longest-waiting due leg has been waiting"
 )

@@ -9,8 +9,9 @@ import contextlib
 import fcntl
 import logging
 import signal
+import time
 from collections.abc import Iterator
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import IO
 
@@ -32,8 +33,10 @@ JOBS: tuple[ScheduledJob, ...] = (
     *reconciliation_jobs.JOBS,
     *alerts_jobs.JOBS,
 )
-# A pass of --once repeats while carriers keep revealing hand-off legs (each is due at once).
-MAX_ONCE_ROUNDS = 5
+# --once waits for a carrier's next rate slot when it is this close, and never runs longer
+# than MAX_ONCE_SECONDS in all (a cron run must end).
+MAX_ONCE_WAIT = timedelta(minutes=1)
+MAX_ONCE_SECONDS = 15 * 60
 SHUTDOWN_GRACE_SECONDS = 20.0
 
 
@@ -65,12 +68,22 @@ def single_sqlite_worker(settings: Settings) -> Iterator[None]:
 
 
 async def run_once(context: WorkerContext) -> None:
-    """One full pass of everything due: poll, judge, deliver; then return."""
-    for _ in range(MAX_ONCE_ROUNDS):
+    """One full pass of everything due: poll (waiting for rate slots, not for tomorrow's quota
+    or a long breaker cooldown), judge, deliver; then return."""
+    started = time.monotonic()
+    while time.monotonic() - started < MAX_ONCE_SECONDS:
         reports = await tracking_jobs.poll_due_legs(context)
         await reconciliation_jobs.reconcile_due_orders(context)
-        if not any(r.legs_added for r in reports):
-            break
+        now = context.clock()
+        soon = [
+            r.waiting_until
+            for r in reports
+            if r.waiting_until is not None and r.waiting_until - now <= MAX_ONCE_WAIT
+        ]
+        if soon:
+            await asyncio.sleep(max(0.0, (min(soon) - now).total_seconds()))
+        elif not any(r.legs for r in reports):
+            break  # nothing was due any more (new hand-off legs are polled in the next round)
     await reconciliation_jobs.check_carrier_outages(context)
     await alerts_jobs.dispatch_alerts(context)
 

@@ -4,7 +4,8 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from limits import parse_many
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.alerts.routing import parse_alert_routes
@@ -54,7 +55,9 @@ class Settings(BaseSettings):
     # JSON {"dhl": {"per_second": 1, "per_hour": null, "per_day": 250}, ...} overriding the
     # carriers' published defaults; the share of a limit we allow ourselves is rate_safety.
     carrier_limits: str | None = None
-    rate_safety: float = Field(default=0.9, gt=0, le=1)
+    # 0.7: under CPU load an event loop can send a call up to ~100 ms late and bunch it with the
+    # next ones; 30 % headroom kept four workers on a loaded 2-core machine under the limit.
+    rate_safety: float = Field(default=0.7, gt=0, le=1)
 
     # Worker.
     poll_interval_seconds: float = Field(default=5.0, gt=0)
@@ -97,8 +100,15 @@ class Settings(BaseSettings):
     # Optional bearer token for /metrics; without it /metrics is open (scrape from inside).
     metrics_token: SecretStr | None = None
 
-    # Web pages and signed links.
+    # Web pages and signed links. Without a secret key each process makes a random one (dev).
     secret_key: SecretStr | None = None
+    track_link_days: int = Field(default=30, ge=1, le=365)
+    console_session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
+    # The public status endpoint and /track pages: `limits` notation, e.g. "10/minute;60/hour".
+    public_rate_limit_per_address: str = "30/minute;300/hour"
+    public_rate_limit_per_order: str = "10/minute;60/hour"
+    # Proactive customer email when the carrier has not received the parcel (off by default).
+    customer_notify: bool = False
 
     @field_validator("database_url")
     @classmethod
@@ -107,6 +117,23 @@ class Settings(BaseSettings):
         if not url.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
             raise ValueError("must be an sqlite:// or postgresql:// URL")
         return url
+
+    @field_validator("public_rate_limit_per_address", "public_rate_limit_per_order")
+    @classmethod
+    def _rate_limits(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must look like '10/minute' or '10/minute;60/hour'") from None
+        return value
+
+    @field_validator("customer_notify")
+    @classmethod
+    def _customer_notify_needs_a_key(cls, value: bool, info: ValidationInfo) -> bool:
+        # The worker signs the emailed link and the API checks it: both need the same key.
+        if value and not info.data.get("secret_key"):
+            raise ValueError("needs FIRSTSCAN_SECRET_KEY, which signs the link in the email")
+        return value
 
     @field_validator("alert_routes")
     @classmethod

@@ -8,15 +8,19 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.alerts.channels import build_channels
+from app.alerts.customer_notice import CustomerNoticePolicy
 from app.alerts.delivery import Channel
 from app.alerts.routing import parse_alert_routes
 from app.alerts.service import AlertPolicy
+from app.db import utcnow
+from app.public.links import TrackLinks
 from app.reconciliation.calendar import parse_calendar_overrides
 from app.reconciliation.service import ReconciliationConfig
 from app.reconciliation.thresholds import ThresholdTable, parse_threshold_overrides
@@ -70,17 +74,33 @@ def build_limits(
     }
 
 
-def build_alert_policy(settings: Settings) -> AlertPolicy:
+def build_customer_notice_policy(
+    settings: Settings, *, clock: Clock = utcnow
+) -> CustomerNoticePolicy | None:
+    """None unless FIRSTSCAN_CUSTOMER_NOTIFY is on (settings then guarantee a secret key)."""
+    if not settings.customer_notify or settings.secret_key is None:
+        return None
+    valid_for = timedelta(days=settings.track_link_days)
+    links = TrackLinks(settings.secret_key.get_secret_value(), max_age=valid_for, clock=clock)
+    return CustomerNoticePolicy(
+        link_for=partial(links.url, settings.public_base_url), link_valid_for=valid_for
+    )
+
+
+def build_alert_policy(settings: Settings, *, clock: Clock = utcnow) -> AlertPolicy:
     return AlertPolicy(
         default_team=settings.default_team,
         routes=parse_alert_routes(settings.alert_routes),
         webhook_urls=tuple(settings.webhook_urls),
         email_recipients=tuple(settings.alert_email_recipients),
         console_base_url=settings.public_base_url,
+        customer_notice=build_customer_notice_policy(settings, clock=clock),
     )
 
 
-def build_reconciliation_config(settings: Settings) -> ReconciliationConfig:
+def build_reconciliation_config(
+    settings: Settings, *, clock: Clock = utcnow
+) -> ReconciliationConfig:
     thresholds = (
         parse_threshold_overrides(settings.rule_thresholds)
         if settings.rule_thresholds
@@ -90,7 +110,7 @@ def build_reconciliation_config(settings: Settings) -> ReconciliationConfig:
         thresholds=thresholds,
         calendars=parse_calendar_overrides(settings.carrier_calendars),
         cadence=CadenceTable(),
-        policy=build_alert_policy(settings),
+        policy=build_alert_policy(settings, clock=clock),
     )
 
 
@@ -137,7 +157,7 @@ def build_worker_context(
         http=http,
         clients=clients,
         limits=build_limits(settings, clients),
-        reconciliation=build_reconciliation_config(settings),
+        reconciliation=build_reconciliation_config(settings, clock=clock),
         channels=build_channels(settings, http),
         worker_id=build_worker_id(),
         clock=clock,

@@ -173,3 +173,51 @@ def make_notification(alert: Alert, **overrides: Any) -> AlertNotification:
     }
     fields.update(overrides)
     return AlertNotification(**fields)
+
+
+async def create_handoff_story(session, *, now: datetime, order_number: str = "FS-2001"):
+    """The seed story, stored: a FedEx leg handed to USPS, USPS never scanned, a handoff_gap
+    alert open on the USPS leg. Returns (order id, first leg, last-mile leg, alert); committed."""
+    first, second = fedex_number(), usps_number()
+    order_id, (fedex_leg, usps_leg) = await create_order(
+        session,
+        now=now,
+        label_at=now - timedelta(days=6),
+        order_number=order_number,
+        customer_email="jamie.rivera@example.com",
+        customer_postal_code="97211",
+        shipments=[
+            shipment_payload(
+                tracking_number=first,
+                carrier="fedex",
+                service="ground_economy",
+                last_mile={"carrier": "usps", "tracking_number": second},
+            )
+        ],
+    )
+    fedex_leg.status, usps_leg.status = "handed_off", "label_created"
+    session.add_all(
+        [
+            make_event(fedex_leg, status="accepted", at=now - timedelta(days=5), code="PU"),
+            make_event(fedex_leg, status="handed_off", at=now - timedelta(days=4), code="HO"),
+            make_event(usps_leg, status="label_created", at=now - timedelta(days=4), code="GX"),
+        ]
+    )
+    alert = make_alert(
+        rule="handoff_gap",
+        subject_key=f"leg:{usps_leg.id}",
+        leg_id=usps_leg.id,
+        order_id=order_id,
+        carrier="usps",
+        tracking_number=usps_leg.tracking_number,
+        explanation="FedEx handed the parcel to USPS 4 days ago; USPS has never scanned it.",
+        recommended_action="Open a trace with USPS; reship if it is not found today.",
+        opened_at=now - timedelta(days=1),
+        last_seen_at=now,
+        updated_at=now,
+        evidence={},
+        auto_resolved=False,
+    )
+    session.add(alert)
+    await session.commit()
+    return order_id, fedex_leg, usps_leg, alert

@@ -20,7 +20,14 @@ from app.alerts.delivery import (
     Outcome,
     webhook_destination,
 )
-from app.alerts.messages import AlertMessage, build_alert_email, build_slack_message, one_line
+from app.alerts.messages import (
+    AlertMessage,
+    CustomerNoticeMessage,
+    build_alert_email,
+    build_customer_email,
+    build_slack_message,
+    one_line,
+)
 from app.db import utcnow
 from app.settings import Settings
 
@@ -38,6 +45,7 @@ __all__ = [
     "classify_webhook_response",
     "parse_retry_after",
     "render_alert_email",
+    "render_customer_email",
     "webhook_destination",
 ]
 
@@ -186,6 +194,11 @@ def render_alert_email(notification: NotificationView) -> EmailMessage:
     return build_alert_email(AlertMessage.from_payload(notification.payload))
 
 
+def render_customer_email(notification: NotificationView) -> EmailMessage:
+    """The customer's email for a "customer_email" outbox row."""
+    return build_customer_email(CustomerNoticeMessage.from_payload(notification.payload))
+
+
 def message_id(idempotency_key: str, sender: str) -> str:
     """A Message-ID that is the same on every retry, so mail clients thread repeats together."""
     local = re.sub(r"[^A-Za-z0-9._-]", "-", idempotency_key).strip(".") or "firstscan"
@@ -198,9 +211,17 @@ def message_id(idempotency_key: str, sender: str) -> str:
 class EmailChannel:
     """Sends one email per outbox row over SMTP (STARTTLS when configured)."""
 
-    def __init__(self, config: SmtpConfig, *, render: EmailRenderer = render_alert_email) -> None:
+    def __init__(
+        self,
+        config: SmtpConfig,
+        *,
+        render: EmailRenderer = render_alert_email,
+        customer_facing: bool = False,
+    ) -> None:
         self._config = config
         self._render = render
+        # A customer's mailbox gets no internal identifiers beyond the idempotency key.
+        self._internal_headers = not customer_facing
 
     async def send(self, notification: NotificationView) -> DeliveryResult:
         try:
@@ -212,7 +233,8 @@ class EmailChannel:
         message["Date"] = formatdate(usegmt=True)
         message["Message-ID"] = message_id(notification.idempotency_key, self._config.sender)
         message["X-Firstscan-Idempotency-Key"] = notification.idempotency_key
-        message["X-Firstscan-Alert-Id"] = str(notification.alert_id)
+        if self._internal_headers:
+            message["X-Firstscan-Alert-Id"] = str(notification.alert_id)
         try:
             # smtplib is blocking; a thread keeps the event loop free and avoids a dependency.
             await asyncio.to_thread(_deliver_over_smtp, self._config, message)
@@ -273,9 +295,18 @@ class UnconfiguredChannel:
 
 
 def build_channels(settings: Settings, http: httpx.AsyncClient) -> dict[str, Channel]:
-    """Every ops channel, keyed by the outbox `channel` value it carries."""
+    """Every channel (ops webhooks and email, customer email), keyed by the outbox `channel`."""
     smtp = SmtpConfig.from_settings(settings)
     email: Channel = (
         EmailChannel(smtp) if smtp else UnconfiguredChannel("FIRSTSCAN_SMTP_HOST is not set")
     )
-    return {"webhook": WebhookChannel(http, settings.webhook_urls), "email": email}
+    customer: Channel = (
+        EmailChannel(smtp, render=render_customer_email, customer_facing=True)
+        if smtp
+        else UnconfiguredChannel("FIRSTSCAN_SMTP_HOST is not set")
+    )
+    return {
+        "webhook": WebhookChannel(http, settings.webhook_urls),
+        "email": email,
+        "customer_email": customer,
+    }

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app import metrics
 from app.alerts import outbox
 from app.alerts.backoff import DEFAULT_RETRY_POLICY, RandomSource, RetryPolicy
 from app.alerts.delivery import Channel, DeliveryResult, NotificationView
@@ -171,6 +172,7 @@ async def _record_all(
             rng=rng,
         )
         _count(report, settled)
+        metrics.NOTIFICATIONS.labels(item.notification.channel, settled.value).inc()
         _log(item.notification, item.result, settled)
     return report
 

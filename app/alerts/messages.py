@@ -166,3 +166,24 @@ def _alert_html(message: AlertMessage) -> str:
 
 def _paragraphs(text: str) -> str:
     return "<br>".join(html.escape(line) for line in text.strip().splitlines())
+
+
+class CustomerNoticeMessage(BaseModel):
+    """The payload of a customer email: written whole by the notice builder, sent as is."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    subject: str
+    body: str
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> CustomerNoticeMessage:
+        return cls.model_validate(dict(payload))
+
+
+def build_customer_email(message: CustomerNoticeMessage) -> EmailMessage:
+    """A plain-text email to the customer; the channel adds sender and recipient."""
+    email = EmailMessage()
+    email["Subject"] = truncate(one_line(message.subject), SUBJECT_LIMIT)
+    email.set_content(message.body)
+    return email

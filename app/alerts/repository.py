@@ -53,6 +53,25 @@ async def find_latest_resolved(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def latest_resolved_by_subject(
+    session: AsyncSession, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Alert]:
+    """The latest resolved alert of each (subject_key, rule), in one query."""
+    if not keys:
+        return {}
+    wanted = set(keys)
+    stmt = (
+        select(Alert)
+        .where(Alert.status == "resolved", Alert.subject_key.in_({k for k, _ in wanted}))
+        .order_by(Alert.resolved_at, Alert.id)
+    )
+    latest: dict[tuple[str, str], Alert] = {}
+    for alert in (await session.execute(stmt)).scalars():
+        if (alert.subject_key, alert.rule) in wanted:
+            latest[(alert.subject_key, alert.rule)] = alert
+    return latest
+
+
 async def list_unresolved_alerts_for_orders(
     session: AsyncSession, order_ids: Sequence[int]
 ) -> list[Alert]:
@@ -147,4 +166,37 @@ async def list_notifications(session: AsyncSession, alert_id: int) -> list[Alert
         .where(AlertNotification.alert_id == alert_id)
         .order_by(AlertNotification.id)
     )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def list_customer_notices_for_order(
+    session: AsyncSession, order_id: int
+) -> list[AlertNotification]:
+    """The customer emails queued about this order's alerts, oldest first."""
+    stmt = (
+        select(AlertNotification)
+        .join(Alert, Alert.id == AlertNotification.alert_id)
+        .where(Alert.order_id == order_id, AlertNotification.channel == "customer_email")
+        .order_by(AlertNotification.created_at, AlertNotification.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def find_order_contact(session: AsyncSession, order_id: int) -> tuple[str, str | None] | None:
+    """(order number, customer email) of an order, or None if it is gone."""
+    stmt = select(Order.order_number, Order.customer_email).where(Order.id == order_id)
+    row = (await session.execute(stmt)).first()
+    return (row[0], row[1]) if row else None
+
+
+async def find_notification_by_key(
+    session: AsyncSession, idempotency_key: str
+) -> AlertNotification | None:
+    stmt = select(AlertNotification).where(AlertNotification.idempotency_key == idempotency_key)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_alerts_for_order(session: AsyncSession, order_id: int) -> list[Alert]:
+    """Every alert of the order, open ones and closed ones, oldest first."""
+    stmt = select(Alert).where(Alert.order_id == order_id).order_by(Alert.opened_at, Alert.id)
     return list((await session.execute(stmt)).scalars())

@@ -24,7 +24,7 @@ from app.alerts.schemas import (
     ResolveRequest,
 )
 from app.audit import repository as audit_repository
-from app.deps import ActorPrincipal, NowDep, ReaderPrincipal, SessionDep
+from app.deps import ActorPrincipal, NoterPrincipal, NowDep, ReaderPrincipal, SessionDep
 from app.errors import FieldError, InvalidInput
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
@@ -234,7 +234,7 @@ async def add_alert_note(
     alert_id: AlertId,
     body: NoteRequest,
     session: SessionDep,
-    principal: ActorPrincipal,
+    principal: NoterPrincipal,
     now: NowDep,
 ) -> AlertDetailRead:
     alert = await service.add_note(

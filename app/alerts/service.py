@@ -10,7 +10,9 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import metrics
 from app.alerts import repository
+from app.alerts.customer_notice import CustomerNoticePolicy, enqueue_customer_notice
 from app.alerts.delivery import webhook_destination
 from app.alerts.models import Alert, AlertNotification
 from app.alerts.routing import AlertRoute, route_alert
@@ -33,6 +35,7 @@ class AlertPolicy:
     email_recipients: tuple[str, ...] = ()
     console_base_url: str = "http://127.0.0.1:8000"
     extra: dict[str, str] = field(default_factory=dict)
+    customer_notice: CustomerNoticePolicy | None = None  # None: FIRSTSCAN_CUSTOMER_NOTIFY off
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,38 +68,32 @@ async def record_finding(
     key = subject_key(finding, subject.order_id)
     alert = await repository.find_unresolved(session, subject_key=key, rule=finding.rule)
     if alert is not None:
-        await _refresh(session, alert=alert, finding=finding, policy=policy, now=now)
+        await refresh_alert(session, alert=alert, finding=finding, policy=policy, now=now)
         return alert
-    if await _closed_by_a_person_without_news(session, key=key, finding=finding, subject=subject):
+    closed = await repository.find_latest_resolved(session, subject_key=key, rule=finding.rule)
+    if closed_by_a_person_without_news(closed, subject):
         return None
     return await _open(session, key=key, finding=finding, subject=subject, policy=policy, now=now)
 
 
-async def _closed_by_a_person_without_news(
-    session: AsyncSession, *, key: str, finding: Finding, subject: FindingSubject
-) -> bool:
-    closed = await repository.find_latest_resolved(session, subject_key=key, rule=finding.rule)
+def closed_by_a_person_without_news(closed: Alert | None, subject: FindingSubject) -> bool:
+    """A person closed this problem and nothing has happened since: do not reopen it."""
     if closed is None or closed.auto_resolved or closed.resolved_at is None:
         return False
     return subject.last_activity_at is None or subject.last_activity_at <= closed.resolved_at
 
 
-async def _open(
-    session: AsyncSession,
-    *,
-    key: str,
-    finding: Finding,
-    subject: FindingSubject,
-    policy: AlertPolicy,
-    now: datetime,
-) -> Alert | None:
-    alert = Alert(
+def build_alert(
+    finding: Finding, *, key: str, order_id: int | None, policy: AlertPolicy, now: datetime
+) -> Alert:
+    """A new open alert for a finding, routed to its team (not yet added to the session)."""
+    return Alert(
         rule=finding.rule,
         severity=finding.severity.value,
         status=AlertStatus.OPEN.value,
         subject_key=key,
         leg_id=finding.leg_id,
-        order_id=subject.order_id,
+        order_id=order_id,
         carrier=finding.carrier,
         tracking_number=finding.tracking_number,
         team=route_alert(
@@ -114,6 +111,18 @@ async def _open(
         updated_at=now,
         auto_resolved=False,
     )
+
+
+async def _open(
+    session: AsyncSession,
+    *,
+    key: str,
+    finding: Finding,
+    subject: FindingSubject,
+    policy: AlertPolicy,
+    now: datetime,
+) -> Alert | None:
+    alert = build_alert(finding, key=key, order_id=subject.order_id, policy=policy, now=now)
     try:
         async with session.begin_nested():
             session.add(alert)
@@ -122,6 +131,7 @@ async def _open(
         # Another worker opened the same alert a moment ago: the unique index kept it single.
         return await repository.find_unresolved(session, subject_key=key, rule=finding.rule)
     await _audit(session, alert, "alert.opened", "firstscan", {"severity": alert.severity})
+    metrics.ALERTS_OPENED.labels(alert.rule).inc()
     enqueue_notifications(
         session,
         alert=alert,
@@ -130,10 +140,12 @@ async def _open(
         policy=policy,
         now=now,
     )
+    if policy.customer_notice is not None:
+        await enqueue_customer_notice(session, alert=alert, policy=policy.customer_notice, now=now)
     return alert
 
 
-async def _refresh(
+async def refresh_alert(
     session: AsyncSession, *, alert: Alert, finding: Finding, policy: AlertPolicy, now: datetime
 ) -> None:
     alert.last_seen_at = now

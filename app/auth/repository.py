@@ -27,3 +27,7 @@ async def list_keys(session: AsyncSession) -> list[ApiKey]:
 
 async def touch_key(session: AsyncSession, key_id: int, *, used_at: datetime) -> None:
     await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=used_at))
+
+
+async def find_key(session: AsyncSession, key_id: int) -> ApiKey | None:
+    return await session.get(ApiKey, key_id)

@@ -78,17 +78,11 @@ class BusinessCalendar:
 
     def is_business_day(self, d: date) -> bool:
         """True on weekdays that are neither a (observed) public holiday nor an extra holiday."""
-        if d.weekday() >= _SATURDAY or d in self.extra_holidays:
-            return False
-        return d not in _holiday_dates(self.country, self.subdivision, d.year, self.worked_holidays)
+        return _is_business_day(self, d)
 
     def next_business_day(self, d: date) -> date:
         """The first business day strictly after `d`."""
-        for offset in range(1, _MAX_SCAN_DAYS + 1):
-            candidate = d + timedelta(days=offset)
-            if self.is_business_day(candidate):
-                return candidate
-        raise ValueError(f"no business day within a year after {d.isoformat()}")
+        return _next_business_day(self, d)
 
     def local(self, at: datetime) -> datetime:
         """`at` in the calendar's time zone; `at` must be timezone-aware."""
@@ -127,6 +121,25 @@ class BusinessCalendar:
             completed += 1
             day = self.next_business_day(day)
         return max(completed, 0)
+
+
+# Pure functions of a frozen calendar and a date, asked millions of times by a sweep: memoized.
+@functools.lru_cache(maxsize=1 << 16)
+def _is_business_day(calendar: BusinessCalendar, d: date) -> bool:
+    if d.weekday() >= _SATURDAY or d in calendar.extra_holidays:
+        return False
+    return d not in _holiday_dates(
+        calendar.country, calendar.subdivision, d.year, calendar.worked_holidays
+    )
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _next_business_day(calendar: BusinessCalendar, d: date) -> date:
+    for offset in range(1, _MAX_SCAN_DAYS + 1):
+        candidate = d + timedelta(days=offset)
+        if _is_business_day(calendar, candidate):
+            return candidate
+    raise ValueError(f"no business day within a year after {d.isoformat()}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,16 +13,28 @@ from app.tracking.models import CarrierState, LegEvent
 
 
 async def claim_due_order_ids(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:
-    """Orders due for a look; on PostgreSQL rows another sweeper holds are skipped."""
+    """Orders due for a look, locked with their legs; on PostgreSQL rows another sweeper holds
+    are skipped."""
     stmt = (
         select(Order.id)
         .where(Order.reconcile_due_at <= now)
         .order_by(Order.reconcile_due_at)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    return list((await session.execute(stmt)).scalars())
+    if session.get_bind().dialect.name != "postgresql":
+        return list((await session.execute(stmt)).scalars())
+    order_ids = list((await session.execute(stmt.with_for_update(skip_locked=True))).scalars())
+    if order_ids:
+        # Every writer locks orders before legs and legs in id order (pollers do too); the
+        # sweep's own flushes would otherwise lock legs in whatever order the orders come.
+        await session.execute(
+            select(Leg.id)
+            .join(Shipment, Shipment.id == Leg.shipment_id)
+            .where(Shipment.order_id.in_(order_ids))
+            .order_by(Leg.id)
+            .with_for_update(of=Leg)
+        )
+    return order_ids
 
 
 async def list_orders_with_legs(session: AsyncSession, order_ids: Sequence[int]) -> list[Order]:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.alerts import opening
 from app.alerts import repository as alerts_repository
 from app.alerts import service as alerts_service
 from app.alerts.models import Alert
@@ -75,28 +76,64 @@ async def reconcile_orders(
 ) -> list[OrderVerdict]:
     """Judges each order, opens or refreshes its alerts, closes those whose problem went away,
     and schedules the order's next look at its next deadline."""
-    verdicts = []
     loaded = await load_order_facts(session, order_ids, config.cadence)
     open_alerts = await alerts_repository.list_unresolved_alerts_for_orders(
         session, [order.id for order, _ in loaded]
     )
-    for order, facts in loaded:
-        verdict = judge_order(facts, now=now, config=config)
-        await _apply_verdict(
+    alerts_by_order: dict[int | None, list[Alert]] = defaultdict(list)
+    for alert in open_alerts:
+        alerts_by_order[alert.order_id].append(alert)
+    judged = [(order, facts, judge_order(facts, now=now, config=config)) for order, facts in loaded]
+    findings = [
+        (finding, _subject(order, finding))
+        for order, _, verdict in judged
+        for finding in verdict.findings
+    ]
+    recorded = await opening.record_findings(
+        session, findings=findings, open_alerts=open_alerts, policy=config.policy, now=now
+    )
+    _stop_polling_dead_legs(judged, recorded)
+    for order, facts, verdict in judged:
+        await _close_what_went_away(
             session,
             order=order,
             facts=facts,
             verdict=verdict,
-            open_alerts=[a for a in open_alerts if a.order_id == order.id],
+            open_alerts=alerts_by_order[order.id],
             now=now,
-            config=config,
         )
-        verdicts.append(verdict)
+        order.reconcile_due_at = verdict.next_deadline
+        for leg in _legs(order).values():
+            _schedule_for_deadline(leg, verdict.next_deadline, now=now, cadence=config.cadence)
     await session.flush()
-    return verdicts
+    return [verdict for _, _, verdict in judged]
 
 
-async def _apply_verdict(
+def _legs(order: Order) -> dict[int, Leg]:
+    return {leg.id: leg for s in order.shipments for leg in s.legs}
+
+
+def _subject(order: Order, finding: Finding) -> alerts_service.FindingSubject:
+    leg = _legs(order).get(finding.leg_id) if finding.leg_id is not None else None
+    return alerts_service.FindingSubject(
+        order_id=order.id,
+        order_number=order.order_number,
+        last_activity_at=leg.last_event_at if leg else order.updated_at,
+    )
+
+
+def _stop_polling_dead_legs(
+    judged: Sequence[tuple[Order, OrderFacts, OrderVerdict]], recorded: Sequence[Alert | None]
+) -> None:
+    findings = [(order, f) for order, _, verdict in judged for f in verdict.findings]
+    for (order, finding), alert in zip(findings, recorded, strict=True):
+        leg = _legs(order).get(finding.leg_id) if finding.leg_id is not None else None
+        if leg is not None and finding.rule in RULES_THAT_STOP_POLLING and alert is not None:
+            leg.active = False
+            leg.next_poll_at = None
+
+
+async def _close_what_went_away(
     session: AsyncSession,
     *,
     order: Order,
@@ -104,24 +141,9 @@ async def _apply_verdict(
     verdict: OrderVerdict,
     open_alerts: list[Alert],
     now: datetime,
-    config: ReconciliationConfig,
 ) -> None:
-    legs = {leg.id: leg for s in order.shipments for leg in s.legs}
-    raised = set()
-    for finding in verdict.findings:
-        leg = legs.get(finding.leg_id) if finding.leg_id is not None else None
-        subject = alerts_service.FindingSubject(
-            order_id=order.id,
-            order_number=order.order_number,
-            last_activity_at=leg.last_event_at if leg else order.updated_at,
-        )
-        alert = await alerts_service.record_finding(
-            session, finding=finding, subject=subject, policy=config.policy, now=now
-        )
-        raised.add((alerts_service.subject_key(finding, order.id), finding.rule))
-        if leg is not None and finding.rule in RULES_THAT_STOP_POLLING and alert is not None:
-            leg.active = False
-            leg.next_poll_at = None
+    legs = _legs(order)
+    raised = {(alerts_service.subject_key(f, order.id), f.rule) for f in verdict.findings}
     fresh = {leg.leg_id: leg.is_fresh(now) for leg in facts.legs}
     for alert in open_alerts:
         if (alert.subject_key, alert.rule) in raised:
@@ -135,9 +157,6 @@ async def _apply_verdict(
         await alerts_service.auto_resolve(
             session, alert=alert, reason=describe_recovery(alert, leg), now=now
         )
-    order.reconcile_due_at = verdict.next_deadline
-    for leg in legs.values():
-        _schedule_for_deadline(leg, verdict.next_deadline, now=now, cadence=config.cadence)
 
 
 def _schedule_for_deadline(

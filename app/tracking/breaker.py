@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+_MAX_DOUBLINGS = 32
+
 
 @dataclass(frozen=True, slots=True)
 class BreakerPolicy:
@@ -45,7 +47,9 @@ def after_success(breaker: Breaker) -> Breaker:
 def after_failure(breaker: Breaker, *, now: datetime, policy: BreakerPolicy) -> Breaker:
     failures = breaker.failures + 1
     if breaker.state == "half_open" or failures >= policy.failure_threshold:
-        opened_times = max(0, failures - policy.failure_threshold)
+        # Capped: a day-long outage fails a probe every cooldown, and 2**n minutes soon
+        # overflows timedelta (it did, after about 40 failed probes).
+        opened_times = min(max(0, failures - policy.failure_threshold), _MAX_DOUBLINGS)
         cooldown = min(policy.max_cooldown, policy.cooldown * (2**opened_times))
         return Breaker(state="open", failures=failures, open_until=now + cooldown)
     return replace(breaker, failures=failures)

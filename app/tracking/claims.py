@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.shipments.models import Leg, Shipment
+from app.shipments.models import Leg, Order, Shipment
 from app.tracking.progress import LegProgress
 
 
@@ -115,7 +115,19 @@ def _claim(row: object) -> LegClaim:
 async def lock_newest_leg(
     session: AsyncSession, *, carrier: str, tracking_number: str
 ) -> LegClaim | None:
-    """The newest leg with this number (carriers recycle numbers), locked for an update."""
+    """The newest leg with this number (carriers recycle numbers), locked for an update.
+
+    Locks the leg's order first, then the leg, the order every writer takes (see recording)."""
+    found = await _newest_leg(session, carrier=carrier, tracking_number=tracking_number, lock=False)
+    if found is None or session.get_bind().dialect.name != "postgresql":
+        return found
+    await session.execute(select(Order.id).where(Order.id == found.order_id).with_for_update())
+    return await _newest_leg(session, carrier=carrier, tracking_number=tracking_number, lock=True)
+
+
+async def _newest_leg(
+    session: AsyncSession, *, carrier: str, tracking_number: str, lock: bool
+) -> LegClaim | None:
     stmt = (
         select(*_CLAIM_COLUMNS)
         .join(Shipment, Shipment.id == Leg.shipment_id)
@@ -123,15 +135,41 @@ async def lock_newest_leg(
         .order_by(Leg.label_created_at.desc(), Leg.id.desc())
         .limit(1)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if lock:
         stmt = stmt.with_for_update(of=Leg)
     row = (await session.execute(stmt)).first()
     return _claim(row) if row is not None else None
 
 
+async def reschedule_backed_off_legs(session: AsyncSession, *, carrier: str, now: datetime) -> int:
+    """Makes the carrier's failed-and-backed-off legs due now; skips rows others hold (never
+    waits, so it cannot deadlock with the sweep)."""
+    stmt = (
+        select(Leg.id)
+        .where(
+            Leg.carrier == carrier,
+            Leg.active.is_(True),
+            Leg.consecutive_failures > 0,
+            Leg.next_poll_at > now,
+        )
+        .order_by(Leg.id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    ids = list((await session.execute(stmt)).scalars())
+    if ids:
+        await session.execute(update(Leg).where(Leg.id.in_(ids)).values(next_poll_at=now))
+    return len(ids)
+
+
 async def release_legs(session: AsyncSession, *, leg_ids: list[int], worker_id: str) -> None:
     """Gives back leases we will not use now (rate limit reached); the legs stay due."""
     if leg_ids:
+        # Row locks in id order, as the rules' sweep takes them: a multi-row UPDATE locks in
+        # whatever order it scans, and two writers locking legs in different orders deadlock.
+        await session.execute(
+            select(Leg.id).where(Leg.id.in_(leg_ids)).order_by(Leg.id).with_for_update()
+        )
         await session.execute(
             update(Leg)
             .where(Leg.id.in_(leg_ids), Leg.lease_owner == worker_id)

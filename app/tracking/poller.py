@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,11 @@ Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 
 
+# Clients that completed a call in this process (their token and connections exist); a Poller
+# lives for one pass, the clients for the whole process.
+_warm_clients: weakref.WeakSet[CarrierClient] = weakref.WeakSet()
+
+
 @dataclass(frozen=True, slots=True)
 class PollerSettings:
     judging: JudgingPolicy
@@ -44,6 +50,7 @@ class PollerSettings:
     concurrency: int = 32  # requests in flight per carrier in this worker
     pipelines: int = 2  # claim-poll-record loops per carrier in this worker
     horizon: timedelta = timedelta(seconds=2)
+    slot_tolerance: timedelta = timedelta(milliseconds=50)  # later than this, a call is not sent
 
 
 @dataclass
@@ -123,12 +130,14 @@ class Poller:
         client = self._clients[carrier]
         size = max(1, client.batch_size)
         batches = [due[i : i + size] for i in range(0, len(due), size)]
-        reservation = await self._reserve(carrier, len(batches))
+        # A client without a token or connection yet calls once alone first: calls queued
+        # behind its token fetch would reach the carrier together, over its rate.
+        cold = client not in _warm_clients
+        reservation = await self._reserve(carrier, 1 if cold else len(batches))
         granted = batches[: len(reservation.send_at)]
         waiting = [leg.id for batch in batches[len(granted) :] for leg in batch]
+        await self._release(waiting)
         if waiting:
-            async with session_scope(self._sessionmaker) as session:
-                await claims.release_legs(session, leg_ids=waiting, worker_id=self._worker_id)
             report.waiting_until = reservation.wait_until
         answers = await asyncio.gather(
             *(
@@ -136,13 +145,22 @@ class Poller:
                 for batch, send_at in zip(granted, reservation.send_at, strict=True)
             )
         )
-        await self._record(carrier, granted, answers, report)
-        return not waiting
+        sent = [(b, a) for b, a in zip(granted, answers, strict=True) if a is not None]
+        missed = [leg.id for b, a in zip(granted, answers, strict=True) if a is None for leg in b]
+        await self._release(missed)  # not sent: still due, for fresh slots
+        await self._record(carrier, [b for b, _ in sent], [a for _, a in sent], report)
+        return not waiting or (cold and bool(granted))
+
+    async def _release(self, leg_ids: list[int]) -> None:
+        if leg_ids:
+            async with session_scope(self._sessionmaker) as session:
+                await claims.release_legs(session, leg_ids=leg_ids, worker_id=self._worker_id)
 
     async def _reserve(self, carrier: str, wanted: int) -> Reservation:
-        now = self._clock()
         async with session_scope(self._sessionmaker) as session:
-            state = await carrier_state.lock_carrier_state(session, carrier, now=now)
+            state = await carrier_state.lock_carrier_state(session, carrier, now=self._clock())
+            # Read after the lock wait: slots planned from a stale now would start in the past.
+            now = self._clock()
             admitted, breaker = breakers.admits(
                 carrier_state.breaker_of(state), now=now, policy=self._settings.breaker
             )
@@ -169,7 +187,8 @@ class Poller:
         batch: Sequence[LegClaim],
         send_at: datetime,
         in_flight: asyncio.Semaphore,
-    ) -> list[TrackingResult]:
+    ) -> list[TrackingResult] | None:
+        """The carrier's answers, or None when the call missed its slot and was not sent."""
         queries = [
             TrackingQuery(leg.tracking_number, leg.service, leg.label_created_at) for leg in batch
         ]
@@ -177,6 +196,10 @@ class Poller:
             delay = (send_at - self._clock()).total_seconds()
             if delay > 0:
                 await self._sleep(delay)
+            if self._clock() - send_at > self._settings.slot_tolerance:
+                # A busy event loop woke us late; sending now would bunch with calls sent on
+                # time in later slots, and the carrier would see more than its rate in a second.
+                return None
             started = time.perf_counter()
             try:
                 results = await client.fetch_tracking(queries)
@@ -186,6 +209,7 @@ class Poller:
                     f"adapter error: {type(exc).__name__}", carrier=client.code
                 )
                 results = [TrackingFailure(q.tracking_number, error) for q in queries]
+            _warm_clients.add(client)
             metrics.CALL_SECONDS.labels(client.code).observe(time.perf_counter() - started)
         metrics.CARRIER_CALLS.labels(client.code).inc()
         if len(results) != len(queries):
@@ -233,10 +257,15 @@ class Poller:
     ) -> None:
         """Folds each call's verdict, in order, into the carrier's shared health and breaker."""
         state = await carrier_state.lock_carrier_state(session, carrier, now=now)
+        was_failing = state.failing_since is not None
         breaker = carrier_state.breaker_of(state)
         for verdict in verdicts:
             breaker = self._fold_verdict(state, breaker, verdict, now)
         carrier_state.store_breaker(state, breaker)
+        if was_failing and state.failing_since is None:
+            # The carrier is back: legs that backed off during the outage are due now, not
+            # hours later, so detection catches up at once.
+            await claims.reschedule_backed_off_legs(session, carrier=carrier, now=now)
         metrics.BREAKER_OPEN.labels(carrier).set(1 if breaker.state == "open" else 0)
         state.updated_at = now
 

@@ -4,7 +4,7 @@ added, the orders that changed queued for the rules. One transaction per batch."
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
@@ -14,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import db
 from app.shipments.models import Leg, Order
+from app.tracking.cadence import CadenceTable, max_poll_age
 from app.tracking.claims import LegClaim
 from app.tracking.models import CarrierCallCount, LegEvent
 from app.tracking.progress import LegProgress
-from carriers.types import Handoff, TrackingEvent
+from carriers.types import Handoff, TrackingEvent, TrackingStatus
+
+CADENCE = CadenceTable()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +67,12 @@ def _event_row(
     }
 
 
-async def store_events(session: AsyncSession, rows: list[dict[str, object]]) -> int:
-    """Inserts events not stored before; returns how many were new."""
+async def store_events(
+    session: AsyncSession, rows: list[dict[str, object]]
+) -> tuple[int, set[object]]:
+    """Inserts events not stored before; returns how many were new and which legs got one."""
     if not rows:
-        return 0
+        return 0, set()
     leg_ids = {r["leg_id"] for r in rows}
     existing = set(
         (
@@ -86,7 +91,7 @@ async def store_events(session: AsyncSession, rows: list[dict[str, object]]) -> 
             session, LegEvent.__table__, unique=["leg_id", "dedupe_key"]
         )
         await session.execute(stmt, list(fresh.values()))
-    return len(fresh)
+    return len(fresh), {leg_id for leg_id, _ in fresh}
 
 
 LEGS = cast(Table, Leg.__table__)
@@ -167,7 +172,7 @@ async def record_outcomes(
     if not outcomes:
         return RecordedBatch(0, 0, 0)
     rows = [_event_row(o.claim.id, e, now=now, source=source) for o in outcomes for e in o.events]
-    stored = await store_events(session, rows)
+    stored, news = await store_events(session, rows)
     last_success = dict(
         (
             await session.execute(
@@ -177,23 +182,57 @@ async def record_outcomes(
             )
         ).all()
     )
+    await queue_changed_orders(
+        session,
+        orders=_orders_with_news(outcomes, news=news, last_success=last_success, now=now),
+        now=now,
+    )
     params = [
         _leg_params(o, worker_id=worker_id, now=now, last_success=last_success.get(o.claim.id))
-        for o in outcomes
+        for o in sorted(outcomes, key=lambda o: o.claim.id)
     ]
     statement = _LEASED_LEG_UPDATE if source == "poll" else _PUSHED_LEG_UPDATE
     result = await session.execute(statement, params)
     added = await add_handoff_legs(session, outcomes=outcomes, now=now)
-    changed_orders = {
-        o.claim.order_id
-        for o in outcomes
-        if o.progress is not None and (o.progress != o.claim.progress or o.events)
-    }
-    if changed_orders:
-        await session.execute(
-            update(Order).where(Order.id.in_(changed_orders)).values(reconcile_due_at=now)
-        )
     return RecordedBatch(stored, cast(CursorResult[Any], result).rowcount or 0, added)
+
+
+def _orders_with_news(
+    outcomes: Sequence[LegOutcome],
+    *,
+    news: set[object],
+    last_success: Mapping[int, datetime | None],
+    now: datetime,
+) -> list[int]:
+    """Orders the rules must look at again: a leg got a new scan, changed state, or was stale
+    until this poll (the staleness guard lifts, so silence counts again)."""
+    orders = set()
+    for o in outcomes:
+        if o.progress is None:
+            continue
+        previous = last_success.get(o.claim.id)
+        status = TrackingStatus(o.claim.progress.status) if o.claim.progress.status else None
+        was_stale = previous is None or now - previous > max_poll_age(status, CADENCE)
+        if o.claim.id in news or o.progress != o.claim.progress or was_stale:
+            orders.add(o.claim.order_id)
+    return sorted(orders)
+
+
+async def queue_changed_orders(
+    session: AsyncSession, *, orders: Sequence[int], now: datetime
+) -> None:
+    """Marks these orders as due for the rules.
+
+    Locks orders first, then legs, each in id order, as the rules' sweep does (it claims orders,
+    then writes their legs): taking them the other way round deadlocks with it on PostgreSQL.
+    """
+    changed = list(orders)
+    if not changed:
+        return
+    await session.execute(
+        select(Order.id).where(Order.id.in_(changed)).order_by(Order.id).with_for_update()
+    )
+    await session.execute(update(Order).where(Order.id.in_(changed)).values(reconcile_due_at=now))
 
 
 async def add_handoff_legs(

@@ -104,3 +104,36 @@ async def test_health_needs_no_key_and_readiness_checks_the_database(client):
     ready = await client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json() == {"status": "ok", "database": "ok"}
+
+
+async def test_a_failed_commit_is_reported_not_answered_as_success(app, auth, sessionmaker):
+    import httpx
+
+    from tests.factories import order_payload
+
+    class FailingCommit:
+        def __init__(self) -> None:
+            self.inner = sessionmaker()
+
+        async def __aenter__(self):
+            session = await self.inner.__aenter__()
+
+            async def refuse() -> None:
+                raise RuntimeError("the database went away at commit")
+
+            session.commit = refuse
+            return session
+
+        async def __aexit__(self, *exc):
+            return await self.inner.__aexit__(*exc)
+
+    headers = auth("ingest")
+    app.state.sessionmaker = FailingCommit
+
+    # Starlette re-raises after sending its 500; the client must see that 500, not a 201.
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.post("/v1/orders", json=order_payload(), headers=headers)
+
+    assert response.status_code == 500
+    assert response.json()["title"] == "Internal server error"

@@ -149,3 +149,36 @@ def test_rules_check_prints_findings_and_changes_nothing(run):
     assert "handoff_gap" in text
     assert "next step:" in text
     assert '"rule": "handoff_gap"' in as_json
+
+
+def test_worker_once_waits_for_rate_slots_until_every_due_leg_is_polled(
+    run, empty_database_url, tmp_path, monkeypatch
+):
+    import asyncio
+
+    from sqlalchemy import select
+
+    from app import db
+    from app.shipments.models import Leg
+    from carriers.sandbox import example_number
+
+    rows = [
+        f"RATE-{i},{example_number('dhl', 'normal', i)},dhl,2026-11-20T10:00:00Z" for i in range(8)
+    ]
+    path = tmp_path / "dhl.csv"
+    path.write_text("order_number,tracking_number,carrier,label_created_at\n" + "\n".join(rows))
+    assert run("import", str(path)).exit_code == 0
+    monkeypatch.setenv("FIRSTSCAN_CARRIER_LIMITS", '{"dhl": {"per_second": 2}}')
+
+    assert run("worker", "--once").exit_code == 0
+
+    async def unpolled() -> int:
+        engine = db.create_engine(empty_database_url)
+        try:
+            async with db.create_sessionmaker(engine)() as session:
+                stmt = select(Leg.id).where(Leg.last_successful_poll_at.is_(None))
+                return len((await session.execute(stmt)).all())
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(unpolled()) == 0

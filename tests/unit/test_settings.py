@@ -56,3 +56,32 @@ def test_secrets_never_appear_in_the_settings_repr(monkeypatch):
     assert "super-secret-value" not in repr(settings)
     assert settings.dhl_api_key is not None
     assert settings.dhl_api_key.get_secret_value() == "super-secret-value"
+
+
+def test_customer_emails_need_a_secret_key_to_sign_their_links(monkeypatch):
+    monkeypatch.setenv("FIRSTSCAN_CUSTOMER_NOTIFY", "true")
+    with pytest.raises(
+        ConfigurationError, match="FIRSTSCAN_CUSTOMER_NOTIFY: needs FIRSTSCAN_SECRET_KEY"
+    ):
+        load_settings()
+    monkeypatch.setenv("FIRSTSCAN_SECRET_KEY", "s3cret")
+    assert load_settings().customer_notify is True
+
+
+def test_public_rate_limits_must_be_in_limits_notation(monkeypatch):
+    monkeypatch.setenv("FIRSTSCAN_PUBLIC_RATE_LIMIT_PER_ORDER", "lots")
+    with pytest.raises(ConfigurationError, match="FIRSTSCAN_PUBLIC_RATE_LIMIT_PER_ORDER"):
+        load_settings()
+
+
+def test_without_a_secret_key_each_process_makes_its_own_and_warns(caplog):
+    from pydantic import SecretStr
+
+    from app.signing import resolve_secret_key
+
+    first, second = resolve_secret_key(None), resolve_secret_key(SecretStr(""))
+
+    assert first != second
+    assert len(first) >= 32
+    assert "FIRSTSCAN_SECRET_KEY is not set" in caplog.text
+    assert resolve_secret_key(SecretStr("configured")) == "configured"

@@ -155,10 +155,10 @@ async def test_assign_moves_the_alert_to_another_team(client, auth, session, clo
     assert response.json()["history"][-1]["detail"]["to"] == "usps-desk"
 
 
-@pytest.mark.parametrize("action", ["acknowledge", "resolve", "assign", "notes"])
+@pytest.mark.parametrize("action", ["acknowledge", "resolve", "assign"])
 async def test_agents_read_but_cannot_act(client, auth, session, clock, action):
     (alert,) = await seed_alerts(session, clock, count=1)
-    body = {"resolve": {"outcome": "other"}, "assign": {"team": "x"}, "notes": {"note": "n"}}
+    body = {"resolve": {"outcome": "other"}, "assign": {"team": "x"}}
 
     response = await client.post(
         f"/v1/alerts/{alert.id}/{action}", json=body.get(action), headers=auth("agent")
@@ -184,3 +184,17 @@ async def test_the_summary_counts_by_rule_and_carrier(client, auth, session, clo
         "late": 1,
     }
     assert {"rule": "stalled", "carrier": "ups", "count": 1} in summary["by_rule_and_carrier"]
+
+
+async def test_agents_may_add_a_note_which_lands_in_the_history(client, auth, session, clock):
+    (alert,) = await seed_alerts(session, clock, count=1)
+
+    response = await client.post(
+        f"/v1/alerts/{alert.id}/notes",
+        json={"note": "customer says the porch camera shows nothing"},
+        headers=auth("agent"),
+    )
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "open"
+    assert response.json()["history"][-1]["detail"]["note"].startswith("customer says")

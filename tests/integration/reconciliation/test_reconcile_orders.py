@@ -167,3 +167,34 @@ async def test_the_sweep_judges_only_orders_that_are_due(session):
     verdicts = await service.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
 
     assert [v.order_number for v in verdicts] == [(await session.get(Order, due_id)).order_number]
+
+
+async def test_bulk_opening_falls_back_when_another_worker_opened_the_same_alert(session):
+    from app.alerts import opening
+    from app.alerts.service import FindingSubject
+    from app.reconciliation.facts import Finding, Severity
+
+    order_id, leg = await usps_label_only_order(session, polled_at=AFTER_DEADLINE)
+    finding = Finding(
+        rule="never_inducted",
+        severity=Severity.CRITICAL,
+        leg_id=leg.id,
+        carrier="usps",
+        tracking_number=leg.tracking_number,
+        explanation="USPS never scanned it.",
+        recommended_action="Reship.",
+    )
+    subject = FindingSubject(order_id=order_id, order_number="x", last_activity_at=None)
+    (first,) = await opening.record_findings(
+        session, findings=[(finding, subject)], open_alerts=[], policy=CONFIG.policy, now=LABEL_AT
+    )
+
+    # A second sweeper that did not see the first one's alert: the unique index keeps one.
+    (second,) = await opening.record_findings(
+        session, findings=[(finding, subject)], open_alerts=[], policy=CONFIG.policy, now=LABEL_AT
+    )
+
+    assert second is not None
+    assert second.id == first.id
+    assert len(await alerts(session)) == 1
+    assert len((await session.execute(select(AlertNotification))).scalars().all()) == 2

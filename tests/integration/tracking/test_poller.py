@@ -233,3 +233,49 @@ async def test_calls_are_counted_per_day_carrier_and_state(
         1,
         1,
     )
+
+
+async def test_a_poll_with_no_news_does_not_queue_the_order_for_the_rules(
+    committing_sessionmaker, session, clock
+):
+    order_id, _, _ = await ups_order(committing_sessionmaker, "normal")
+    clock.now = LABEL_AT + timedelta(days=2)
+    poller = make_poller(
+        committing_sessionmaker, clock, {"ups": SandboxCarrier("ups", clock=clock)}
+    )
+    await poller.poll_due()
+    judged_at = clock.now + timedelta(days=9)
+    await session.execute(Order.__table__.update().values(reconcile_due_at=judged_at))
+    await session.execute(Leg.__table__.update().values(next_poll_at=clock.now))
+    await session.commit()
+    clock.now += timedelta(minutes=1)
+
+    (report,) = await poller.poll_due()
+
+    assert report.legs == 1
+    order = await session.get(Order, order_id, populate_existing=True)
+    assert order.reconcile_due_at == judged_at
+
+
+async def test_when_the_carrier_recovers_its_backed_off_legs_are_due_at_once(
+    committing_sessionmaker, session, clock
+):
+    _, first_id, _ = await ups_order(committing_sessionmaker, "normal", 0)
+    _, second_id, _ = await ups_order(committing_sessionmaker, "normal", 1)
+    clock.now = LABEL_AT + timedelta(hours=1)
+    down = BrokenCarrier("ups", CarrierUnavailable("503", carrier="ups"))
+    await make_poller(committing_sessionmaker, clock, {"ups": down}).poll_due()
+    backed_off = clock.now + timedelta(hours=1)
+    await session.execute(Leg.__table__.update().values(next_poll_at=backed_off))
+    await session.execute(
+        Leg.__table__.update().where(Leg.id == first_id).values(next_poll_at=clock.now)
+    )
+    await session.commit()
+
+    sandbox = {"ups": SandboxCarrier("ups", clock=clock)}
+    (report,) = await make_poller(committing_sessionmaker, clock, sandbox).poll_due()
+
+    assert report.legs == 2  # the recovering poll made the other leg due in the same pass
+    second = await session.get(Leg, second_id, populate_existing=True)
+    assert second.consecutive_failures == 0
+    assert second.last_successful_poll_at == clock.now

@@ -1,0 +1,138 @@
+"""What the console's pages show, gathered from the domains' own services and repositories. No
+rules live here: the order file comes from the lookup service, what the customer sees from the
+public service, alert changes go through the alert service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.alerts import repository as alerts_repository
+from app.alerts.models import Alert, AlertNotification
+from app.alerts.repository import UNRESOLVED_STATUSES, AlertFilters
+from app.audit import repository as audit_repository
+from app.audit.models import AuditEntry
+from app.auth import repository as auth_repository
+from app.auth.roles import READ_ROLES, Role
+from app.auth.service import Principal
+from app.console.sessions import ConsoleSessions, SessionClaim
+from app.errors import NotFound
+from app.public import service as public_service
+from app.public.schemas import PublicStatus
+from app.shipments import lookup
+from app.shipments import repository as shipments_repository
+from app.shipments.schemas import OrderDetailRead
+
+BOARD_LIMIT = 200
+
+
+async def find_session_principal(
+    session: AsyncSession, *, claim: SessionClaim, sessions: ConsoleSessions
+) -> Principal | None:
+    """Who holds a console session, re-checked against the key: None once it is revoked."""
+    key = await auth_repository.find_key(session, claim.key_id)
+    if key is None or key.revoked_at is not None or not sessions.key_matches(claim, key.key_hash):
+        return None
+    role = Role(key.role)
+    return Principal(key_id=key.id, name=key.name, role=role) if role in READ_ROLES else None
+
+
+async def get_key_hash(session: AsyncSession, *, key_id: int) -> str:
+    """The stored hash of a key, which a new session is bound to."""
+    key = await auth_repository.find_key(session, key_id)
+    if key is None:
+        raise NotFound(f"No API key with id {key_id}.")
+    return key.key_hash
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    order: OrderDetailRead
+    alerts: list[Alert]
+    customer_view: PublicStatus
+    notices: list[AlertNotification]
+    audit: list[AuditEntry]
+
+    @property
+    def open_alerts(self) -> list[Alert]:
+        return [a for a in self.alerts if a.status in UNRESOLVED_STATUSES]
+
+    @property
+    def closed_alerts(self) -> list[Alert]:
+        return [a for a in self.alerts if a.status not in UNRESOLVED_STATUSES]
+
+
+async def load_order_page(session: AsyncSession, *, order_number: str, now: datetime) -> OrderPage:
+    """The whole file of one order, as an agent needs it before answering the customer."""
+    found = await shipments_repository.find_order_by_number(session, order_number)
+    if found is None:
+        raise NotFound(f"No order with number '{order_number}'.")
+    orders = await shipments_repository.list_orders_with_legs(session, [found.id])
+    (detail,) = await lookup.build_order_details(session, orders, {found.id: set()})
+    return OrderPage(
+        order=detail,
+        alerts=await alerts_repository.list_alerts_for_order(session, found.id),
+        customer_view=await public_service.build_status(
+            session, order_id=found.id, now=now, calendar=public_service.DEFAULT_CALENDAR
+        ),
+        notices=await alerts_repository.list_customer_notices_for_order(session, found.id),
+        audit=await audit_repository.list_for_order(session, found.id),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BoardFilters:
+    rule: str | None = None
+    carrier: str | None = None
+    team: str | None = None
+    status: str | None = None  # open or acknowledged; both when None
+    min_age_hours: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    alerts: list[tuple[Alert, str | None]]
+    total: int
+    by_rule: list[tuple[str, int]] = field(default_factory=list)
+    by_carrier: list[tuple[str, int]] = field(default_factory=list)
+    by_team: list[tuple[str, int]] = field(default_factory=list)
+
+
+async def load_board(session: AsyncSession, *, filters: BoardFilters, now: datetime) -> Board:
+    """Unresolved alerts matching the filters, oldest first, with counts over all of them."""
+    hours = filters.min_age_hours
+    rows, total = await alerts_repository.list_alerts(
+        session,
+        filters=AlertFilters(
+            statuses=(filters.status,) if filters.status else UNRESOLVED_STATUSES,
+            rule=filters.rule,
+            carrier=filters.carrier,
+            team=filters.team,
+            opened_before=now - timedelta(hours=hours) if hours is not None else None,
+        ),
+        limit=BOARD_LIMIT,
+        after=None,
+        newest_first=False,
+    )
+
+    async def counts(column: str) -> list[tuple[str, int]]:
+        pairs = await alerts_repository.count_alerts_by(
+            session, statuses=UNRESOLVED_STATUSES, columns=(column,)
+        )
+        return [(key[0] or "-", n) for key, n in pairs]
+
+    return Board(
+        alerts=rows,
+        total=total,
+        by_rule=await counts("rule"),
+        by_carrier=await counts("carrier"),
+        by_team=await counts("team"),
+    )
+
+
+async def load_alert(session: AsyncSession, *, alert_id: int) -> tuple[Alert, str | None]:
+    """An alert and the number of its order, if it concerns one."""
+    alert = await alerts_repository.get_alert(session, alert_id)
+    return alert, await alerts_repository.find_order_number(session, alert.order_id)
