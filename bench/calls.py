@@ -181,11 +181,15 @@ class Simulation:
         leg.polls += 1
         answer = leg.timeline.snapshot(now)
         outcome = judge_answer(_claim(leg), answer, now=now, policy=POLICY, rng=self.rng)
-        # As recording.record_outcomes queues an order: any answer with events counts as news.
-        # The naive strategy is judged only when the leg's progress changed (the rules' verdict
-        # depends on nothing else), which finds the same alerts with less simulation time.
+        # As recording._orders_with_news queues an order: a new scan, a changed state, or a leg
+        # stale until this poll (the sandbox only ever adds scans, so a longer list is news).
+        status = TrackingStatus(leg.status) if leg.status else None
+        stale = leg.last_polled_at is None or (
+            now - leg.last_polled_at > max_poll_age(status, POLICY.cadence)
+        )
+        new_scan = isinstance(answer, TrackingSnapshot) and len(answer.events) > len(leg.events)
         news = outcome.progress is not None and (
-            outcome.progress != leg.progress or (bool(outcome.events) and not self.naive)
+            new_scan or outcome.progress != leg.progress or stale
         )
         leg.progress = outcome.progress or leg.progress
         if isinstance(answer, TrackingSnapshot):
