@@ -65,7 +65,8 @@ async def claim_due_legs(
         select(*_CLAIM_COLUMNS)
         .join(Shipment, Shipment.id == Leg.shipment_id)
         .where(
-            Leg.active.is_(True),
+            # `Leg.active`, not `IS true`: only this form matches the partial index's WHERE.
+            Leg.active,
             Leg.carrier == carrier,
             Leg.next_poll_at <= now,
             (Leg.lease_until.is_(None)) | (Leg.lease_until < now),
@@ -148,7 +149,7 @@ async def reschedule_backed_off_legs(session: AsyncSession, *, carrier: str, now
         select(Leg.id)
         .where(
             Leg.carrier == carrier,
-            Leg.active.is_(True),
+            Leg.active,
             Leg.consecutive_failures > 0,
             Leg.next_poll_at > now,
         )
@@ -179,5 +180,5 @@ async def release_legs(session: AsyncSession, *, leg_ids: list[int], worker_id: 
 
 async def oldest_due_at(session: AsyncSession, *, now: datetime) -> datetime | None:
     """The longest-waiting due leg's due time: the lag between due and polled."""
-    stmt = select(func.min(Leg.next_poll_at)).where(Leg.active.is_(True), Leg.next_poll_at <= now)
+    stmt = select(func.min(Leg.next_poll_at)).where(Leg.active, Leg.next_poll_at <= now)
     return (await session.execute(stmt)).scalar_one_or_none()

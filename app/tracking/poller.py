@@ -27,6 +27,7 @@ from app.tracking.claims import LegClaim
 from app.tracking.judging import CarrierVerdict, JudgingPolicy, judge_answer, judge_carrier
 from app.tracking.models import CarrierState
 from app.tracking.rate import CarrierLimits, Reservation, plan_reservation
+from app.tracking.slots import SlotSource
 from carriers.errors import CarrierUnavailable
 from carriers.protocol import CarrierClient, TrackingFailure, TrackingResult
 from carriers.types import TrackingQuery
@@ -93,22 +94,28 @@ class Poller:
 
     async def poll_carrier(self, carrier: str) -> CarrierPollReport:
         report = CarrierPollReport(carrier)
-        in_flight = asyncio.Semaphore(self._settings.concurrency)
+        # The worker's concurrency is shared by its pipelines; slots are handed out as calls
+        # start (SlotSource), so a large claim never holds slots it cannot use in time.
+        calls_each = max(1, self._settings.concurrency // self._settings.pipelines)
+        legs_each = self._settings.claim_size
 
         async def pipeline() -> None:
+            in_flight = asyncio.Semaphore(calls_each)
             while True:
-                due = await self._claim(carrier)
+                due = await self._claim(carrier, limit=legs_each)
                 if not due:
                     return
                 report.takeovers += sum(1 for c in due if c.taken_over_from)
-                if not await self._poll_claims(carrier, due, in_flight, report):
+                if not await self._poll_claims(
+                    carrier, due, in_flight, report, calls_at_once=calls_each
+                ):
                     return
 
         await asyncio.gather(*(pipeline() for _ in range(self._settings.pipelines)))
         metrics.LEASE_TAKEOVERS.inc(report.takeovers)
         return report
 
-    async def _claim(self, carrier: str) -> list[LegClaim]:
+    async def _claim(self, carrier: str, *, limit: int) -> list[LegClaim]:
         async with session_scope(self._sessionmaker) as session:
             return await claims.claim_due_legs(
                 session,
@@ -116,7 +123,7 @@ class Poller:
                 worker_id=self._worker_id,
                 now=self._clock(),
                 lease=self._settings.lease,
-                limit=self._settings.claim_size,
+                limit=limit,
             )
 
     async def _poll_claims(
@@ -125,6 +132,8 @@ class Poller:
         due: list[LegClaim],
         in_flight: asyncio.Semaphore,
         report: CarrierPollReport,
+        *,
+        calls_at_once: int,
     ) -> bool:
         """Polls what the carrier's limits allow now; returns False when the rest must wait."""
         client = self._clients[carrier]
@@ -133,23 +142,24 @@ class Poller:
         # A client without a token or connection yet calls once alone first: calls queued
         # behind its token fetch would reach the carrier together, over its rate.
         cold = client not in _warm_clients
-        reservation = await self._reserve(carrier, 1 if cold else len(batches))
-        granted = batches[: len(reservation.send_at)]
-        waiting = [leg.id for batch in batches[len(granted) :] for leg in batch]
-        await self._release(waiting)
-        if waiting:
-            report.waiting_until = reservation.wait_until
-        answers = await asyncio.gather(
-            *(
-                self._call(client, batch, send_at, in_flight)
-                for batch, send_at in zip(granted, reservation.send_at, strict=True)
-            )
+        later = [leg.id for batch in batches[1:] for leg in batch] if cold else []
+        batches = batches[:1] if cold else batches
+        slots = SlotSource(
+            lambda wanted: self._reserve(carrier, wanted),
+            block=1 if cold else calls_at_once,
+            clock=self._clock,
+            tolerance=self._settings.slot_tolerance,
         )
-        sent = [(b, a) for b, a in zip(granted, answers, strict=True) if a is not None]
-        missed = [leg.id for b, a in zip(granted, answers, strict=True) if a is None for leg in b]
-        await self._release(missed)  # not sent: still due, for fresh slots
+        answers = await asyncio.gather(
+            *(self._call(client, batch, slots, in_flight) for batch in batches)
+        )
+        sent = [(b, a) for b, a in zip(batches, answers, strict=True) if a is not None]
+        missed = [leg.id for b, a in zip(batches, answers, strict=True) if a is None for leg in b]
+        await self._release(missed + later)  # not sent: still due, for fresh slots
+        if slots.exhausted:
+            report.waiting_until = slots.wait_until
         await self._record(carrier, [b for b, _ in sent], [a for _, a in sent], report)
-        return not waiting or (cold and bool(granted))
+        return not slots.exhausted
 
     async def _release(self, leg_ids: list[int]) -> None:
         if leg_ids:
@@ -185,14 +195,17 @@ class Poller:
         self,
         client: CarrierClient,
         batch: Sequence[LegClaim],
-        send_at: datetime,
+        slots: SlotSource,
         in_flight: asyncio.Semaphore,
     ) -> list[TrackingResult] | None:
-        """The carrier's answers, or None when the call missed its slot and was not sent."""
+        """The carrier's answers, or None when the call got no slot or missed it: not sent."""
         queries = [
             TrackingQuery(leg.tracking_number, leg.service, leg.label_created_at) for leg in batch
         ]
         async with in_flight:
+            send_at = await slots.take()
+            if send_at is None:
+                return None
             delay = (send_at - self._clock()).total_seconds()
             if delay > 0:
                 await self._sleep(delay)
