@@ -24,6 +24,7 @@ for case in report.iter("testcase"):
         elif case.find("failure") is None and case.find("error") is None:
             ran[kind] += 1
 
+print(f"PostgreSQL tests passed: {ran['postgres']}; browser tests passed: {ran['browser']}")
 if ran["postgres"] == 0:
     sys.exit("FAILED: no PostgreSQL test ran")
 if Path("tests/browser").is_dir() and ran["browser"] == 0:
