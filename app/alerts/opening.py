@@ -10,12 +10,9 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import metrics
 from app.alerts import repository, service
-from app.alerts.customer_notice import enqueue_customer_notice
 from app.alerts.models import Alert
 from app.alerts.service import AlertPolicy, FindingSubject, subject_key
-from app.audit import repository as audit_repository
 from app.reconciliation.facts import Finding
 
 Keyed = tuple[str, Finding, FindingSubject]
@@ -78,27 +75,8 @@ async def _open_many(
             for _, f, s in items
         ]
     for alert, (_, _, subject) in zip(alerts, items, strict=True):
-        await audit_repository.record(
-            session,
-            actor="firstscan",
-            action="alert.opened",
-            entity_type="alert",
-            entity_id=str(alert.id),
-            order_id=alert.order_id,
-            detail={"rule": alert.rule, "severity": alert.severity},
+        await service.announce_opened(
+            session, alert=alert, order_number=subject.order_number, policy=policy, now=now
         )
-        metrics.ALERTS_OPENED.labels(alert.rule).inc()
-        service.enqueue_notifications(
-            session,
-            alert=alert,
-            event="opened",
-            order_number=subject.order_number,
-            policy=policy,
-            now=now,
-        )
-        if policy.customer_notice is not None:
-            await enqueue_customer_notice(
-                session, alert=alert, policy=policy.customer_notice, now=now
-            )
     await session.flush()
     return list(alerts)

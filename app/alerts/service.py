@@ -130,19 +130,37 @@ async def _open(
     except IntegrityError:
         # Another worker opened the same alert a moment ago: the unique index kept it single.
         return await repository.find_unresolved(session, subject_key=key, rule=finding.rule)
-    await _audit(session, alert, "alert.opened", "firstscan", {"severity": alert.severity})
+    await announce_opened(
+        session, alert=alert, order_number=subject.order_number, policy=policy, now=now
+    )
+    await session.flush()
+    return alert
+
+
+async def announce_opened(
+    session: AsyncSession,
+    *,
+    alert: Alert,
+    order_number: str | None,
+    policy: AlertPolicy,
+    now: datetime,
+) -> None:
+    """Audits a newly opened alert and queues its messages, in the caller's transaction."""
+    await audit_repository.record(
+        session,
+        actor="firstscan",
+        action="alert.opened",
+        entity_type="alert",
+        entity_id=str(alert.id),
+        order_id=alert.order_id,
+        detail={"rule": alert.rule, "severity": alert.severity},
+    )
     metrics.ALERTS_OPENED.labels(alert.rule).inc()
     enqueue_notifications(
-        session,
-        alert=alert,
-        event="opened",
-        order_number=subject.order_number,
-        policy=policy,
-        now=now,
+        session, alert=alert, event="opened", order_number=order_number, policy=policy, now=now
     )
     if policy.customer_notice is not None:
         await enqueue_customer_notice(session, alert=alert, policy=policy.customer_notice, now=now)
-    return alert
 
 
 async def refresh_alert(
