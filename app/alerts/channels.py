@@ -6,9 +6,9 @@ import smtplib
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import formatdate
 
 import httpx
 from pydantic import SecretStr, ValidationError
@@ -30,6 +30,7 @@ from app.alerts.messages import (
 )
 from app.db import utcnow
 from app.settings import Settings
+from carriers.retry_after import parse_retry_after
 
 __all__ = [
     "Channel",
@@ -52,22 +53,6 @@ __all__ = [
 # 408 Request Timeout and 429 Too Many Requests are the 4xx answers that invite a retry.
 RETRYABLE_CLIENT_ERRORS = frozenset({408, 429})
 ERROR_EXCERPT = 200
-
-
-def parse_retry_after(value: str | None, *, now: datetime) -> timedelta | None:
-    """Reads Retry-After as delay-seconds or an HTTP-date (RFC 9110 §10.2.3); None if unusable."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:  # "-0000" means UTC with no claim about local time (RFC 5322)
-        moment = moment.replace(tzinfo=UTC)
-    return max(moment - now, timedelta(0))
 
 
 def classify_webhook_response(
