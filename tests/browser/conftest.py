@@ -9,7 +9,6 @@ import asyncio
 import os
 import shutil
 import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from tests.conftest import (
     _drop_postgres_database,
 )
 from tests.integration.alerts.test_email_channel import Inbox, free_port, start_smtp
+from tests.support.waiting import wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 REQUIRE_BROWSER_ENV = "FIRSTSCAN_REQUIRE_BROWSER"
@@ -161,11 +161,11 @@ def live_server(database_url_for_browser: str) -> Iterator[LiveServer]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the app did not start under uvicorn")
-        time.sleep(0.05)
+    wait_until(
+        lambda: bool(server.started) or not thread.is_alive(), within=20, what="the app's start"
+    )
+    if not server.started:
+        pytest.fail("the app did not start under uvicorn")
     backend = "postgres" if database_url_for_browser.startswith("postgresql") else "sqlite"
     try:
         yield LiveServer(settings.public_base_url, ops_key, agent_key, inbox, backend)

@@ -21,6 +21,7 @@ from app.auth.roles import Role
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import BACKENDS, throwaway_database
+from tests.support.waiting import wait_until
 
 
 def _free_port() -> int:
@@ -55,11 +56,7 @@ def live_api(fuzz_database_url) -> Iterator[tuple[str, str]]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = 200
-    while not server.started and deadline:
-        threading.Event().wait(0.05)
-        deadline -= 1
-    assert server.started, "the API did not start"
+    wait_until(lambda: bool(server.started), within=10, what="the API's start")
     yield f"http://127.0.0.1:{port}", key
     server.should_exit = True
     thread.join(timeout=10)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
 
 from carriers.mock_server import MockCarrierServer
+from tests.support.waiting import wait_until
 
 STARTUP_DEADLINE_SECONDS = 10.0
-POLL_INTERVAL_SECONDS = 0.01
 
 
 @contextmanager
@@ -42,10 +41,9 @@ def running_mock_carrier(server: MockCarrierServer | None = None) -> Iterator[st
 
 
 def _wait_until_started(server: uvicorn.Server, thread: threading.Thread) -> None:
-    deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
-    while not server.started:
+    def started() -> bool:
         if not thread.is_alive():
             raise RuntimeError("the mock carrier server stopped before it started")
-        if time.monotonic() > deadline:
-            raise TimeoutError("the mock carrier server did not start in time")
-        time.sleep(POLL_INTERVAL_SECONDS)  # polling a flag with a deadline, not waiting blindly
+        return bool(server.started)
+
+    wait_until(started, within=STARTUP_DEADLINE_SECONDS, what="the mock carrier server start")
