@@ -117,3 +117,34 @@ class DeliveryAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PlannedAlert(Base):
+    """An alert the rules will open at its order's next deadline unless news arrives first.
+
+    Written whenever an order is judged (after a poll brought news), so that at a business-day
+    midnight, when tens of thousands of deadlines fall at once, the alerts open with a few
+    set-based statements instead of re-judging every order first (`app.alerts.planned`). A plan
+    holds only while `orders.reconcile_due_at` still equals its `due_at`: news moves that, and
+    the order is judged again. `fresh_since`: the leg's last successful poll must be at or after
+    it (the staleness guard as of the deadline); None for findings that rest on no silence.
+    """
+
+    __tablename__ = "planned_alerts"
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    leg_id: Mapped[int | None] = mapped_column(ForeignKey("legs.id", ondelete="CASCADE"))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    fresh_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    subject_key: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    carrier: Mapped[str | None] = mapped_column(String(32))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    team: Mapped[str | None] = mapped_column(String(64))
+    explanation: Mapped[str] = mapped_column(Text)
+    recommended_action: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The ops message as it will be sent, but for what only opening decides (id, link, time).
+    message: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -210,6 +210,19 @@ def build_notification_payload(
     }
 
 
+def notification_destinations(policy: AlertPolicy) -> list[tuple[str, str]]:
+    """(channel, destination) of every ops message, webhooks by hash, never by URL."""
+    return [("webhook", webhook_destination(url)) for url in policy.webhook_urls] + [
+        ("email", address) for address in policy.email_recipients
+    ]
+
+
+def idempotency_key(alert_id: int | str, event: str, channel: str, destination: str) -> str:
+    """The same key on every attempt of one message, so a receiver can drop a repeat."""
+    digest = hashlib.sha256(destination.encode()).hexdigest()[:12]
+    return f"firstscan-alert-{alert_id}-{event}-{channel}-{digest}"
+
+
 def enqueue_notifications(
     session: AsyncSession,
     *,
@@ -223,18 +236,14 @@ def enqueue_notifications(
     payload = build_notification_payload(
         alert, event=event, order_number=order_number, policy=policy
     )
-    destinations = [("webhook", webhook_destination(url)) for url in policy.webhook_urls] + [
-        ("email", address) for address in policy.email_recipients
-    ]
     rows = []
-    for channel, destination in destinations:
-        digest = hashlib.sha256(destination.encode()).hexdigest()[:12]
+    for channel, destination in notification_destinations(policy):
         row = AlertNotification(
             alert_id=alert.id,
             event=event,
             channel=channel,
             destination=destination,
-            idempotency_key=f"firstscan-alert-{alert.id}-{event}-{channel}-{digest}",
+            idempotency_key=idempotency_key(alert.id, event, channel, destination),
             payload=payload,
             status="pending",
             attempts=0,

@@ -11,7 +11,14 @@ SWEEP_BATCH = 500
 
 
 async def reconcile_due_orders(context: WorkerContext) -> int:
-    """Judges every order whose next look is due, in batches, until none is due."""
+    """Opens the alerts planned for deadlines that just passed, then judges every order whose
+    next look is due, in batches, until none is due."""
+    async with session_scope(context.sessionmaker) as session:
+        opened = await service.open_planned_alerts(
+            session, now=context.clock(), config=context.reconciliation
+        )
+    if opened:
+        logger.info("opened %d planned alerts", len(opened))
     judged = 0
     while True:
         async with session_scope(context.sessionmaker) as session:

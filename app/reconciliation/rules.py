@@ -43,6 +43,7 @@ claim_mismatch (if the parcel moves anyway) and expired.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from app.reconciliation import report_rules, silence_rules
@@ -52,7 +53,13 @@ from app.reconciliation.scene import Due, Scene
 from app.reconciliation.thresholds import ThresholdTable
 from app.reconciliation.wording import carrier_name, iso, moment, span
 
-__all__ = ["find_carrier_outages", "find_discrepancies", "next_deadline"]
+__all__ = [
+    "Upcoming",
+    "find_carrier_outages",
+    "find_discrepancies",
+    "next_deadline",
+    "upcoming_findings",
+]
 
 LegRule = Callable[[LegFacts, Scene], Sequence[Due]]
 
@@ -76,7 +83,16 @@ def find_discrepancies(
 ) -> list[Finding]:
     """Every finding due at `now`, legs in sequence order; stale legs raise no silence finding."""
     scene = _scene(order, now, thresholds, calendars)
-    return _due_findings(_collect(scene), scene, assume_fresh=False)
+    return [due.finding for due in _due(_collect(scene), scene, assume_fresh=False)]
+
+
+@dataclass(frozen=True, slots=True)
+class Upcoming:
+    """The order's next deadline and every finding due at it if the data stay as they are (some
+    may be due already); `dues` keep `needs_fresh`, so a planner can re-check freshness then."""
+
+    at: datetime
+    dues: tuple[Due, ...]
 
 
 def next_deadline(
@@ -88,6 +104,14 @@ def next_deadline(
     now is still reported: it is when that leg's alert would open once polled. None: no rule is
     pending.
     """
+    upcoming = upcoming_findings(order, now=now, thresholds=thresholds, calendars=calendars)
+    return upcoming.at if upcoming is not None else None
+
+
+def upcoming_findings(
+    order: OrderFacts, *, now: datetime, thresholds: ThresholdTable, calendars: CalendarTable
+) -> Upcoming | None:
+    """`next_deadline` with the findings due at it (polls assumed to keep succeeding)."""
     scene = _scene(order, now, thresholds, calendars)
     pending = sorted(
         (due for due in _collect(scene) if due.due_at is not None and due.due_at > now),
@@ -97,9 +121,10 @@ def next_deadline(
         at = due.due_at
         assert at is not None  # filtered above; narrows the type for mypy
         later = _scene(order, at, thresholds, calendars)
+        dues = _due(_collect(later), later, assume_fresh=True)
         # A pending finding may never open, e.g. not_found superseded first by never_inducted.
-        if due.finding.key in {f.key for f in _due_findings(_collect(later), later, True)}:
-            return at
+        if due.finding.key in {d.finding.key for d in dues}:
+            return Upcoming(at=at, dues=tuple(dues))
     return None
 
 
@@ -171,20 +196,20 @@ def _collect(scene: Scene) -> list[Due]:
     return dues
 
 
-def _due_findings(dues: Sequence[Due], scene: Scene, assume_fresh: bool) -> list[Finding]:
+def _due(dues: Sequence[Due], scene: Scene, *, assume_fresh: bool) -> list[Due]:
     fresh = {leg.leg_id: leg.is_fresh(scene.now) for leg in scene.order.legs}
-    findings = [
-        due.finding
+    due_now = [
+        due
         for due in dues
         if (due.due_at is None or due.due_at <= scene.now)
         and (assume_fresh or not due.needs_fresh or _is_fresh(due.finding.leg_id, fresh))
     ]
     redundant = {
-        (superseded, finding.leg_id)
-        for finding in findings
-        for superseded in SUPERSEDES.get(finding.rule, frozenset())
+        (superseded, due.finding.leg_id)
+        for due in due_now
+        for superseded in SUPERSEDES.get(due.finding.rule, frozenset())
     }
-    return [f for f in findings if (f.rule, f.leg_id) not in redundant]
+    return [d for d in due_now if (d.finding.rule, d.finding.leg_id) not in redundant]
 
 
 def _is_fresh(leg_id: int | None, fresh: Mapping[int, bool]) -> bool:

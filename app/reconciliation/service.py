@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.alerts import opening
+from app.alerts import opening, planned
 from app.alerts import repository as alerts_repository
 from app.alerts import service as alerts_service
 from app.alerts.models import Alert
@@ -43,7 +43,11 @@ class ReconciliationConfig:
 class OrderVerdict:
     order_number: str
     findings: list[Finding]
-    next_deadline: datetime | None
+    upcoming: rules.Upcoming | None  # the next deadline and what opens then
+
+    @property
+    def next_deadline(self) -> datetime | None:
+        return self.upcoming.at if self.upcoming is not None else None
 
 
 async def load_order_facts(
@@ -65,7 +69,7 @@ def judge_order(facts: OrderFacts, *, now: datetime, config: ReconciliationConfi
         findings=rules.find_discrepancies(
             facts, now=now, thresholds=thresholds, calendars=calendars
         ),
-        next_deadline=rules.next_deadline(
+        upcoming=rules.upcoming_findings(
             facts, now=now, thresholds=thresholds, calendars=calendars
         ),
     )
@@ -93,6 +97,12 @@ async def reconcile_orders(
         session, findings=findings, open_alerts=open_alerts, policy=config.policy, now=now
     )
     _stop_polling_dead_legs(judged, recorded)
+    await planned.replace_plans(
+        session,
+        order_ids=[order.id for order, _, _ in judged],
+        plans=[plan for order, facts, verdict in judged for plan in _plans(order, facts, verdict)],
+        policy=config.policy,
+    )
     for order, facts, verdict in judged:
         await _close_what_went_away(
             session,
@@ -107,6 +117,37 @@ async def reconcile_orders(
             _schedule_for_deadline(leg, verdict.next_deadline, now=now, cadence=config.cadence)
     await session.flush()
     return [verdict for _, _, verdict in judged]
+
+
+def _plans(order: Order, facts: OrderFacts, verdict: OrderVerdict) -> list[planned.Plan]:
+    """What opens at the order's next deadline that is not open already; rules that stop
+    polling are left to the order's own judgement then."""
+    upcoming = verdict.upcoming
+    if upcoming is None:
+        return []
+    raised_now = {f.key for f in verdict.findings}
+    max_poll_age = {leg.leg_id: leg.max_poll_age for leg in facts.legs}
+    return [
+        planned.Plan(
+            finding=due.finding,
+            subject=_subject(order, due.finding),
+            due_at=upcoming.at,
+            fresh_since=(
+                upcoming.at - max_poll_age[due.finding.leg_id]
+                if due.needs_fresh and due.finding.leg_id in max_poll_age
+                else None
+            ),
+        )
+        for due in upcoming.dues
+        if due.finding.key not in raised_now and due.finding.rule not in RULES_THAT_STOP_POLLING
+    ]
+
+
+async def open_planned_alerts(
+    session: AsyncSession, *, now: datetime, config: ReconciliationConfig
+) -> list[planned.OpenedAlert]:
+    """Opens the alerts planned for a deadline that has just passed (`app.alerts.planned`)."""
+    return await planned.open_due_plans(session, now=now, policy=config.policy)
 
 
 def _legs(order: Order) -> dict[int, Leg]:

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.reconciliation.facts import OrderFacts
-from app.reconciliation.rules import next_deadline
+from app.reconciliation.rules import find_discrepancies, next_deadline, upcoming_findings
 from carriers.types import TrackingStatus
 from tests.unit.reconciliation.facts_builders import (
     CALENDARS,
@@ -143,3 +143,21 @@ def test_next_deadline_is_exactly_when_the_next_new_finding_appears(order, now):
     if found - SECOND > now:
         assert rules_at(order, found - SECOND) <= before_now
     assert rules_at(order, found + SECOND) - before_now
+
+
+@settings(max_examples=200, deadline=None)
+@given(order=orders(), now=offsets)
+def test_the_findings_planned_for_the_deadline_are_what_the_rules_find_then(order, now):
+    """What the sweep plans for the next deadline is, word for word, what judging the order at
+    that deadline (polls having kept succeeding) finds."""
+    upcoming = upcoming_findings(
+        polled_at(order, now), now=now, thresholds=THRESHOLDS, calendars=CALENDARS
+    )
+    if upcoming is None:
+        assert deadline(order, now) is None
+        return
+    assert upcoming.at == deadline(order, now)
+    then = find_discrepancies(
+        polled_at(order, upcoming.at), now=upcoming.at, thresholds=THRESHOLDS, calendars=CALENDARS
+    )
+    assert [due.finding for due in upcoming.dues] == then

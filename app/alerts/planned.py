@@ -1,0 +1,434 @@
+"""Alerts planned for an order's next deadline, opened set-based when the deadline comes.
+
+Every business-day deadline falls at 00:00, so one midnight makes tens of thousands of orders due
+at once (57,398 of a 1 M-leg system in bench/sweep.py), and judging each of them again then takes
+minutes. But the rules already know, whenever they judge an order, which findings will open at its
+next deadline if nothing changes (`rules.upcoming_findings`). The sweep stores those as
+`PlannedAlert` rows; at the deadline `open_due_plans` opens them, with their audit and outbox rows,
+in one transaction of a few set-based statements. The order stays due, so the ordinary sweep still
+judges it afterwards (fresh wording, closing what went away, the next plan); no alert waits for it.
+
+A plan opens only while it still holds, checked in SQL with the rules' own conditions: the order's
+`reconcile_due_at` is still the plan's deadline (news moves it, and the order is judged afresh),
+the deadline passed less than `PLAN_WINDOW` ago (after that the order is judged from scratch), the
+leg was polled successfully since `fresh_since` (the staleness guard, as of the deadline), no alert
+is open for the same subject and rule, and no person closed this problem with no news since.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement, Select
+
+from app import metrics
+from app.alerts.customer_notice import enqueue_customer_notice
+from app.alerts.models import Alert, AlertNotification, PlannedAlert
+from app.alerts.service import (
+    AlertPolicy,
+    FindingSubject,
+    build_alert,
+    build_notification_payload,
+    idempotency_key,
+    notification_destinations,
+    subject_key,
+)
+from app.audit.models import AuditEntry
+from app.db import UTCDateTime
+from app.public.wording import NOTICE_PROBLEMS
+from app.reconciliation.facts import Finding
+from app.shipments.models import Leg, Order
+
+# The sweep runs every few seconds; a plan whose deadline passed longer ago than this belongs to
+# a sweep that did not run (a worker down over midnight), and the order is judged from scratch.
+PLAN_WINDOW = timedelta(minutes=1)
+OPENED = "opened"
+# Filled in only when the alert opens.
+_OPENING_FIELDS = ("alert_id", "url", "opened_at")
+
+_plans = typing.cast(Table, PlannedAlert.__table__)
+_alerts = typing.cast(Table, Alert.__table__)
+_audit = typing.cast(Table, AuditEntry.__table__)
+_outbox = typing.cast(Table, AlertNotification.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A finding the rules will raise at `due_at` if the order's data stay as they are."""
+
+    finding: Finding
+    subject: FindingSubject
+    due_at: datetime
+    fresh_since: datetime | None  # the leg's last good poll must be this recent; None: no need
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedAlert:
+    alert_id: int
+    rule: str
+    order_id: int | None
+
+
+async def replace_plans(
+    session: AsyncSession, *, order_ids: Sequence[int], plans: Sequence[Plan], policy: AlertPolicy
+) -> None:
+    """The orders' plans become `plans`: an order judged again plans afresh."""
+    if not order_ids:
+        return
+    await session.execute(delete(_plans).where(_plans.c.order_id.in_(order_ids)))
+    if plans:
+        await session.execute(insert(_plans), [_plan_row(plan, policy) for plan in plans])
+
+
+def _plan_row(plan: Plan, policy: AlertPolicy) -> dict[str, Any]:
+    finding, subject = plan.finding, plan.subject
+    if subject.order_id is None:
+        raise ValueError("only an order's findings are planned")
+    key = subject_key(finding, subject.order_id)
+    alert = build_alert(finding, key=key, order_id=subject.order_id, policy=policy, now=plan.due_at)
+    message = build_notification_payload(
+        alert, event=OPENED, order_number=subject.order_number, policy=policy
+    )
+    for field in _OPENING_FIELDS:
+        message.pop(field)
+    return {
+        "order_id": subject.order_id,
+        "leg_id": finding.leg_id,
+        "due_at": plan.due_at,
+        "fresh_since": plan.fresh_since,
+        "subject_key": key,
+        "rule": finding.rule,
+        "severity": alert.severity,
+        "carrier": alert.carrier,
+        "tracking_number": alert.tracking_number,
+        "team": alert.team,
+        "explanation": alert.explanation,
+        "recommended_action": alert.recommended_action,
+        "evidence": alert.evidence,
+        "message": message,
+    }
+
+
+async def open_due_plans(
+    session: AsyncSession, *, now: datetime, policy: AlertPolicy
+) -> list[OpenedAlert]:
+    """Opens every plan that is due and still holds, with audit and outbox rows, in the caller's
+    transaction; the plans it opened are consumed."""
+    if session.get_bind().dialect.name == "postgresql":
+        opened = await _open_in_one_statement(session, now=now, policy=policy)
+    else:
+        opened = await _open_step_by_step(session, now=now, policy=policy)
+    for rule, count in Counter(alert.rule for alert in opened).items():
+        metrics.ALERTS_OPENED.labels(rule).inc(count)
+    if policy.customer_notice is not None:
+        for item in opened:
+            if item.rule in NOTICE_PROBLEMS:
+                alert = await session.get(Alert, item.alert_id)
+                assert alert is not None  # opened in this very transaction
+                await enqueue_customer_notice(
+                    session, alert=alert, policy=policy.customer_notice, now=now
+                )
+    return opened
+
+
+def due_plans(now: datetime) -> Select[Any]:
+    """The plans that are due at `now` and still hold (module docstring)."""
+    orders, legs = typing.cast(Table, Order.__table__), typing.cast(Table, Leg.__table__)
+    still_open = _alerts.alias("still_open")
+    closed = _alerts.alias("closed")
+    closed_later = _alerts.alias("closed_later")
+    # What reopens a problem a person closed: the leg's newest scan, or a change to the order.
+    last_activity = case(
+        (_plans.c.leg_id.is_(None), orders.c.updated_at), else_=legs.c.last_event_at
+    )
+    is_open = exists().where(
+        still_open.c.subject_key == _plans.c.subject_key,
+        still_open.c.rule == _plans.c.rule,
+        still_open.c.status != "resolved",
+    )
+    closed_by_a_person_without_news = exists().where(
+        closed.c.subject_key == _plans.c.subject_key,
+        closed.c.rule == _plans.c.rule,
+        closed.c.status == "resolved",
+        closed.c.auto_resolved.is_(False),
+        or_(last_activity.is_(None), closed.c.resolved_at >= last_activity),
+        ~exists().where(
+            closed_later.c.subject_key == closed.c.subject_key,
+            closed_later.c.rule == closed.c.rule,
+            closed_later.c.status == "resolved",
+            closed_later.c.resolved_at > closed.c.resolved_at,
+        ),
+    )
+    return (
+        select(_plans)
+        .join(orders, orders.c.id == _plans.c.order_id)
+        .outerjoin(legs, legs.c.id == _plans.c.leg_id)
+        .where(
+            _plans.c.due_at <= now,
+            _plans.c.due_at > now - PLAN_WINDOW,
+            orders.c.reconcile_due_at == _plans.c.due_at,
+            or_(
+                _plans.c.fresh_since.is_(None),
+                legs.c.last_successful_poll_at >= _plans.c.fresh_since,
+            ),
+            ~is_open,
+            ~closed_by_a_person_without_news,
+        )
+    )
+
+
+_ALERT_COLUMNS = (
+    "rule",
+    "severity",
+    "status",
+    "subject_key",
+    "leg_id",
+    "order_id",
+    "carrier",
+    "tracking_number",
+    "team",
+    "explanation",
+    "recommended_action",
+    "evidence",
+    "opened_at",
+    "last_seen_at",
+    "updated_at",
+    "auto_resolved",
+)
+_AUDIT_COLUMNS = (
+    "occurred_at",
+    "actor",
+    "action",
+    "entity_type",
+    "entity_id",
+    "order_id",
+    "detail",
+)
+_NOTIFICATION_COLUMNS = (
+    "alert_id",
+    "event",
+    "channel",
+    "destination",
+    "idempotency_key",
+    "payload",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
+
+
+def _alert_values(plans: Any, now: datetime) -> list[ColumnElement[Any]]:
+    at = literal(now, UTCDateTime)
+    return [
+        plans.c.rule,
+        plans.c.severity,
+        literal("open"),
+        plans.c.subject_key,
+        plans.c.leg_id,
+        plans.c.order_id,
+        plans.c.carrier,
+        plans.c.tracking_number,
+        plans.c.team,
+        plans.c.explanation,
+        plans.c.recommended_action,
+        plans.c.evidence,
+        at,
+        at,
+        at,
+        false(),
+    ]
+
+
+def _audit_values(alerts: Any, now: datetime, detail: ColumnElement[Any]) -> list[Any]:
+    return [
+        literal(now, UTCDateTime),
+        literal("firstscan"),
+        literal("alert.opened"),
+        literal("alert"),
+        cast(alerts.c.id, String),
+        alerts.c.order_id,
+        detail,
+    ]
+
+
+def _message_keys(policy: AlertPolicy) -> list[tuple[str, str, str, str]]:
+    """(channel, destination, key prefix, key suffix): the alert id goes between the two."""
+    keys = []
+    for channel, destination in notification_destinations(policy):
+        prefix, suffix = idempotency_key("\0", OPENED, channel, destination).split("\0")
+        keys.append((channel, destination, prefix, suffix))
+    return keys
+
+
+def _notification_values(
+    alert_id: ColumnElement[Any],
+    payload: ColumnElement[Any],
+    now: datetime,
+    key: tuple[str, str, str, str],
+) -> list[Any]:
+    channel, destination, prefix, suffix = key
+    at = literal(now, UTCDateTime)
+    return [
+        alert_id,
+        literal(OPENED),
+        literal(channel),
+        literal(destination),
+        literal(prefix) + cast(alert_id, String) + literal(suffix),
+        payload,
+        literal("pending"),
+        literal(0),
+        at,
+        at,
+    ]
+
+
+def _alert_url(policy: AlertPolicy, alert_id: ColumnElement[Any]) -> ColumnElement[Any]:
+    return literal(f"{policy.console_base_url.rstrip('/')}/console/alerts/") + cast(
+        alert_id, String
+    )
+
+
+async def _open_in_one_statement(
+    session: AsyncSession, *, now: datetime, policy: AlertPolicy
+) -> list[OpenedAlert]:
+    """PostgreSQL: one statement whose CTEs open the alerts (the unique index settles a race
+    with another worker), audit them, queue their messages and consume the plans."""
+    chosen = due_plans(now).cte("chosen")
+    opened = (
+        pg_insert(_alerts)
+        .from_select(
+            list(_ALERT_COLUMNS),
+            # Orders, then legs, in id order: the same lock order as every other writer.
+            select(*_alert_values(chosen, now)).order_by(chosen.c.order_id, chosen.c.leg_id),
+        )
+        .on_conflict_do_nothing(
+            index_elements=["subject_key", "rule"], index_where=text("status != 'resolved'")
+        )
+        .returning(
+            _alerts.c.id,
+            _alerts.c.rule,
+            _alerts.c.order_id,
+            _alerts.c.subject_key,
+            _alerts.c.severity,
+        )
+        .cte("opened")
+    )
+    detail = func.json_build_object("rule", opened.c.rule, "severity", opened.c.severity)
+    audited = (
+        insert(_audit)
+        .from_select(list(_AUDIT_COLUMNS), select(*_audit_values(opened, now, detail)))
+        .cte("audited")
+    )
+    with_plan = opened.join(
+        chosen, and_(chosen.c.subject_key == opened.c.subject_key, chosen.c.rule == opened.c.rule)
+    )
+    payload = cast(
+        cast(chosen.c.message, JSONB).op("||")(
+            func.jsonb_build_object(
+                "alert_id",
+                opened.c.id,
+                "url",
+                _alert_url(policy, opened.c.id),
+                "opened_at",
+                now.isoformat(),
+            )
+        ),
+        JSON,
+    )
+    queued = [
+        insert(_outbox)
+        .from_select(
+            list(_NOTIFICATION_COLUMNS),
+            select(*_notification_values(opened.c.id, payload, now, key)).select_from(with_plan),
+        )
+        .cte(f"queued_{index}")
+        for index, key in enumerate(_message_keys(policy))
+    ]
+    consumed = delete(_plans).where(_plans.c.id.in_(select(chosen.c.id))).cte("consumed")
+    stmt = select(opened.c.id, opened.c.rule, opened.c.order_id).add_cte(audited, *queued, consumed)
+    rows = (await session.execute(stmt)).all()
+    return [OpenedAlert(alert_id=row[0], rule=row[1], order_id=row[2]) for row in rows]
+
+
+async def _open_step_by_step(
+    session: AsyncSession, *, now: datetime, policy: AlertPolicy
+) -> list[OpenedAlert]:
+    """SQLite: the same in a few statements; its one writer (BEGIN IMMEDIATE) makes every alert
+    above the highest id before the insert one of ours."""
+    before = (await session.execute(select(func.coalesce(func.max(_alerts.c.id), 0)))).scalar_one()
+    chosen = due_plans(now).subquery("chosen")
+    await session.execute(
+        insert(_alerts).from_select(
+            list(_ALERT_COLUMNS),
+            select(*_alert_values(chosen, now)).order_by(chosen.c.order_id, chosen.c.leg_id),
+        )
+    )
+    new = select(_alerts).where(_alerts.c.id > before).subquery("new")
+    detail = func.json_object("rule", new.c.rule, "severity", new.c.severity)
+    await session.execute(
+        insert(_audit).from_select(list(_AUDIT_COLUMNS), select(*_audit_values(new, now, detail)))
+    )
+    # The plan each new alert came from: one per subject and rule, due inside the window.
+    plans = _plans.alias("plan")
+    with_plan = new.join(
+        plans,
+        and_(
+            plans.c.subject_key == new.c.subject_key,
+            plans.c.rule == new.c.rule,
+            plans.c.due_at <= now,
+            plans.c.due_at > now - PLAN_WINDOW,
+        ),
+    )
+    payload = func.json_set(
+        plans.c.message,
+        "$.alert_id",
+        new.c.id,
+        "$.url",
+        _alert_url(policy, new.c.id),
+        "$.opened_at",
+        now.isoformat(),
+    )
+    for key in _message_keys(policy):
+        await session.execute(
+            insert(_outbox).from_select(
+                list(_NOTIFICATION_COLUMNS),
+                select(*_notification_values(new.c.id, payload, now, key)).select_from(with_plan),
+            )
+        )
+    await session.execute(
+        delete(_plans).where(_plans.c.id.in_(select(plans.c.id).select_from(with_plan)))
+    )
+    rows = (
+        await session.execute(
+            select(_alerts.c.id, _alerts.c.rule, _alerts.c.order_id)
+            .where(_alerts.c.id > before)
+            .order_by(_alerts.c.id)
+        )
+    ).all()
+    return [OpenedAlert(alert_id=row[0], rule=row[1], order_id=row[2]) for row in rows]

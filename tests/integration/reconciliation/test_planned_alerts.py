@@ -1,0 +1,322 @@
+"""The midnight path: alerts the rules planned for a deadline open set-based when it passes, with
+the same audit and outbox rows as the per-order path, and never where the per-order path would
+open nothing (news, stale legs, an alert already open, a person's closure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from app.alerts.models import Alert, AlertNotification, PlannedAlert
+from app.alerts.planned import PLAN_WINDOW
+from app.alerts.service import AlertPolicy, idempotency_key
+from app.audit.models import AuditEntry
+from app.reconciliation import service
+from app.reconciliation.service import ReconciliationConfig
+from app.settings import Settings
+from app.shipments.models import Order
+from app.wiring import build_alert_policy
+from tests.factories import create_order, make_event, usps_number
+
+# Mon 7 Dec 2026 10:00 New York: the never-inducted deadline (2 business days) is Thu 10 Dec 00:00.
+LABEL_AT = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+DEADLINE = datetime(2026, 12, 10, 5, 0, tzinfo=UTC)
+JUST_AFTER = DEADLINE + timedelta(seconds=3)
+POLICY = AlertPolicy(
+    webhook_urls=("https://hooks.example.test/T000/B000/secret",),
+    email_recipients=("ops@example.test",),
+)
+CONFIG = ReconciliationConfig(policy=POLICY)
+
+
+async def label_judged_before_the_deadline(session, *, config=CONFIG, **order):
+    """A USPS label with no scan, judged an hour after it was printed: nothing is wrong yet."""
+    order_id, (leg,) = await create_order(
+        session,
+        now=LABEL_AT,
+        label_at=LABEL_AT,
+        shipments=[{"tracking_number": usps_number(), "carrier": "usps", "label_created_at": ""}],
+        **order,
+    )
+    leg.status = "label_created"
+    leg.last_successful_poll_at = LABEL_AT + timedelta(hours=1)
+    session.add(make_event(leg, status="label_created", at=LABEL_AT, code="GX"))
+    await session.flush()
+    verdicts = await service.reconcile_orders(
+        session, order_ids=[order_id], now=LABEL_AT + timedelta(hours=1), config=config
+    )
+    assert verdicts[0].findings == []
+    return order_id, leg
+
+
+async def rows(session, model) -> list:
+    return list((await session.execute(select(model).order_by(model.id))).scalars())
+
+
+async def test_judging_an_order_plans_what_opens_at_its_next_deadline(session):
+    order_id, leg = await label_judged_before_the_deadline(session)
+
+    (plan,) = await rows(session, PlannedAlert)
+    order = await session.get(Order, order_id)
+    assert (plan.rule, plan.leg_id, plan.order_id, plan.subject_key) == (
+        "never_inducted",
+        leg.id,
+        order_id,
+        f"leg:{leg.id}",
+    )
+    assert plan.due_at == DEADLINE == order.reconcile_due_at
+    # The staleness guard as of the deadline: label_created legs are polled every 6 h.
+    assert DEADLINE - timedelta(days=1) < plan.fresh_since < DEADLINE - timedelta(hours=12)
+    assert plan.team == "ops"
+    assert "alert_id" not in plan.message
+    assert plan.message["rule"] == "never_inducted"
+
+
+async def test_at_the_deadline_the_planned_alert_opens_with_its_audit_and_messages(session):
+    order_id, leg = await label_judged_before_the_deadline(session)
+    leg.last_successful_poll_at = DEADLINE - timedelta(hours=1)
+    await session.flush()
+
+    opened = await service.open_planned_alerts(session, now=JUST_AFTER, config=CONFIG)
+
+    (alert,) = await rows(session, Alert)
+    assert [(o.alert_id, o.rule, o.order_id) for o in opened] == [
+        (alert.id, "never_inducted", order_id)
+    ]
+    assert (alert.status, alert.rule, alert.severity, alert.leg_id, alert.team) == (
+        "open",
+        "never_inducted",
+        "critical",
+        leg.id,
+        "ops",
+    )
+    assert alert.opened_at == alert.last_seen_at == JUST_AFTER
+    assert not alert.auto_resolved
+    assert "USPS" in alert.explanation
+    assert alert.recommended_action
+    (audit,) = [a for a in await rows(session, AuditEntry) if a.action == "alert.opened"]
+    assert (audit.entity_id, audit.order_id, audit.actor) == (str(alert.id), order_id, "firstscan")
+    assert audit.detail == {"rule": "never_inducted", "severity": "critical"}
+    messages = await rows(session, AlertNotification)
+    assert sorted((m.channel, m.status, m.attempts) for m in messages) == [
+        ("email", "pending", 0),
+        ("webhook", "pending", 0),
+    ]
+    for message in messages:
+        assert message.idempotency_key == idempotency_key(
+            alert.id, "opened", message.channel, message.destination
+        )
+        assert message.next_attempt_at == JUST_AFTER
+        assert message.payload["alert_id"] == alert.id
+        assert message.payload["url"] == f"http://127.0.0.1:8000/console/alerts/{alert.id}"
+        assert message.payload["opened_at"] == JUST_AFTER.isoformat()
+        assert message.payload["explanation"] == alert.explanation
+        assert message.payload["title"].startswith("[critical] never inducted: ")
+        assert "secret" not in str(message.payload) + message.destination
+    assert await rows(session, PlannedAlert) == []  # consumed
+
+
+async def test_the_sweep_after_the_planned_opening_refreshes_and_sends_nothing_twice(session):
+    _order_id, leg = await label_judged_before_the_deadline(session)
+    leg.last_successful_poll_at = DEADLINE - timedelta(hours=1)
+    await session.flush()
+    await service.open_planned_alerts(session, now=JUST_AFTER, config=CONFIG)
+
+    verdicts = await service.reconcile_due_orders(
+        session, now=JUST_AFTER + timedelta(seconds=5), config=CONFIG
+    )
+
+    assert [f.rule for f in verdicts[0].findings] == ["never_inducted"]
+    (alert,) = await rows(session, Alert)
+    assert alert.status == "open"
+    assert alert.last_seen_at == JUST_AFTER + timedelta(seconds=5)
+    assert len(await rows(session, AlertNotification)) == 2
+    opened = [a for a in await rows(session, AuditEntry) if a.action == "alert.opened"]
+    assert len(opened) == 1
+    # Running the opening again finds nothing left to open.
+    assert await service.open_planned_alerts(session, now=JUST_AFTER, config=CONFIG) == []
+
+
+async def test_the_same_deadline_opens_the_same_alert_on_either_path(session):
+    """A plan opened in SQL equals what judging the order at that moment opens."""
+    planned_id, planned_leg = await label_judged_before_the_deadline(session)
+    judged_id, judged_leg = await label_judged_before_the_deadline(session)
+    for leg in (planned_leg, judged_leg):
+        leg.last_successful_poll_at = DEADLINE - timedelta(hours=1)
+    await session.flush()
+    await service.reconcile_orders(session, order_ids=[judged_id], now=JUST_AFTER, config=CONFIG)
+
+    await service.open_planned_alerts(session, now=JUST_AFTER, config=CONFIG)
+
+    by_order = {a.order_id: a for a in await rows(session, Alert)}
+    planned, direct = by_order[planned_id], by_order[judged_id]
+    fields = ("rule", "severity", "status", "team", "carrier", "opened_at", "auto_resolved")
+    assert [getattr(planned, f) for f in fields] == [getattr(direct, f) for f in fields]
+
+    def without_number(alert: Alert) -> str:
+        return alert.explanation.replace(alert.tracking_number or "", "#")
+
+    assert without_number(planned) == without_number(direct)
+    assert set(planned.evidence) == set(direct.evidence)
+    messages = {(m.alert_id, m.channel): m.payload for m in await rows(session, AlertNotification)}
+    assert set(messages[(planned.id, "webhook")]) == set(messages[(direct.id, "webhook")])
+
+
+async def test_news_before_the_deadline_cancels_the_plan(session):
+    order_id, leg = await label_judged_before_the_deadline(session)
+    leg.last_successful_poll_at = DEADLINE - timedelta(hours=1)
+    # A poll brought an acceptance scan: recording queues the order for the rules at once.
+    (await session.get(Order, order_id)).reconcile_due_at = DEADLINE - timedelta(hours=1)
+    await session.flush()
+
+    assert await service.open_planned_alerts(session, now=JUST_AFTER, config=CONFIG) == []
+    assert await rows(session, Alert) == []
+
+
+async def test_a_leg_the_carrier_has_not_answered_for_opens_nothing(session):
+    await label_judged_before_the_deadline(session)  # last good poll: 7 Dec, now stale
+
+    assert await service.open_planned_alerts(session, now=JUST_AFTER, config=CONFIG) == []
+    assert await rows(session, Alert) == []
+    assert len(await rows(session, PlannedAlert)) == 1  # left to the rules' own judgement
+
+
+async def test_an_alert_already_open_for_the_same_problem_is_not_doubled(session):
+    order_id, leg = await label_judged_before_the_deadline(session)
+    leg.last_successful_poll_at = DEADLINE - timedelta(hours=1)
+    await session.flush()
+    await service.reconcile_orders(session, order_ids=[order_id], now=JUST_AFTER, config=CONFIG)
+    # The plan made before the deadline is still there if another worker re-planned nothing.
+    await label_plan_again(session, order_id)
+
+    assert await service.open_planned_alerts(session, now=JUST_AFTER, config=CONFIG) == []
+    assert len(await rows(session, Alert)) == 1
+    assert len(await rows(session, AlertNotification)) == 2
+
+
+async def label_plan_again(session, order_id: int) -> None:
+    session.add(
+        PlannedAlert(
+            order_id=order_id,
+            leg_id=(await rows(session, Alert))[0].leg_id,
+            due_at=DEADLINE,
+            fresh_since=None,
+            subject_key=(await rows(session, Alert))[0].subject_key,
+            rule="never_inducted",
+            severity="critical",
+            explanation="x",
+            recommended_action="y",
+            evidence={},
+            message={},
+        )
+    )
+    (await session.get(Order, order_id)).reconcile_due_at = DEADLINE
+    await session.flush()
+
+
+async def test_a_problem_a_person_closed_with_no_news_since_stays_closed(session):
+    order_id, leg = await label_judged_before_the_deadline(session)
+    leg.last_successful_poll_at = DEADLINE - timedelta(hours=1)
+    closed = closed_alert(order_id, leg, auto=False, resolved_at=LABEL_AT + timedelta(hours=2))
+    session.add(closed)
+    await session.flush()
+
+    assert await service.open_planned_alerts(session, now=JUST_AFTER, config=CONFIG) == []
+
+
+async def test_a_problem_that_closed_itself_earlier_opens_again(session):
+    order_id, leg = await label_judged_before_the_deadline(session)
+    leg.last_successful_poll_at = DEADLINE - timedelta(hours=1)
+    session.add(closed_alert(order_id, leg, auto=True, resolved_at=LABEL_AT + timedelta(hours=2)))
+    await session.flush()
+
+    opened = await service.open_planned_alerts(session, now=JUST_AFTER, config=CONFIG)
+
+    assert [o.rule for o in opened] == ["never_inducted"]
+
+
+def closed_alert(order_id: int, leg, *, auto: bool, resolved_at: datetime) -> Alert:
+    return Alert(
+        rule="never_inducted",
+        severity="critical",
+        status="resolved",
+        subject_key=f"leg:{leg.id}",
+        leg_id=leg.id,
+        order_id=order_id,
+        carrier="usps",
+        tracking_number=leg.tracking_number,
+        team="ops",
+        explanation="earlier",
+        recommended_action="earlier",
+        evidence={},
+        opened_at=LABEL_AT,
+        last_seen_at=LABEL_AT,
+        updated_at=resolved_at,
+        resolved_at=resolved_at,
+        resolved_by="firstscan" if auto else "sam",
+        outcome="carrier_found_it" if auto else "false_alarm",
+        auto_resolved=auto,
+    )
+
+
+async def test_a_plan_whose_deadline_passed_long_ago_is_left_to_the_rules(session):
+    _order_id, leg = await label_judged_before_the_deadline(session)
+    leg.last_successful_poll_at = DEADLINE - timedelta(hours=1)
+    await session.flush()
+    late = DEADLINE + PLAN_WINDOW + timedelta(seconds=1)
+
+    assert await service.open_planned_alerts(session, now=late, config=CONFIG) == []
+    await service.reconcile_due_orders(session, now=late, config=CONFIG)
+
+    (alert,) = await rows(session, Alert)
+    assert alert.opened_at == late
+
+
+async def test_the_customer_hears_once_when_a_planned_alert_opens(session, clock):
+    settings = Settings(
+        customer_notify=True, secret_key="planned-secret", public_base_url="https://shop.example"
+    )
+    config = ReconciliationConfig(policy=build_alert_policy(settings, clock=clock))
+    _order_id, leg = await label_judged_before_the_deadline(
+        session, config=config, customer_email="jamie.rivera@example.com"
+    )
+    leg.last_successful_poll_at = DEADLINE - timedelta(hours=1)
+    await session.flush()
+
+    await service.open_planned_alerts(session, now=JUST_AFTER, config=config)
+    await service.reconcile_due_orders(session, now=JUST_AFTER, config=config)
+
+    count = select(func.count()).where(AlertNotification.channel == "customer_email")
+    assert (await session.execute(count)).scalar_one() == 1
+
+
+async def test_two_workers_opening_the_same_plans_at_once_open_each_alert_once(
+    committing_sessionmaker,
+):
+    import asyncio
+
+    async with committing_sessionmaker() as session:
+        order_ids = []
+        for _ in range(20):
+            order_id, leg = await label_judged_before_the_deadline(session)
+            leg.last_successful_poll_at = DEADLINE - timedelta(hours=1)
+            order_ids.append(order_id)
+        await session.commit()
+
+    async def one_worker() -> int:
+        async with committing_sessionmaker() as session:
+            opened = await service.open_planned_alerts(session, now=JUST_AFTER, config=CONFIG)
+            await session.commit()
+            return len(opened)
+
+    counts = await asyncio.gather(one_worker(), one_worker())
+
+    assert sum(counts) == 20
+    async with committing_sessionmaker() as session:
+        alerts = await rows(session, Alert)
+        assert sorted(a.order_id for a in alerts) == sorted(order_ids)
+        audits = [a for a in await rows(session, AuditEntry) if a.action == "alert.opened"]
+        assert len(audits) == 20
+        keys = [m.idempotency_key for m in await rows(session, AlertNotification)]
+        assert len(keys) == len(set(keys)) == 40
