@@ -19,6 +19,7 @@ import asyncio
 import random
 import time
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import func, select, text, update
@@ -71,6 +72,46 @@ async def timed_sweep(engine: AsyncEngine, profile: bool = False) -> tuple[int, 
     return due, judged, elapsed
 
 
+async def plan_due_orders(engine: AsyncEngine) -> tuple[int, int, float]:
+    """What the worker did when it last judged each due order (untimed in the sweep): plans
+    for its deadline, made just before it. Returns (orders, plans, seconds)."""
+    async with httpx.AsyncClient() as http:
+        config = _context(engine, http).reconciliation
+    sessionmaker = db.create_sessionmaker(engine)
+    async with sessionmaker() as session:
+        due = (
+            await session.execute(
+                select(Order.id, Order.reconcile_due_at)
+                .where(Order.reconcile_due_at <= NOW)
+                .order_by(Order.reconcile_due_at, Order.id)
+            )
+        ).all()
+    by_deadline: dict[datetime, list[int]] = {}
+    for order_id, deadline in due:
+        by_deadline.setdefault(deadline, []).append(order_id)
+    plans, started = 0, time.perf_counter()
+    for deadline, order_ids in by_deadline.items():
+        for i in range(0, len(order_ids), 500):
+            async with db.session_scope(sessionmaker) as session:
+                plans += await service.plan_orders(
+                    session,
+                    order_ids=order_ids[i : i + 500],
+                    now=deadline - timedelta(microseconds=1),
+                    config=config,
+                )
+    return len(due), plans, time.perf_counter() - started
+
+
+async def timed_planned_opening(engine: AsyncEngine) -> tuple[int, float]:
+    """The sweep job's first step at the deadline (app.reconciliation.jobs.open_planned_alerts),
+    on its own: (alerts opened, seconds)."""
+    async with httpx.AsyncClient() as http:
+        context = _context(engine, http)
+        started = time.perf_counter()
+        opened = await reconciliation_jobs.open_planned_alerts(context)
+        return opened, time.perf_counter() - started
+
+
 def _start_profiler():  # type: ignore[no-untyped-def]
     from pyinstrument import Profiler  # bench extra: pip install -e '.[bench]'
 
@@ -96,17 +137,31 @@ async def sweep_run(template: str, shares: Sequence[float], repeats: int, profil
     """The midnight sweep once on a fresh clone, then each share made due again `repeats` times."""
     started = time.perf_counter()
     database.create(RUN_DATABASE, template=template)
+    database.migrate(RUN_DATABASE)  # the template may predate the newest migrations
     clone = time.perf_counter() - started
     engine = db.create_engine(database.database_url(RUN_DATABASE, driver="postgresql+psycopg"))
     try:
+        orders, plans, plan_s = await plan_due_orders(engine)
+        print(
+            f"plans (untimed, made when each order was last judged): {plans:,} alerts planned "
+            f"for {orders:,} due orders in {plan_s:.1f} s "
+            f"({plan_s / max(orders, 1) * 1e6:.0f} us/order) [fresh database clone {clone:.1f} s]"
+        )
+        async with engine.begin() as conn:
+            await conn.execute(text("ANALYZE planned_alerts"))
+        planned_opened, planned_s = await timed_planned_opening(engine)
+        print(
+            f"midnight, alerts opened from plans: {planned_opened:,} alerts with their audit "
+            f"and outbox rows in {planned_s:.2f} s ({_verdict(planned_s)})"
+        )
         due, judged, elapsed = await timed_sweep(engine, profile)
         opened = await _scalar(
             engine, select(func.count()).select_from(Alert).where(Alert.opened_at == NOW)
         )
         print(
-            f"midnight sweep: {due:,} orders due, {judged:,} judged, {opened:,} alerts opened in "
-            f"{elapsed:.1f} s ({judged / elapsed:,.0f} orders/s; {_verdict(elapsed)}) "
-            f"[fresh database clone {clone:.1f} s]"
+            f"midnight, then the rules' sweep: {due:,} orders due, {judged:,} judged in "
+            f"{elapsed:.1f} s ({judged / elapsed:,.0f} orders/s), {opened - planned_opened:,} "
+            f"more alerts opened; {opened:,} in all"
         )
         for share in shares:
             for repeat in range(1, repeats + 1):

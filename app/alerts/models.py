@@ -131,6 +131,11 @@ class PlannedAlert(Base):
     """
 
     __tablename__ = "planned_alerts"
+    __table_args__ = (
+        # One plan per problem (an order is re-planned whole); opening finds a new alert's plan
+        # by it.
+        Index("uq_planned_alerts_subject_rule", "subject_key", "rule", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)

@@ -68,6 +68,9 @@ from app.shipments.models import Leg, Order
 # a sweep that did not run (a worker down over midnight), and the order is judged from scratch.
 PLAN_WINDOW = timedelta(minutes=1)
 OPENED = "opened"
+# (i, n): the plans of orders whose id is i modulo n, so that n connections can share a midnight.
+Part = tuple[int, int]
+WHOLE: Part = (0, 1)
 # Filled in only when the alert opens.
 _OPENING_FIELDS = ("alert_id", "url", "opened_at")
 
@@ -135,14 +138,15 @@ def _plan_row(plan: Plan, policy: AlertPolicy) -> dict[str, Any]:
 
 
 async def open_due_plans(
-    session: AsyncSession, *, now: datetime, policy: AlertPolicy
+    session: AsyncSession, *, now: datetime, policy: AlertPolicy, part: Part = WHOLE
 ) -> list[OpenedAlert]:
     """Opens every plan that is due and still holds, with audit and outbox rows, in the caller's
-    transaction; the plans it opened are consumed."""
+    transaction. Plans stay until the order is judged again (the sweep does that next, and
+    replaces them); meanwhile the open alert keeps a plan from opening twice."""
     if session.get_bind().dialect.name == "postgresql":
-        opened = await _open_in_one_statement(session, now=now, policy=policy)
+        opened = await _open_in_one_statement(session, now=now, policy=policy, part=part)
     else:
-        opened = await _open_step_by_step(session, now=now, policy=policy)
+        opened = await _open_step_by_step(session, now=now, policy=policy, part=part)
     for rule, count in Counter(alert.rule for alert in opened).items():
         metrics.ALERTS_OPENED.labels(rule).inc(count)
     if policy.customer_notice is not None:
@@ -156,7 +160,7 @@ async def open_due_plans(
     return opened
 
 
-def due_plans(now: datetime) -> Select[Any]:
+def due_plans(now: datetime, part: Part = WHOLE) -> Select[Any]:
     """The plans that are due at `now` and still hold (module docstring)."""
     orders, legs = typing.cast(Table, Order.__table__), typing.cast(Table, Leg.__table__)
     still_open = _alerts.alias("still_open")
@@ -192,12 +196,16 @@ def due_plans(now: datetime) -> Select[Any]:
             _plans.c.due_at <= now,
             _plans.c.due_at > now - PLAN_WINDOW,
             orders.c.reconcile_due_at == _plans.c.due_at,
+            # Implied by the line above; lets the planner start from the orders' due index.
+            orders.c.reconcile_due_at <= now,
+            orders.c.reconcile_due_at > now - PLAN_WINDOW,
             or_(
                 _plans.c.fresh_since.is_(None),
                 legs.c.last_successful_poll_at >= _plans.c.fresh_since,
             ),
             ~is_open,
             ~closed_by_a_person_without_news,
+            *([_plans.c.order_id % part[1] == part[0]] if part[1] > 1 else []),
         )
     )
 
@@ -315,11 +323,11 @@ def _alert_url(policy: AlertPolicy, alert_id: ColumnElement[Any]) -> ColumnEleme
 
 
 async def _open_in_one_statement(
-    session: AsyncSession, *, now: datetime, policy: AlertPolicy
+    session: AsyncSession, *, now: datetime, policy: AlertPolicy, part: Part
 ) -> list[OpenedAlert]:
     """PostgreSQL: one statement whose CTEs open the alerts (the unique index settles a race
     with another worker), audit them, queue their messages and consume the plans."""
-    chosen = due_plans(now).cte("chosen")
+    chosen = due_plans(now, part).cte("chosen")
     opened = (
         pg_insert(_alerts)
         .from_select(
@@ -345,11 +353,14 @@ async def _open_in_one_statement(
         .from_select(list(_AUDIT_COLUMNS), select(*_audit_values(opened, now, detail)))
         .cte("audited")
     )
+    # Each new alert's plan, by the unique (subject, rule) index: the planner cannot estimate
+    # how many rows `opened` holds, and a join with `chosen` itself became a nested loop.
+    plans = _plans.alias("plan")
     with_plan = opened.join(
-        chosen, and_(chosen.c.subject_key == opened.c.subject_key, chosen.c.rule == opened.c.rule)
+        plans, and_(plans.c.subject_key == opened.c.subject_key, plans.c.rule == opened.c.rule)
     )
     payload = cast(
-        cast(chosen.c.message, JSONB).op("||")(
+        cast(plans.c.message, JSONB).op("||")(
             func.jsonb_build_object(
                 "alert_id",
                 opened.c.id,
@@ -370,19 +381,20 @@ async def _open_in_one_statement(
         .cte(f"queued_{index}")
         for index, key in enumerate(_message_keys(policy))
     ]
-    consumed = delete(_plans).where(_plans.c.id.in_(select(chosen.c.id))).cte("consumed")
-    stmt = select(opened.c.id, opened.c.rule, opened.c.order_id).add_cte(audited, *queued, consumed)
+    stmt = select(opened.c.id, opened.c.rule, opened.c.order_id).add_cte(audited, *queued)
+    # A midnight's plans are tens of megabytes of rows to sort; the default 4 MB spills to disk.
+    await session.execute(text("SET LOCAL work_mem = '64MB'"))
     rows = (await session.execute(stmt)).all()
     return [OpenedAlert(alert_id=row[0], rule=row[1], order_id=row[2]) for row in rows]
 
 
 async def _open_step_by_step(
-    session: AsyncSession, *, now: datetime, policy: AlertPolicy
+    session: AsyncSession, *, now: datetime, policy: AlertPolicy, part: Part
 ) -> list[OpenedAlert]:
     """SQLite: the same in a few statements; its one writer (BEGIN IMMEDIATE) makes every alert
     above the highest id before the insert one of ours."""
     before = (await session.execute(select(func.coalesce(func.max(_alerts.c.id), 0)))).scalar_one()
-    chosen = due_plans(now).subquery("chosen")
+    chosen = due_plans(now, part).subquery("chosen")
     await session.execute(
         insert(_alerts).from_select(
             list(_ALERT_COLUMNS),
@@ -394,16 +406,10 @@ async def _open_step_by_step(
     await session.execute(
         insert(_audit).from_select(list(_AUDIT_COLUMNS), select(*_audit_values(new, now, detail)))
     )
-    # The plan each new alert came from: one per subject and rule, due inside the window.
+    # The plan each new alert came from (one per subject and rule).
     plans = _plans.alias("plan")
     with_plan = new.join(
-        plans,
-        and_(
-            plans.c.subject_key == new.c.subject_key,
-            plans.c.rule == new.c.rule,
-            plans.c.due_at <= now,
-            plans.c.due_at > now - PLAN_WINDOW,
-        ),
+        plans, and_(plans.c.subject_key == new.c.subject_key, plans.c.rule == new.c.rule)
     )
     payload = func.json_set(
         plans.c.message,
@@ -421,9 +427,6 @@ async def _open_step_by_step(
                 select(*_notification_values(new.c.id, payload, now, key)).select_from(with_plan),
             )
         )
-    await session.execute(
-        delete(_plans).where(_plans.c.id.in_(select(plans.c.id).select_from(with_plan)))
-    )
     rows = (
         await session.execute(
             select(_alerts.c.id, _alerts.c.rule, _alerts.c.order_id)

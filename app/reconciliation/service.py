@@ -143,11 +143,32 @@ def _plans(order: Order, facts: OrderFacts, verdict: OrderVerdict) -> list[plann
     ]
 
 
+async def plan_orders(
+    session: AsyncSession, *, order_ids: Sequence[int], now: datetime, config: ReconciliationConfig
+) -> int:
+    """Judges the orders and stores only what opens at their next deadline, touching no alert:
+    for orders judged before plans existed (after an upgrade) and for the benchmark."""
+    loaded = await load_order_facts(session, order_ids, config.cadence)
+    plans = [
+        plan
+        for order, facts in loaded
+        for plan in _plans(order, facts, judge_order(facts, now=now, config=config))
+    ]
+    await planned.replace_plans(
+        session, order_ids=[order.id for order, _ in loaded], plans=plans, policy=config.policy
+    )
+    return len(plans)
+
+
 async def open_planned_alerts(
-    session: AsyncSession, *, now: datetime, config: ReconciliationConfig
+    session: AsyncSession,
+    *,
+    now: datetime,
+    config: ReconciliationConfig,
+    part: planned.Part = planned.WHOLE,
 ) -> list[planned.OpenedAlert]:
     """Opens the alerts planned for a deadline that has just passed (`app.alerts.planned`)."""
-    return await planned.open_due_plans(session, now=now, policy=config.policy)
+    return await planned.open_due_plans(session, now=now, policy=config.policy, part=part)
 
 
 def _legs(order: Order) -> dict[int, Leg]:

@@ -48,10 +48,14 @@ def upgrade() -> None:
     with op.batch_alter_table("planned_alerts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_planned_alerts_due_at"), ["due_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_planned_alerts_order_id"), ["order_id"], unique=False)
+        batch_op.create_index(
+            "uq_planned_alerts_subject_rule", ["subject_key", "rule"], unique=True
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("planned_alerts", schema=None) as batch_op:
+        batch_op.drop_index("uq_planned_alerts_subject_rule")
         batch_op.drop_index(batch_op.f("ix_planned_alerts_order_id"))
         batch_op.drop_index(batch_op.f("ix_planned_alerts_due_at"))
     op.drop_table("planned_alerts")

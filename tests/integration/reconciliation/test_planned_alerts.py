@@ -114,7 +114,8 @@ async def test_at_the_deadline_the_planned_alert_opens_with_its_audit_and_messag
         assert message.payload["explanation"] == alert.explanation
         assert message.payload["title"].startswith("[critical] never inducted: ")
         assert "secret" not in str(message.payload) + message.destination
-    assert await rows(session, PlannedAlert) == []  # consumed
+    # The plan stays until the order is judged again; the open alert keeps it from reopening.
+    assert await service.open_planned_alerts(session, now=JUST_AFTER, config=CONFIG) == []
 
 
 async def test_the_sweep_after_the_planned_opening_refreshes_and_sends_nothing_twice(session):
@@ -134,8 +135,10 @@ async def test_the_sweep_after_the_planned_opening_refreshes_and_sends_nothing_t
     assert len(await rows(session, AlertNotification)) == 2
     opened = [a for a in await rows(session, AuditEntry) if a.action == "alert.opened"]
     assert len(opened) == 1
-    # Running the opening again finds nothing left to open.
-    assert await service.open_planned_alerts(session, now=JUST_AFTER, config=CONFIG) == []
+    # Judging the order replaced its plan with the next deadline's.
+    plans = await rows(session, PlannedAlert)
+    assert "never_inducted" not in {p.rule for p in plans}
+    assert all(p.due_at > JUST_AFTER for p in plans)
 
 
 async def test_the_same_deadline_opens_the_same_alert_on_either_path(session):
@@ -320,3 +323,32 @@ async def test_two_workers_opening_the_same_plans_at_once_open_each_alert_once(
         assert len(audits) == 20
         keys = [m.idempotency_key for m in await rows(session, AlertNotification)]
         assert len(keys) == len(set(keys)) == 40
+
+
+async def test_the_worker_job_opens_a_midnight_of_plans_on_parallel_connections(
+    committing_sessionmaker,
+):
+    import httpx
+
+    from app.reconciliation import jobs
+    from app.wiring import build_worker_context
+
+    async with committing_sessionmaker() as session:
+        for _ in range(30):
+            _, leg = await label_judged_before_the_deadline(session)
+            leg.last_successful_poll_at = DEADLINE - timedelta(hours=1)
+        url = session.get_bind().url.render_as_string(hide_password=False)
+        await session.commit()
+    settings = Settings(database_url=url, alert_webhook_urls="https://hooks.example.test/T0/B0/x")
+    async with httpx.AsyncClient() as http:
+        context = build_worker_context(
+            settings, sessionmaker=committing_sessionmaker, http=http, clock=lambda: JUST_AFTER
+        )
+        assert await jobs.open_planned_alerts(context) == 30
+        assert await jobs.open_planned_alerts(context) == 0
+
+    async with committing_sessionmaker() as session:
+        alerts = await rows(session, Alert)
+        assert len({a.subject_key for a in alerts}) == len(alerts) == 30
+        messages = await rows(session, AlertNotification)
+        assert sorted(m.alert_id for m in messages) == sorted(a.id for a in alerts)
