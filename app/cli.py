@@ -268,6 +268,23 @@ def rules_check(
     print_findings(verdicts, as_json=as_json, echo=typer.echo)
 
 
+@rules_cli.command("plan")
+def rules_plan() -> None:
+    """Plan what opens at each active order's next deadline (after upgrading to planned alerts;
+    the worker keeps plans current by itself). Changes no alert."""
+    from app.reconciliation.service import plan_waiting_orders
+    from app.wiring import build_reconciliation_config
+
+    settings = _settings()
+    config = build_reconciliation_config(settings)
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
+        return await plan_waiting_orders(sessionmaker, now=db.utcnow(), config=config)
+
+    orders, plans = _run_with_database(settings, work)
+    typer.echo(f"planned {plans} alerts for the next deadlines of {orders} orders")
+
+
 @report_cli.command("calls")
 def report_calls(
     days: Annotated[int, typer.Option(help="how many days back", min=1)] = 7,

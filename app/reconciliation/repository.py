@@ -37,6 +37,21 @@ async def claim_due_order_ids(session: AsyncSession, *, now: datetime, limit: in
     return order_ids
 
 
+async def lock_waiting_orders(
+    session: AsyncSession, order_ids: Sequence[int], *, now: datetime
+) -> list[int]:
+    """Of `order_ids`, those whose next look is still ahead, locked against a sweeper judging
+    them meanwhile (PostgreSQL; SQLite's one writer needs no lock)."""
+    stmt = (
+        select(Order.id)
+        .where(Order.id.in_(order_ids), Order.reconcile_due_at > now)
+        .order_by(Order.id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list((await session.execute(stmt)).scalars())
+
+
 async def list_orders_with_legs(session: AsyncSession, order_ids: Sequence[int]) -> list[Order]:
     stmt = (
         select(Order)

@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.alerts import opening, planned
 from app.alerts import repository as alerts_repository
 from app.alerts import service as alerts_service
 from app.alerts.models import Alert
+from app.db import session_scope
 from app.reconciliation import repository, rules
 from app.reconciliation.calendar import CalendarTable, default_calendars
 from app.reconciliation.facts import Finding, OrderFacts
@@ -158,6 +159,22 @@ async def plan_orders(
         session, order_ids=[order.id for order, _ in loaded], plans=plans, policy=config.policy
     )
     return len(plans)
+
+
+async def plan_waiting_orders(
+    sessionmaker: async_sessionmaker[AsyncSession], *, now: datetime, config: ReconciliationConfig
+) -> tuple[int, int]:
+    """Plans every active order whose next look is still ahead, a batch per transaction;
+    returns (orders, plans). Orders already due are the sweep's, which plans them as it judges."""
+    orders = plans = 0
+    async with sessionmaker() as reader:
+        batches = [ids async for ids in repository.iter_active_order_ids(reader, batch=500)]
+    for ids in batches:
+        async with session_scope(sessionmaker) as session:
+            waiting = await repository.lock_waiting_orders(session, ids, now=now)
+            plans += await plan_orders(session, order_ids=waiting, now=now, config=config)
+            orders += len(waiting)
+    return orders, plans
 
 
 async def open_planned_alerts(

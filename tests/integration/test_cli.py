@@ -182,3 +182,35 @@ def test_worker_once_waits_for_rate_slots_until_every_due_leg_is_polled(
             await engine.dispose()
 
     assert asyncio.run(unpolled()) == 0
+
+
+def test_rules_plan_restores_the_plans_the_worker_keeps(run, empty_database_url):
+    import asyncio
+
+    from sqlalchemy import delete, select
+
+    from app import db
+    from app.alerts.models import PlannedAlert
+
+    run("demo")
+    run("worker", "--once")
+
+    async def plans(*, drop: bool = False) -> set[tuple[str, str, object]]:
+        engine = db.create_engine(empty_database_url)
+        try:
+            async with db.session_scope(db.create_sessionmaker(engine)) as session:
+                stmt = select(PlannedAlert.subject_key, PlannedAlert.rule, PlannedAlert.due_at)
+                found = {tuple(row) for row in (await session.execute(stmt)).all()}
+                if drop:
+                    await session.execute(delete(PlannedAlert))
+                return found  # type: ignore[return-value]
+        finally:
+            await engine.dispose()
+
+    kept = asyncio.run(plans(drop=True))
+    assert kept, "the worker planned the demo orders' next deadlines"
+
+    output = run("rules", "plan").output
+
+    assert asyncio.run(plans()) == kept
+    assert re.search(rf"planned {len(kept)} alerts for the next deadlines of \d+ orders", output)
