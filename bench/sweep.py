@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import random
 import time
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -150,18 +151,17 @@ async def sweep_run(template: str, shares: Sequence[float], repeats: int, profil
         async with engine.begin() as conn:
             await conn.execute(text("ANALYZE planned_alerts"))
         planned_opened, planned_s = await timed_planned_opening(engine)
+        by_plan = await _opened_by_rule(engine)
         print(
             f"midnight, alerts opened from plans: {planned_opened:,} alerts with their audit "
-            f"and outbox rows in {planned_s:.2f} s ({_verdict(planned_s)})"
+            f"and outbox rows in {planned_s:.2f} s ({_verdict(planned_s)}): {_rules(by_plan)}"
         )
         due, judged, elapsed = await timed_sweep(engine, profile)
-        opened = await _scalar(
-            engine, select(func.count()).select_from(Alert).where(Alert.opened_at == NOW)
-        )
+        by_sweep = await _opened_by_rule(engine) - by_plan
         print(
             f"midnight, then the rules' sweep: {due:,} orders due, {judged:,} judged in "
-            f"{elapsed:.1f} s ({judged / elapsed:,.0f} orders/s), {opened - planned_opened:,} "
-            f"more alerts opened; {opened:,} in all"
+            f"{elapsed:.1f} s ({judged / elapsed:,.0f} orders/s), "
+            f"{sum(by_sweep.values()):,} more alerts opened: {_rules(by_sweep)}"
         )
         for share in shares:
             for repeat in range(1, repeats + 1):
@@ -173,6 +173,16 @@ async def sweep_run(template: str, shares: Sequence[float], repeats: int, profil
                 )
     finally:
         await engine.dispose()
+
+
+async def _opened_by_rule(engine: AsyncEngine) -> Counter[str]:
+    async with engine.connect() as conn:
+        stmt = select(Alert.rule, func.count()).where(Alert.opened_at == NOW).group_by(Alert.rule)
+        return Counter(dict((await conn.execute(stmt)).all()))
+
+
+def _rules(counts: Counter[str]) -> str:
+    return ", ".join(f"{rule} {count:,}" for rule, count in counts.most_common()) or "none"
 
 
 def _verdict(seconds: float) -> str:
