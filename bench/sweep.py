@@ -42,7 +42,7 @@ TARGET_SECONDS = 2.0
 RUN_DATABASE = "firstscan_bench_sweep"
 
 
-def _context(engine: AsyncEngine, http: httpx.AsyncClient) -> WorkerContext:
+def worker_context(engine: AsyncEngine, http: httpx.AsyncClient) -> WorkerContext:
     settings = Settings(
         database_url=engine.url.render_as_string(hide_password=False),
         # One webhook, so each new alert also writes its outbox row as it would in production.
@@ -62,7 +62,7 @@ async def timed_sweep(engine: AsyncEngine, profile: bool = False) -> tuple[int, 
     """Runs the worker's sweep job once; returns (due before, orders judged, seconds)."""
     due = await _scalar(engine, select(func.count()).where(Order.reconcile_due_at <= NOW))
     async with httpx.AsyncClient() as http:
-        context = _context(engine, http)
+        context = worker_context(engine, http)
         profiler = _start_profiler() if profile else None
         started = time.perf_counter()
         judged = await reconciliation_jobs.reconcile_due_orders(context)
@@ -77,7 +77,7 @@ async def plan_due_orders(engine: AsyncEngine) -> tuple[int, int, float]:
     """What the worker did when it last judged each due order (untimed in the sweep): plans
     for its deadline, made just before it. Returns (orders, plans, seconds)."""
     async with httpx.AsyncClient() as http:
-        config = _context(engine, http).reconciliation
+        config = worker_context(engine, http).reconciliation
     sessionmaker = db.create_sessionmaker(engine)
     async with sessionmaker() as session:
         due = (
@@ -107,7 +107,7 @@ async def timed_planned_opening(engine: AsyncEngine) -> tuple[int, float]:
     """The sweep job's first step at the deadline (app.reconciliation.jobs.open_planned_alerts),
     on its own: (alerts opened, seconds)."""
     async with httpx.AsyncClient() as http:
-        context = _context(engine, http)
+        context = worker_context(engine, http)
         started = time.perf_counter()
         opened = await reconciliation_jobs.open_planned_alerts(context)
         return opened, time.perf_counter() - started
