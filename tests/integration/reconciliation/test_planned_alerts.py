@@ -17,10 +17,11 @@ from app.reconciliation.service import ReconciliationConfig
 from app.settings import Settings
 from app.shipments.models import Order
 from app.wiring import build_alert_policy
-from tests.factories import create_order, make_event, usps_number
+from tests.factories import make_alert
+from tests.integration.reconciliation.test_reconcile_orders import LABEL_AT, usps_label_only_order
 
-# Mon 7 Dec 2026 10:00 New York: the never-inducted deadline (2 business days) is Thu 10 Dec 00:00.
-LABEL_AT = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+# The label is printed Mon 7 Dec 2026 10:00 New York: the never-inducted deadline (2 business
+# days) is Thu 10 Dec 00:00.
 DEADLINE = datetime(2026, 12, 10, 5, 0, tzinfo=UTC)
 JUST_AFTER = DEADLINE + timedelta(seconds=3)
 POLICY = AlertPolicy(
@@ -32,17 +33,9 @@ CONFIG = ReconciliationConfig(policy=POLICY)
 
 async def label_judged_before_the_deadline(session, *, config=CONFIG, **order):
     """A USPS label with no scan, judged an hour after it was printed: nothing is wrong yet."""
-    order_id, (leg,) = await create_order(
-        session,
-        now=LABEL_AT,
-        label_at=LABEL_AT,
-        shipments=[{"tracking_number": usps_number(), "carrier": "usps", "label_created_at": ""}],
-        **order,
+    order_id, leg = await usps_label_only_order(
+        session, polled_at=LABEL_AT + timedelta(hours=1), **order
     )
-    leg.status = "label_created"
-    leg.last_successful_poll_at = LABEL_AT + timedelta(hours=1)
-    session.add(make_event(leg, status="label_created", at=LABEL_AT, code="GX"))
-    await session.flush()
     verdicts = await service.reconcile_orders(
         session, order_ids=[order_id], now=LABEL_AT + timedelta(hours=1), config=config
     )
@@ -240,22 +233,15 @@ async def test_a_problem_that_closed_itself_earlier_opens_again(session):
 
 
 def closed_alert(order_id: int, leg, *, auto: bool, resolved_at: datetime) -> Alert:
-    return Alert(
-        rule="never_inducted",
-        severity="critical",
+    return make_alert(
         status="resolved",
         subject_key=f"leg:{leg.id}",
         leg_id=leg.id,
         order_id=order_id,
         carrier="usps",
         tracking_number=leg.tracking_number,
-        team="ops",
-        explanation="earlier",
-        recommended_action="earlier",
         evidence={},
         opened_at=LABEL_AT,
-        last_seen_at=LABEL_AT,
-        updated_at=resolved_at,
         resolved_at=resolved_at,
         resolved_by="firstscan" if auto else "sam",
         outcome="carrier_found_it" if auto else "false_alarm",

@@ -24,12 +24,13 @@ CONFIG = ReconciliationConfig(
 )
 
 
-async def usps_label_only_order(session, *, polled_at: datetime):
+async def usps_label_only_order(session, *, polled_at: datetime, **order):
     order_id, (leg,) = await create_order(
         session,
         now=LABEL_AT,
         label_at=LABEL_AT,
         shipments=[{"tracking_number": usps_number(), "carrier": "usps", "label_created_at": ""}],
+        **order,
     )
     leg.status = "label_created"
     leg.last_successful_poll_at = polled_at
