@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import repeat
 from typing import Any
 
 from sqlalchemy import (
@@ -104,8 +105,10 @@ async def replace_plans(
     if not order_ids:
         return
     await session.execute(delete(_plans).where(_plans.c.order_id.in_(order_ids)))
-    if plans:
-        await session.execute(insert(_plans), [_plan_row(plan, policy) for plan in plans])
+    # One plan per subject and rule, as one alert: the unique index refuses a second.
+    rows = {(row["subject_key"], row["rule"]): row for row in map(_plan_row, plans, repeat(policy))}
+    if rows:
+        await session.execute(insert(_plans), list(rows.values()))
 
 
 def _plan_row(plan: Plan, policy: AlertPolicy) -> dict[str, Any]:
@@ -326,7 +329,7 @@ async def _open_in_one_statement(
     session: AsyncSession, *, now: datetime, policy: AlertPolicy, part: Part
 ) -> list[OpenedAlert]:
     """PostgreSQL: one statement whose CTEs open the alerts (the unique index settles a race
-    with another worker), audit them, queue their messages and consume the plans."""
+    with another worker), audit them and queue their messages."""
     chosen = due_plans(now, part).cte("chosen")
     opened = (
         pg_insert(_alerts)
