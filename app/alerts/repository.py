@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.alerts.models import Alert, AlertNotification
+from app.alerts.models import Alert, AlertNotification, PlannedAlert
 from app.errors import NotFound
 from app.shipments.models import Order
 
@@ -70,6 +70,22 @@ async def latest_resolved_by_subject(
         if (alert.subject_key, alert.rule) in wanted:
             latest[(alert.subject_key, alert.rule)] = alert
     return latest
+
+
+async def list_current_plans_for_orders(
+    session: AsyncSession, order_ids: Sequence[int]
+) -> list[PlannedAlert]:
+    """The alerts planned for each order's next deadline that still hold (no news since they
+    were made), soonest first."""
+    if not order_ids:
+        return []
+    stmt = (
+        select(PlannedAlert)
+        .join(Order, Order.id == PlannedAlert.order_id)
+        .where(PlannedAlert.order_id.in_(order_ids), Order.reconcile_due_at == PlannedAlert.due_at)
+        .order_by(PlannedAlert.due_at, PlannedAlert.id)
+    )
+    return list((await session.execute(stmt)).scalars())
 
 
 async def list_unresolved_alerts_for_orders(

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import repository as alerts_repository
-from app.alerts.models import Alert
+from app.alerts.models import Alert, PlannedAlert
 from app.errors import NotFound
 from app.shipments import repository
 from app.shipments.labels import build_lookup_key
@@ -21,6 +21,7 @@ from app.shipments.schemas import (
     OrderRead,
     ShipmentRead,
     TimelineEventRead,
+    UpcomingAlertRead,
 )
 from app.tracking import repository as tracking_repository
 from app.tracking.explain import describe_status
@@ -69,6 +70,10 @@ async def build_order_details(
     alerts = await alerts_repository.list_unresolved_alerts_for_orders(
         session, [order.id for order in orders]
     )
+    plans = await alerts_repository.list_current_plans_for_orders(
+        session, [order.id for order in orders]
+    )
+    already_open = {(a.subject_key, a.rule) for a in alerts}
     legs_by_id = {leg.id: leg for leg in legs}
     details = []
     for order in orders:
@@ -83,6 +88,11 @@ async def build_order_details(
                     if e.leg_id in order_leg_ids
                 ],
                 open_alerts=[_alert_read(a) for a in alerts if a.order_id == order.id],
+                upcoming_alerts=[
+                    _upcoming_read(p)
+                    for p in plans
+                    if p.order_id == order.id and (p.subject_key, p.rule) not in already_open
+                ],
             )
         )
     return details
@@ -153,6 +163,18 @@ def _timeline_event(event: LegEvent, leg: Leg) -> TimelineEventRead:
         carrier_code=event.carrier_code,
         description=event.description,
         location=location or None,
+    )
+
+
+def _upcoming_read(plan: PlannedAlert) -> UpcomingAlertRead:
+    return UpcomingAlertRead(
+        rule=plan.rule,
+        severity=plan.severity,
+        carrier=plan.carrier,
+        tracking_number=plan.tracking_number,
+        due_at=plan.due_at,
+        explanation=plan.explanation,
+        recommended_action=plan.recommended_action,
     )
 
 

@@ -128,12 +128,26 @@ class OpenAlertRead(BaseModel):
     recommended_action: str
 
 
+class UpcomingAlertRead(BaseModel):
+    rule: str
+    severity: str
+    carrier: str | None
+    tracking_number: str | None
+    due_at: datetime = Field(description="when the alert opens unless the data change first (UTC)")
+    explanation: str = Field(description="the alert's wording as it will read then")
+    recommended_action: str
+
+
 class OrderDetailRead(OrderRead):
     matched_by: list[str] = Field(
         description="what the searched number matched: 'order_number' and/or 'tracking_number'"
     )
     timeline: list[TimelineEventRead] = Field(description="every leg's events, newest first")
     open_alerts: list[OpenAlertRead]
+    upcoming_alerts: list[UpcomingAlertRead] = Field(
+        description="what firstscan will raise at the order's next deadline if no scan or "
+        "change arrives before it"
+    )
 
 
 class LookupRead(BaseModel):

@@ -343,3 +343,37 @@ async def test_the_order_page_shows_that_the_customer_was_emailed(
     assert "“Order FS-2001: an update on your parcel” to ja***@example.com:" in page
     assert "<strong>sent</strong>" in page
     assert "No email has been sent" not in page
+
+
+async def test_the_order_page_says_which_alert_opens_next_if_nothing_changes(
+    client, api_keys, session
+):
+    from datetime import timedelta
+
+    from app.reconciliation import service
+    from app.reconciliation.service import ReconciliationConfig
+    from tests.factories import LABEL_AT, create_order, usps_number
+
+    number = usps_number()
+    order_id, _ = await create_order(
+        session,
+        now=LABEL_AT,
+        label_at=LABEL_AT,
+        order_number="FS-3002",
+        shipments=[{"tracking_number": number, "carrier": "usps", "label_created_at": ""}],
+    )
+    await service.reconcile_orders(
+        session,
+        order_ids=[order_id],
+        now=LABEL_AT + timedelta(hours=1),
+        config=ReconciliationConfig(),
+    )
+    await session.commit()
+    await sign_in(client, api_keys["agent"])
+
+    page = (await client.get("/console/orders/FS-3002")).text
+
+    section = page[page.index('id="upcoming-heading"') :]
+    assert "a critical never inducted alert opens on USPS" in section
+    assert "unless a scan arrives first" in section
+    assert "No alert is due on this order" not in section

@@ -98,3 +98,50 @@ async def test_the_timeline_merges_both_legs_newest_first_with_local_times(clien
     ]
     assert timeline[1]["local_time"] == "2026-12-17T13:00:00-06:00"
     assert timeline[1]["location"] == "Brooklyn Park, MN"
+
+
+async def test_the_lookup_says_what_opens_at_the_next_deadline_if_nothing_changes(
+    client, auth, session
+):
+    from sqlalchemy import select
+
+    from app.reconciliation import service
+    from app.reconciliation.service import ReconciliationConfig
+    from app.shipments.models import Order
+
+    number = usps_number()
+    body = order_payload(
+        order_number="FS-3001",
+        shipments=[shipment_payload(tracking_number=number, carrier="usps")],
+    )
+    assert (await client.post("/v1/orders", json=body, headers=auth("ingest"))).status_code == 201
+    order = (
+        await session.execute(select(Order).where(Order.order_number == "FS-3001"))
+    ).scalar_one()
+    await service.reconcile_orders(
+        session,
+        order_ids=[order.id],
+        now=LABEL_AT + timedelta(hours=1),
+        config=ReconciliationConfig(),
+    )
+    await session.commit()
+
+    found = (await client.get(f"/v1/lookup/{number}", headers=auth("agent"))).json()["orders"][0]
+
+    (upcoming,) = found["upcoming_alerts"]
+    assert (upcoming["rule"], upcoming["severity"], upcoming["tracking_number"]) == (
+        "never_inducted",
+        "critical",
+        number,
+    )
+    # Tuesday 22 December 2026, 00:00 New York: two full business days (18th, 21st) after the
+    # label of Thursday the 17th.
+    assert upcoming["due_at"] == "2026-12-22T05:00:00Z"
+    assert "USPS" in upcoming["explanation"]
+    assert found["open_alerts"] == []
+
+    # News (here a change to the order) makes the plan void until the order is judged again.
+    order.reconcile_due_at = LABEL_AT + timedelta(hours=2)
+    await session.commit()
+    found = (await client.get(f"/v1/lookup/{number}", headers=auth("agent"))).json()["orders"][0]
+    assert found["upcoming_alerts"] == []
