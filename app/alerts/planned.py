@@ -141,15 +141,22 @@ def _plan_row(plan: Plan, policy: AlertPolicy) -> dict[str, Any]:
 
 
 async def open_due_plans(
-    session: AsyncSession, *, now: datetime, policy: AlertPolicy, part: Part = WHOLE
+    session: AsyncSession,
+    *,
+    now: datetime,
+    policy: AlertPolicy,
+    part: Part = WHOLE,
+    left_to_judging: frozenset[str] = frozenset(),
 ) -> list[OpenedAlert]:
     """Opens every plan that is due and still holds, with audit and outbox rows, in the caller's
-    transaction. Plans stay until the order is judged again (the sweep does that next, and
-    replaces them); meanwhile the open alert keeps a plan from opening twice."""
+    transaction; plans of the `left_to_judging` rules wait for the order's own judgement. Plans
+    stay until the order is judged again (the sweep does that next, and replaces them);
+    meanwhile the open alert keeps a plan from opening twice."""
+    chosen = due_plans(now, part).where(_plans.c.rule.not_in(left_to_judging))
     if session.get_bind().dialect.name == "postgresql":
-        opened = await _open_in_one_statement(session, now=now, policy=policy, part=part)
+        opened = await _open_in_one_statement(session, chosen_plans=chosen, now=now, policy=policy)
     else:
-        opened = await _open_step_by_step(session, now=now, policy=policy, part=part)
+        opened = await _open_step_by_step(session, chosen_plans=chosen, now=now, policy=policy)
     for rule, count in Counter(alert.rule for alert in opened).items():
         metrics.ALERTS_OPENED.labels(rule).inc(count)
     if policy.customer_notice is not None:
@@ -326,11 +333,11 @@ def _alert_url(policy: AlertPolicy, alert_id: ColumnElement[Any]) -> ColumnEleme
 
 
 async def _open_in_one_statement(
-    session: AsyncSession, *, now: datetime, policy: AlertPolicy, part: Part
+    session: AsyncSession, *, chosen_plans: Select[Any], now: datetime, policy: AlertPolicy
 ) -> list[OpenedAlert]:
     """PostgreSQL: one statement whose CTEs open the alerts (the unique index settles a race
     with another worker), audit them and queue their messages."""
-    chosen = due_plans(now, part).cte("chosen")
+    chosen = chosen_plans.cte("chosen")
     opened = (
         pg_insert(_alerts)
         .from_select(
@@ -392,12 +399,12 @@ async def _open_in_one_statement(
 
 
 async def _open_step_by_step(
-    session: AsyncSession, *, now: datetime, policy: AlertPolicy, part: Part
+    session: AsyncSession, *, chosen_plans: Select[Any], now: datetime, policy: AlertPolicy
 ) -> list[OpenedAlert]:
     """SQLite: the same in a few statements; its one writer (BEGIN IMMEDIATE) makes every alert
     above the highest id before the insert one of ours."""
     before = (await session.execute(select(func.coalesce(func.max(_alerts.c.id), 0)))).scalar_one()
-    chosen = due_plans(now, part).subquery("chosen")
+    chosen = chosen_plans.subquery("chosen")
     await session.execute(
         insert(_alerts).from_select(
             list(_ALERT_COLUMNS),

@@ -121,8 +121,7 @@ async def reconcile_orders(
 
 
 def _plans(order: Order, facts: OrderFacts, verdict: OrderVerdict) -> list[planned.Plan]:
-    """What opens at the order's next deadline that is not open already; rules that stop
-    polling are left to the order's own judgement then."""
+    """What opens at the order's next deadline that is not open already."""
     upcoming = verdict.upcoming
     if upcoming is None:
         return []
@@ -140,7 +139,7 @@ def _plans(order: Order, facts: OrderFacts, verdict: OrderVerdict) -> list[plann
             ),
         )
         for due in upcoming.dues
-        if due.finding.key not in raised_now and due.finding.rule not in RULES_THAT_STOP_POLLING
+        if due.finding.key not in raised_now
     ]
 
 
@@ -185,7 +184,14 @@ async def open_planned_alerts(
     part: planned.Part = planned.WHOLE,
 ) -> list[planned.OpenedAlert]:
     """Opens the alerts planned for a deadline that has just passed (`app.alerts.planned`)."""
-    return await planned.open_due_plans(session, now=now, policy=config.policy, part=part)
+    return await planned.open_due_plans(
+        session,
+        now=now,
+        policy=config.policy,
+        part=part,
+        # Opening these also stops polling a leg: the order's own judgement does both.
+        left_to_judging=RULES_THAT_STOP_POLLING,
+    )
 
 
 def _legs(order: Order) -> dict[int, Leg]:

@@ -376,4 +376,4 @@ async def test_the_order_page_says_which_alert_opens_next_if_nothing_changes(
     section = page[page.index('id="upcoming-heading"') :]
     assert "a critical never inducted alert opens on USPS" in section
     assert "unless a scan arrives first" in section
-    assert "No alert is due on this order" not in section
+    assert "No alert is planned" not in section

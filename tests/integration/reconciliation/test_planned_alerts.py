@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.alerts.models import Alert, AlertNotification, PlannedAlert
 from app.alerts.planned import PLAN_WINDOW
@@ -192,15 +192,21 @@ async def test_an_alert_already_open_for_the_same_problem_is_not_doubled(session
 
 
 async def label_plan_again(session, order_id: int) -> None:
+    (alert,) = await rows(session, Alert)
+    await add_plan(session, order_id, leg_id=alert.leg_id, rule="never_inducted")
+
+
+async def add_plan(session, order_id: int, *, leg_id: int, rule: str) -> None:
+    """A plan for DEADLINE written by hand, the order still due then."""
     session.add(
         PlannedAlert(
             order_id=order_id,
-            leg_id=(await rows(session, Alert))[0].leg_id,
+            leg_id=leg_id,
             due_at=DEADLINE,
             fresh_since=None,
-            subject_key=(await rows(session, Alert))[0].subject_key,
-            rule="never_inducted",
-            severity="critical",
+            subject_key=f"leg:{leg_id}",
+            rule=rule,
+            severity="info",
             explanation="x",
             recommended_action="y",
             evidence={},
@@ -209,6 +215,15 @@ async def label_plan_again(session, order_id: int) -> None:
     )
     (await session.get(Order, order_id)).reconcile_due_at = DEADLINE
     await session.flush()
+
+
+async def test_an_expiry_is_left_to_judging_which_also_stops_polling_the_leg(session):
+    order_id, leg = await label_judged_before_the_deadline(session)
+    await session.execute(delete(PlannedAlert))
+    await add_plan(session, order_id, leg_id=leg.id, rule="expired")
+
+    assert await service.open_planned_alerts(session, now=JUST_AFTER, config=CONFIG) == []
+    assert await rows(session, Alert) == []
 
 
 async def test_a_problem_a_person_closed_with_no_news_since_stays_closed(session):
