@@ -1,7 +1,7 @@
 """Alerts planned for an order's next deadline, opened set-based when the deadline comes.
 
 Every business-day deadline falls at 00:00, so one midnight makes tens of thousands of orders due
-at once (57,398 of a 1 M-leg system in bench/sweep.py), and judging each of them again then takes
+at once (57,864 of a 1 M-leg system in bench/sweep.py), and judging each of them again then takes
 minutes. But the rules already know, whenever they judge an order, which findings will open at its
 next deadline if nothing changes (`rules.upcoming_findings`). The sweep stores those as
 `PlannedAlert` rows; at the deadline `open_due_plans` opens them, with their audit and outbox rows,
