@@ -51,6 +51,7 @@ from app import metrics
 from app.alerts.customer_notice import enqueue_customer_notice
 from app.alerts.models import Alert, AlertNotification, PlannedAlert
 from app.alerts.service import (
+    OPENED_EVENT,
     AlertPolicy,
     FindingSubject,
     build_alert,
@@ -68,7 +69,6 @@ from app.shipments.models import Leg, Order
 # The sweep runs every few seconds; a plan whose deadline passed longer ago than this belongs to
 # a sweep that did not run (a worker down over midnight), and the order is judged from scratch.
 PLAN_WINDOW = timedelta(minutes=1)
-OPENED = "opened"
 # (i, n): the plans of orders whose id is i modulo n, so that n connections can share a midnight.
 Part = tuple[int, int]
 WHOLE: Part = (0, 1)
@@ -118,7 +118,7 @@ def _plan_row(plan: Plan, policy: AlertPolicy) -> dict[str, Any]:
     key = subject_key(finding, subject.order_id)
     alert = build_alert(finding, key=key, order_id=subject.order_id, policy=policy, now=plan.due_at)
     message = build_notification_payload(
-        alert, event=OPENED, order_number=subject.order_number, policy=policy
+        alert, event=OPENED_EVENT, order_number=subject.order_number, policy=policy
     )
     for field in _OPENING_FIELDS:
         message.pop(field)
@@ -299,7 +299,7 @@ def _message_keys(policy: AlertPolicy) -> list[tuple[str, str, str, str]]:
     """(channel, destination, key prefix, key suffix): the alert id goes between the two."""
     keys = []
     for channel, destination in notification_destinations(policy):
-        prefix, suffix = idempotency_key("\0", OPENED, channel, destination).split("\0")
+        prefix, suffix = idempotency_key("\0", OPENED_EVENT, channel, destination).split("\0")
         keys.append((channel, destination, prefix, suffix))
     return keys
 
@@ -314,7 +314,7 @@ def _notification_values(
     at = literal(now, UTCDateTime)
     return [
         alert_id,
-        literal(OPENED),
+        literal(OPENED_EVENT),
         literal(channel),
         literal(destination),
         literal(prefix) + cast(alert_id, String) + literal(suffix),

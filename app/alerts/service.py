@@ -23,6 +23,8 @@ from app.reconciliation.facts import Finding
 from carriers.registry import carrier_name
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+# The outbox event of a newly opened alert; part of its messages' idempotency keys.
+OPENED_EVENT = "opened"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +159,7 @@ async def announce_opened(
     )
     metrics.ALERTS_OPENED.labels(alert.rule).inc()
     enqueue_notifications(
-        session, alert=alert, event="opened", order_number=order_number, policy=policy, now=now
+        session, alert=alert, event=OPENED_EVENT, order_number=order_number, policy=policy, now=now
     )
     if policy.customer_notice is not None:
         await enqueue_customer_notice(session, alert=alert, policy=policy.customer_notice, now=now)
