@@ -45,6 +45,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -367,7 +368,8 @@ async def _open_in_one_statement(
             ),
         )
         # Any other writer (the per-order path) that opened the same alert in the meantime
-        # makes this one skip it; the counts below then differ and the opening rolls back.
+        # makes this one skip it; that skipped alert's outbox rows then fail their foreign key
+        # (or, with no destinations, the counts below differ) and the opening rolls back.
         .on_conflict_do_nothing(
             index_elements=["subject_key", "rule"], index_where=text("status != 'resolved'")
         )
@@ -414,7 +416,13 @@ async def _open_in_one_statement(
     # A midnight's plans are tens of megabytes of rows to sort and keep; the default 4 MB spills
     # them to disk.
     await session.execute(text("SET LOCAL work_mem = '256MB'"))
-    chosen_count, ids, rules, order_ids = (await session.execute(stmt)).one()
+    try:
+        chosen_count, ids, rules, order_ids = (await session.execute(stmt)).one()
+    except IntegrityError as error:
+        # The outbox rows of a skipped alert name an id that was never inserted.
+        if _violated_constraint(error) == _OUTBOX_ALERT_FOREIGN_KEY:
+            raise OpeningRaced("a planned alert was opened by another writer meanwhile") from error
+        raise
     opened_alerts = [
         OpenedAlert(alert_id=alert_id, rule=rule, order_id=order_id)
         for alert_id, rule, order_id in zip(ids or [], rules or [], order_ids or [], strict=True)
@@ -425,6 +433,14 @@ async def _open_in_one_statement(
             "by another writer meanwhile"
         )
     return opened_alerts
+
+
+_OUTBOX_ALERT_FOREIGN_KEY = "fk_alert_notifications_alert_id_alerts"
+
+
+def _violated_constraint(error: IntegrityError) -> str | None:
+    diagnostics = getattr(error.orig, "diag", None)
+    return getattr(diagnostics, "constraint_name", None)
 
 
 async def _open_step_by_step(

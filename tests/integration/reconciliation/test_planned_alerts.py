@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import delete, func, select
 
 from app.alerts.models import Alert, AlertNotification, PlannedAlert
-from app.alerts.planned import PLAN_WINDOW
+from app.alerts.planned import PLAN_WINDOW, OpeningRaced
 from app.alerts.service import AlertPolicy, idempotency_key
 from app.audit.models import AuditEntry
 from app.reconciliation import service
@@ -353,3 +354,50 @@ async def test_the_worker_job_opens_a_midnight_of_plans_on_parallel_connections(
         assert len({a.subject_key for a in alerts}) == len(alerts) == 30
         messages = await rows(session, AlertNotification)
         assert sorted(m.alert_id for m in messages) == sorted(a.id for a in alerts)
+
+
+@pytest.mark.parametrize(
+    "empty_database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+@pytest.mark.parametrize(
+    "config",
+    [CONFIG, ReconciliationConfig(policy=AlertPolicy())],
+    ids=["with messages", "no destinations"],
+)
+async def test_an_alert_another_writer_opens_meanwhile_rolls_the_opening_back(
+    committing_sessionmaker, config
+):
+    """The per-order path opens the same alert while the planned opening runs: the opening waits
+    for it, skips that alert, and then writes nothing at all (the sweep judges those orders)."""
+    import asyncio
+
+    async with committing_sessionmaker() as session:
+        first_id, first_leg = await label_judged_before_the_deadline(session, config=config)
+        _, second_leg = await label_judged_before_the_deadline(session, config=config)
+        for leg in (first_leg, second_leg):
+            leg.last_successful_poll_at = DEADLINE - timedelta(hours=1)
+        await session.commit()
+
+    async with committing_sessionmaker() as other_writer:
+        await service.reconcile_orders(
+            other_writer, order_ids=[first_id], now=JUST_AFTER, config=config
+        )
+        await other_writer.flush()  # the alert is written, not yet committed
+        async with committing_sessionmaker() as opener:
+            opening = asyncio.create_task(
+                service.open_planned_alerts(opener, now=JUST_AFTER, config=config)
+            )
+            await asyncio.sleep(0.5)
+            assert not opening.done()  # waiting on the other writer's alert
+            await other_writer.commit()
+            with pytest.raises(OpeningRaced):
+                await opening
+            await opener.rollback()
+
+    async with committing_sessionmaker() as session:
+        (alert,) = await rows(session, Alert)  # the other writer's, and nothing from the opening
+        assert alert.order_id == first_id
+        opened = [a for a in await rows(session, AuditEntry) if a.action == "alert.opened"]
+        assert [a.entity_id for a in opened] == [str(alert.id)]
+        messages = {m.alert_id for m in await rows(session, AlertNotification)}
+        assert messages == ({alert.id} if config is CONFIG else set())
