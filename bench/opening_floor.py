@@ -33,7 +33,7 @@ FOREIGN_KEYS = (
 ALERT_INDEXES = ("ix_alerts_rule", "ix_alerts_carrier", "ix_alerts_team", "ix_alerts_leg_id")
 
 
-async def _maintenance(engine: AsyncEngine, *statements: str) -> None:
+async def run_maintenance(engine: AsyncEngine, *statements: str) -> None:
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         for statement in statements:
@@ -53,7 +53,7 @@ async def timed_opening(engine: AsyncEngine, label: str) -> None:
             text("DELETE FROM audit_log WHERE occurred_at = :now AND action = 'alert.opened'"), at
         )
         await conn.execute(text("DELETE FROM alerts WHERE opened_at = :now"), at)
-    await _maintenance(
+    await run_maintenance(
         engine,
         "VACUUM ANALYZE alerts",
         "VACUUM ANALYZE alert_notifications",
@@ -69,7 +69,7 @@ async def run(template: str) -> None:
     try:
         orders, plans, _ = await plan_due_orders(engine)
         print(f"{plans:,} plans for {orders:,} due orders")
-        await _maintenance(engine, "VACUUM ANALYZE planned_alerts", "CHECKPOINT")
+        await run_maintenance(engine, "VACUUM ANALYZE planned_alerts", "CHECKPOINT")
         await timed_opening(engine, "as is")
         await timed_opening(engine, "as is, again")
         async with engine.begin() as conn:
