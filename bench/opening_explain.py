@@ -19,12 +19,11 @@ import psycopg
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app import db
 from app.reconciliation import service
 from bench import database
 from bench.machine import print_machine
-from bench.opening_floor import run_maintenance
-from bench.sweep import plan_due_orders, worker_context
+from bench.opening_floor import planned_clone
+from bench.sweep import worker_context
 
 CLONE = "firstscan_bench_explain"
 # The planned opening sets this for its own transaction (app/alerts/planned.py).
@@ -77,13 +76,8 @@ def summarize(plan: list[str]) -> list[str]:
 
 
 async def run(template: str, full_plan: bool) -> None:
-    database.create(CLONE, template=template)
-    database.migrate(CLONE)
-    engine = db.create_engine(database.database_url(CLONE, driver="postgresql+psycopg"))
+    engine = await planned_clone(CLONE, template)
     try:
-        orders, plans, _ = await plan_due_orders(engine)
-        print(f"{plans:,} plans for {orders:,} due orders")
-        await run_maintenance(engine, "VACUUM ANALYZE planned_alerts", "CHECKPOINT")
         statement, parameters = await capture_opening_statement(engine)
     finally:
         await engine.dispose()

@@ -62,14 +62,20 @@ async def timed_opening(engine: AsyncEngine, label: str) -> None:
     )
 
 
+async def planned_clone(clone: str, template: str) -> AsyncEngine:
+    """A migrated clone of `template` holding the plans its due orders had before NOW."""
+    database.create(clone, template=template)
+    database.migrate(clone)
+    engine = db.create_engine(database.database_url(clone, driver="postgresql+psycopg"))
+    orders, plans, _ = await plan_due_orders(engine)
+    print(f"{plans:,} plans for {orders:,} due orders")
+    await run_maintenance(engine, "VACUUM ANALYZE planned_alerts", "CHECKPOINT")
+    return engine
+
+
 async def run(template: str) -> None:
-    database.create(CLONE, template=template)
-    database.migrate(CLONE)
-    engine = db.create_engine(database.database_url(CLONE, driver="postgresql+psycopg"))
+    engine = await planned_clone(CLONE, template)
     try:
-        orders, plans, _ = await plan_due_orders(engine)
-        print(f"{plans:,} plans for {orders:,} due orders")
-        await run_maintenance(engine, "VACUUM ANALYZE planned_alerts", "CHECKPOINT")
         await timed_opening(engine, "as is")
         await timed_opening(engine, "as is, again")
         async with engine.begin() as conn:
