@@ -132,8 +132,8 @@ class PlannedAlert(Base):
 
     __tablename__ = "planned_alerts"
     __table_args__ = (
-        # One plan per problem (an order is re-planned whole); opening finds a new alert's plan
-        # by it.
+        # One plan per problem (an order is re-planned whole); opening on SQLite finds a new
+        # alert's plan by it.
         Index("uq_planned_alerts_subject_rule", "subject_key", "rule", unique=True),
     )
 

@@ -163,14 +163,15 @@ async def open_due_plans(
         opened = await _open_step_by_step(session, chosen_plans=chosen, now=now, policy=policy)
     for rule, count in Counter(alert.rule for alert in opened).items():
         metrics.ALERTS_OPENED.labels(rule).inc(count)
-    if policy.customer_notice is not None:
-        for item in opened:
-            if item.rule in NOTICE_PROBLEMS:
-                alert = await session.get(Alert, item.alert_id)
-                assert alert is not None  # opened in this very transaction
-                await enqueue_customer_notice(
-                    session, alert=alert, policy=policy.customer_notice, now=now
-                )
+    # The customer hears of some problems; their alerts are loaded in one query.
+    notice = policy.customer_notice
+    notice_ids = [item.alert_id for item in opened if item.rule in NOTICE_PROBLEMS]
+    if notice is not None and notice_ids:
+        news = await session.execute(
+            select(Alert).where(Alert.id.in_(notice_ids)).order_by(Alert.id)
+        )
+        for alert in news.scalars():
+            await enqueue_customer_notice(session, alert=alert, policy=notice, now=now)
     return opened
 
 
@@ -435,7 +436,10 @@ async def _open_in_one_statement(
     return opened_alerts
 
 
-_OUTBOX_ALERT_FOREIGN_KEY = "fk_alert_notifications_alert_id_alerts"
+# Named by the metadata's naming convention, as in the migration that made it.
+_OUTBOX_ALERT_FOREIGN_KEY = next(
+    key.constraint.name for key in _outbox.c.alert_id.foreign_keys if key.constraint is not None
+)
 
 
 def _violated_constraint(error: IntegrityError) -> str | None:

@@ -9,8 +9,8 @@ from app.wiring import ScheduledJob, WorkerContext
 
 logger = logging.getLogger("app.reconciliation.jobs")
 SWEEP_BATCH = 500
-# Connections that open a midnight's planned alerts side by side on PostgreSQL: 1.4x faster with
-# two on two cores (BENCHMARKS.md); SQLite has one writer.
+# Connections that open a midnight's planned alerts side by side on PostgreSQL: 1.3-1.5x faster
+# with two on two cores, slower with three (BENCHMARKS.md); SQLite has one writer.
 OPENING_CONNECTIONS = 2
 
 

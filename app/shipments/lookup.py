@@ -67,12 +67,9 @@ async def build_order_details(
 ) -> list[OrderDetailRead]:
     legs = [leg for order in orders for shipment in order.shipments for leg in shipment.legs]
     events = await tracking_repository.list_events_for_legs(session, [leg.id for leg in legs])
-    alerts = await alerts_repository.list_unresolved_alerts_for_orders(
-        session, [order.id for order in orders]
-    )
-    plans = await alerts_repository.list_current_plans_for_orders(
-        session, [order.id for order in orders]
-    )
+    order_ids = [order.id for order in orders]
+    alerts = await alerts_repository.list_unresolved_alerts_for_orders(session, order_ids)
+    plans = await alerts_repository.list_current_plans_for_orders(session, order_ids)
     already_open = {(a.subject_key, a.rule) for a in alerts}
     legs_by_id = {leg.id: leg for leg in legs}
     details = []

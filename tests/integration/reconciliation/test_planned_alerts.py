@@ -289,10 +289,11 @@ async def test_the_customer_hears_once_when_a_planned_alert_opens(session, clock
     leg.last_successful_poll_at = DEADLINE - timedelta(hours=1)
     await session.flush()
 
+    count = select(func.count()).where(AlertNotification.channel == "customer_email")
     await service.open_planned_alerts(session, now=JUST_AFTER, config=config)
+    assert (await session.execute(count)).scalar_one() == 1  # queued with the planned alert
     await service.reconcile_due_orders(session, now=JUST_AFTER, config=config)
 
-    count = select(func.count()).where(AlertNotification.channel == "customer_email")
     assert (await session.execute(count)).scalar_one() == 1
 
 
