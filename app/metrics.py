@@ -38,3 +38,8 @@ NOTIFICATIONS = Counter(
     "Alert deliveries by channel and outcome",
     ["channel", "outcome"],
 )
+QUARANTINED = Counter(
+    "firstscan_quarantined_total",
+    "Members a job set aside because handling them raised (worker)",
+    ["job", "member_type"],
+)

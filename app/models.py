@@ -4,6 +4,7 @@ from app.alerts.models import Alert, AlertNotification, DeliveryAttempt
 from app.audit.models import AuditEntry
 from app.auth.models import ApiKey
 from app.db import Base
+from app.quarantine.models import QuarantinedMember
 from app.shipments.models import Leg, Order, Shipment
 from app.tracking.models import CarrierCallCount, CarrierState, LegEvent, WebhookDelivery
 
@@ -19,6 +20,7 @@ __all__ = [
     "Leg",
     "LegEvent",
     "Order",
+    "QuarantinedMember",
     "Shipment",
     "WebhookDelivery",
 ]

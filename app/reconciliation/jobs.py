@@ -2,13 +2,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from datetime import timedelta
 
+from app import metrics
 from app.db import session_scope
 from app.reconciliation import service
 from app.wiring import ScheduledJob, WorkerContext
 
 logger = logging.getLogger("app.reconciliation.jobs")
 SWEEP_BATCH = 500
+# One run judges batches until this much time has passed; polling and delivery share the process.
+RUN_BUDGET = timedelta(seconds=30)
 # Connections that open a midnight's planned alerts side by side on PostgreSQL: 1.3-1.5x faster
 # with two on two cores, slower with three (BENCHMARKS.md); SQLite has one writer.
 OPENING_CONNECTIONS = 2
@@ -43,19 +48,28 @@ async def open_planned_alerts(context: WorkerContext) -> int:
 
 async def reconcile_due_orders(context: WorkerContext) -> int:
     """Opens the alerts planned for deadlines that just passed, then judges every order whose
-    next look is due, in batches, until none is due."""
+    next look is due, in batches, until none is due or the run's time budget is spent (the next
+    run goes on where this one stopped, so no run holds the worker for long)."""
     await open_planned_alerts(context)
     judged = 0
+    started = time.monotonic()
     while True:
         async with session_scope(context.sessionmaker) as session:
-            verdicts = await service.reconcile_due_orders(
+            outcome = await service.reconcile_due_orders(
                 session, now=context.clock(), config=context.reconciliation, limit=SWEEP_BATCH
             )
+        verdicts = outcome.verdicts
         judged += len(verdicts)
         findings = sum(len(v.findings) for v in verdicts)
         if verdicts:
             logger.info("judged %d orders: %d findings", len(verdicts), findings)
-        if len(verdicts) < SWEEP_BATCH:
+        if outcome.set_aside:
+            metrics.QUARANTINED.labels("rules", "order").inc(len(outcome.set_aside))
+            logger.warning("set aside %d orders whose judgement raised", len(outcome.set_aside))
+        if len(verdicts) + len(outcome.set_aside) < SWEEP_BATCH:
+            return judged
+        if time.monotonic() - started > RUN_BUDGET.total_seconds():
+            logger.info("sweep stopped after its %s budget; the next run goes on", RUN_BUDGET)
             return judged
 
 

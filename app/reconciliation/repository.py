@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -35,6 +35,11 @@ async def claim_due_order_ids(session: AsyncSession, *, now: datetime, limit: in
             .with_for_update(of=Leg)
         )
     return order_ids
+
+
+async def schedule_order(session: AsyncSession, *, order_id: int, at: datetime | None) -> None:
+    """Sets when the rules look at an order next (without loading it)."""
+    await session.execute(update(Order).where(Order.id == order_id).values(reconcile_due_at=at))
 
 
 async def lock_waiting_orders(

@@ -3,6 +3,7 @@ problem went away close themselves."""
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,9 @@ from app.alerts import repository as alerts_repository
 from app.alerts import service as alerts_service
 from app.alerts.models import Alert
 from app.db import session_scope
+from app.pacing import Pacer
+from app.quarantine import repository as quarantine_repository
+from app.quarantine.isolation import describe_error, is_outage
 from app.reconciliation import repository, rules
 from app.reconciliation.calendar import CalendarTable, default_calendars
 from app.reconciliation.facts import Finding, OrderFacts
@@ -27,6 +31,7 @@ from app.tracking.models import LegEvent
 from carriers.registry import carrier_name
 from carriers.types import TrackingStatus
 
+logger = logging.getLogger("app.reconciliation.service")
 _STATUSES = {s.value for s in TrackingStatus}
 # Legs that these rules call dead are not polled any more.
 RULES_THAT_STOP_POLLING = frozenset({"expired"})
@@ -38,6 +43,14 @@ class ReconciliationConfig:
     calendars: CalendarTable = field(default_factory=default_calendars)
     cadence: CadenceTable = field(default_factory=CadenceTable)
     policy: alerts_service.AlertPolicy = field(default_factory=alerts_service.AlertPolicy)
+
+
+@dataclass(frozen=True, slots=True)
+class SweepOutcome:
+    """One sweep batch: the verdicts stored, and the orders set aside because judging raised."""
+
+    verdicts: list[OrderVerdict]
+    set_aside: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +101,11 @@ async def reconcile_orders(
     alerts_by_order: dict[int | None, list[Alert]] = defaultdict(list)
     for alert in open_alerts:
         alerts_by_order[alert.order_id].append(alert)
-    judged = [(order, facts, judge_order(facts, now=now, config=config)) for order, facts in loaded]
+    pacer = Pacer()
+    judged = []
+    for order, facts in loaded:
+        judged.append((order, facts, judge_order(facts, now=now, config=config)))
+        await pacer.turn()
     findings = [
         (finding, _subject(order, finding))
         for order, _, verdict in judged
@@ -116,6 +133,9 @@ async def reconcile_orders(
         order.reconcile_due_at = verdict.next_deadline
         for leg in _legs(order).values():
             _schedule_for_deadline(leg, verdict.next_deadline, now=now, cadence=config.cadence)
+    await quarantine_repository.release(
+        session, member_type="order", member_ids=[order.id for order, _, _ in judged]
+    )
     await session.flush()
     return [verdict for _, _, verdict in judged]
 
@@ -271,12 +291,60 @@ def describe_recovery(alert: Alert, leg: Leg | None) -> str:
 
 async def reconcile_due_orders(
     session: AsyncSession, *, now: datetime, config: ReconciliationConfig, limit: int = 500
-) -> list[OrderVerdict]:
-    """One sweep: every order whose next look is due, oldest due first."""
+) -> SweepOutcome:
+    """One sweep: every order whose next look is due, oldest due first. An order whose judgement
+    raises is set aside and the others are judged all the same."""
     order_ids = await repository.claim_due_order_ids(session, now=now, limit=limit)
     if not order_ids:
-        return []
-    return await reconcile_orders(session, order_ids=order_ids, now=now, config=config)
+        return SweepOutcome([])
+    try:
+        async with session.begin_nested():
+            verdicts = await reconcile_orders(session, order_ids=order_ids, now=now, config=config)
+        return SweepOutcome(verdicts)
+    except Exception as error:
+        if is_outage(error):
+            raise
+    return await _reconcile_one_by_one(session, order_ids, now=now, config=config)
+
+
+async def _reconcile_one_by_one(
+    session: AsyncSession, order_ids: Sequence[int], *, now: datetime, config: ReconciliationConfig
+) -> SweepOutcome:
+    """The batch raised: judges each order in its own savepoint to find the ones that raise."""
+    outcome = SweepOutcome([])
+    for order_id in order_ids:
+        try:
+            async with session.begin_nested():
+                outcome.verdicts.extend(
+                    await reconcile_orders(session, order_ids=[order_id], now=now, config=config)
+                )
+        except Exception as error:
+            if is_outage(error):
+                raise
+            await set_order_aside(session, order_id=order_id, error=error, now=now)
+            outcome.set_aside.append(order_id)
+    return outcome
+
+
+async def set_order_aside(
+    session: AsyncSession, *, order_id: int, error: BaseException, now: datetime
+) -> None:
+    """Quarantines an order whose judgement raised: it is judged again when it next changes (any
+    writer makes it due now) or when its retry time comes, whichever is first."""
+    logger.error("judging order id %s raised; set aside", order_id, exc_info=error)
+    retry_at = await quarantine_repository.set_aside(
+        session,
+        quarantine_repository.SetAside(
+            member_type="order",
+            member_id=order_id,
+            job="rules",
+            order_id=order_id,
+            error_type=type(error).__name__,
+            error=describe_error(error),
+        ),
+        now=now,
+    )
+    await repository.schedule_order(session, order_id=order_id, at=retry_at)
 
 
 async def check_all_active_orders(

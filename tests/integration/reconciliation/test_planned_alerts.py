@@ -118,9 +118,11 @@ async def test_the_sweep_after_the_planned_opening_refreshes_and_sends_nothing_t
     await session.flush()
     await service.open_planned_alerts(session, now=JUST_AFTER, config=CONFIG)
 
-    verdicts = await service.reconcile_due_orders(
-        session, now=JUST_AFTER + timedelta(seconds=5), config=CONFIG
-    )
+    verdicts = (
+        await service.reconcile_due_orders(
+            session, now=JUST_AFTER + timedelta(seconds=5), config=CONFIG
+        )
+    ).verdicts
 
     assert [f.rule for f in verdicts[0].findings] == ["never_inducted"]
     (alert,) = await rows(session, Alert)

@@ -165,7 +165,9 @@ async def test_the_sweep_judges_only_orders_that_are_due(session):
     later.reconcile_due_at = AFTER_DEADLINE + timedelta(days=1)
     await session.flush()
 
-    verdicts = await service.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
+    verdicts = (
+        await service.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
+    ).verdicts
 
     assert [v.order_number for v in verdicts] == [(await session.get(Order, due_id)).order_number]
 
