@@ -34,7 +34,8 @@ class SetAside:
 
 def retry_delay(failures: int) -> timedelta:
     """How long a member that has failed `failures` times waits before its next try."""
-    return min(MAX_RETRY, FIRST_RETRY * (2 ** min(max(0, failures - 1), 16)))
+    doublings: int = min(max(0, failures - 1), 16)
+    return min(MAX_RETRY, FIRST_RETRY * (2**doublings))
 
 
 async def set_aside(session: AsyncSession, member: SetAside, *, now: datetime) -> datetime:
