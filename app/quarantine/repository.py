@@ -35,7 +35,7 @@ class SetAside:
 def retry_delay(failures: int) -> timedelta:
     """How long a member that has failed `failures` times waits before its next try."""
     doublings: int = min(max(0, failures - 1), 16)
-    return min(MAX_RETRY, FIRST_RETRY * (2**doublings))
+    return min(MAX_RETRY, FIRST_RETRY * (1 << doublings))
 
 
 async def set_aside(session: AsyncSession, member: SetAside, *, now: datetime) -> datetime:
