@@ -18,6 +18,11 @@ UNKNOWN_CODES = Counter(
     "Carrier codes our tables do not know (mapped to unknown, never guessed)",
     ["carrier", "code"],
 )
+EVENTS_DROPPED = Counter(
+    "firstscan_events_dropped_total",
+    "Carrier events dropped because their time lies outside what a scan may carry",
+    ["carrier", "reason"],
+)
 LEASE_TAKEOVERS = Counter(
     "firstscan_lease_takeovers_total", "Legs claimed after another worker's lease ran out"
 )

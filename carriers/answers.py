@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from carriers.errors import MAX_EXCERPT_CHARS, CarrierResponseInvalid
+from carriers.errors import MAX_EXCERPT_CHARS, AdapterFault, CarrierResponseInvalid
+from carriers.protocol import TrackingFailure
 from carriers.types import carrier_name
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -25,6 +27,20 @@ def excerpt(body: str | bytes) -> str:
 def invalid_answer(message: str, body: str | bytes, *, carrier: str) -> CarrierResponseInvalid:
     """Returns the error for a body the adapter cannot use, carrying a bounded excerpt of it."""
     return CarrierResponseInvalid(message, carrier=carrier, body=excerpt(body))
+
+
+def adapter_fault(number: str, error: Exception, *, carrier: str) -> TrackingFailure:
+    """The failure for a number whose answer our adapter could not read (logged with its
+    traceback): the caller sets that number aside, and the carrier counts as having answered."""
+    logging.getLogger(f"carriers.{carrier}").error(
+        "%s: reading the answer for %s raised %s",
+        carrier,
+        number,
+        type(error).__name__,
+        exc_info=error,
+    )
+    message = f"adapter raised {type(error).__name__}: {error}"
+    return TrackingFailure(number, AdapterFault(message, carrier=carrier))
 
 
 def decode_answer(model: type[Model], body: str | bytes, *, carrier: str, what: str) -> Model:

@@ -4,6 +4,7 @@
     ├── CarrierUnavailable          timeout, connection error, 5xx             (retryable)
     │   └── CarrierRateLimited      429; carries `retry_after`                 (retryable)
     ├── CarrierResponseInvalid      a body that does not parse; carries an excerpt (retryable)
+    │   └── AdapterFault            our adapter raised reading this number's answer (a bug)
     ├── CarrierAuthError            bad or expired credentials after one refresh (not retryable)
     └── TrackingNumberError         an answer about the number itself          (permanent)
         ├── InvalidTrackingNumber   the carrier rejects the number's format
@@ -61,6 +62,13 @@ class CarrierResponseInvalid(CarrierError):
     def __init__(self, message: str, *, carrier: str | None = None, body: str = "") -> None:
         super().__init__(message, carrier=carrier)
         self.excerpt = body[:MAX_EXCERPT_CHARS]
+
+
+class AdapterFault(CarrierResponseInvalid):
+    """Reading the answer for one number raised inside our adapter: a bug of ours (or an answer
+    we never imagined), not an outage. The carrier answered; the caller sets the number aside."""
+
+    kind = "adapter_fault"
 
 
 class CarrierAuthError(CarrierError):

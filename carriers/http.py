@@ -10,13 +10,12 @@ carrier's client.py adds its paths and headers and the statuses that answer abou
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 import httpx
 
-from carriers.answers import invalid_answer
+from carriers.answers import adapter_fault, invalid_answer
 from carriers.errors import (
     CarrierAuthError,
     CarrierError,
@@ -149,8 +148,8 @@ async def fetch_in_batches(
 ) -> list[TrackingResult]:
     """Returns one result per query, in the order asked, fetching `batch_size` per request.
 
-    Never raises: a CarrierError, or a bug, becomes one failure per number of its batch, so
-    one bad batch never sinks the rest of a poll.
+    Never raises: a CarrierError becomes one failure per number of its batch, and a bug an
+    AdapterFault per number, so one bad batch never sinks the rest of a poll.
     """
     results: list[TrackingResult] = []
     for start in range(0, len(queries), batch_size):
@@ -160,12 +159,6 @@ async def fetch_in_batches(
             results += await fetch_batch(batch)
         except CarrierError as error:
             results += [TrackingFailure(number, error) for number in numbers]
-        except Exception as error:  # a bug of ours: logged loudly, reported as an unusable answer
-            logging.getLogger(f"carriers.{carrier}").exception(
-                "%s: unexpected error tracking %s", carrier, ", ".join(numbers)
-            )
-            failure = CarrierResponseInvalid(
-                f"unexpected adapter error: {error!r}", carrier=carrier
-            )
-            results += [TrackingFailure(number, failure) for number in numbers]
+        except Exception as error:  # a bug of ours: logged loudly, reported for these numbers
+            results += [adapter_fault(number, error, carrier=carrier) for number in numbers]
     return results

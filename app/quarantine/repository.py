@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import db
 from app.quarantine.models import QuarantinedMember
+from app.quarantine.policy import retry_delay
 
-# A member is tried again when it changes; without a change, after 15 minutes, then twice as long
-# each time up to six hours: a bug that a deploy fixes is retried the same day, and a member that
-# keeps failing costs one attempt every few hours.
-FIRST_RETRY = timedelta(minutes=15)
-MAX_RETRY = timedelta(hours=6)
 ERROR_CHARS = 500
 
 
@@ -30,12 +26,6 @@ class SetAside:
     order_id: int | None
     error_type: str
     error: str  # words safe to show ops: never a secret, never a whole payload
-
-
-def retry_delay(failures: int) -> timedelta:
-    """How long a member that has failed `failures` times waits before its next try."""
-    doublings: int = min(max(0, failures - 1), 16)
-    return min(MAX_RETRY, FIRST_RETRY * (1 << doublings))
 
 
 async def set_aside(session: AsyncSession, member: SetAside, *, now: datetime) -> datetime:

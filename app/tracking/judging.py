@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from random import Random
 
+from app.quarantine.isolation import describe_error
+from app.quarantine.policy import FIRST_RETRY
 from app.tracking.cadence import CadenceTable, next_poll_at
 from app.tracking.claims import LegClaim
+from app.tracking.event_window import within_event_window
 from app.tracking.progress import apply_not_found, apply_snapshot, retry_delay
 from app.tracking.recording import LegOutcome
 from carriers.errors import (
+    AdapterFault,
     CarrierAuthError,
     CarrierError,
     CarrierRateLimited,
@@ -20,6 +25,7 @@ from carriers.errors import (
 from carriers.protocol import TrackingFailure, TrackingResult
 from carriers.types import TrackingSnapshot, TrackingStatus
 
+logger = logging.getLogger("app.tracking.judging")
 DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=1)
 
 
@@ -32,22 +38,41 @@ class JudgingPolicy:
 def judge_answer(
     claim: LegClaim, result: TrackingResult, *, now: datetime, policy: JudgingPolicy, rng: Random
 ) -> LegOutcome:
-    """Turns the carrier's answer into the leg's new state and schedule."""
-    if isinstance(result, TrackingSnapshot):
-        progress = apply_snapshot(claim.progress, result, now=now)
-        status = TrackingStatus(progress.status) if progress.status else None
-        return LegOutcome(
-            claim=claim,
-            progress=progress,
-            events=result.events,
-            next_poll_at=next_poll_at(
-                status, now=now, deadline=claim.alert_deadline_at, table=policy.cadence
-            ),
-            error=None,
-            handoff=result.handoff,
-            unknown_codes=result.unknown_codes,
-        )
-    return _judge_failure(claim, result, now=now, policy=policy, rng=rng)
+    """Turns the carrier's answer into the leg's new state and schedule; never raises (a leg
+    whose answer cannot be judged is set aside)."""
+    try:
+        if isinstance(result, TrackingSnapshot):
+            return _judge_snapshot(claim, result, now=now, policy=policy)
+        return _judge_failure(claim, result, now=now, policy=policy, rng=rng)
+    except Exception as error:
+        logger.error("judging the answer for leg %s raised; set aside", claim.id, exc_info=error)
+        return set_aside_outcome(claim, describe_error(error), now=now)
+
+
+def set_aside_outcome(claim: LegClaim, error: str, *, now: datetime) -> LegOutcome:
+    """The leg keeps its state and is tried again later; the poller records it in the quarantine,
+    which decides when (this first retry time is what it says for a first failure)."""
+    return LegOutcome(claim, None, (), now + FIRST_RETRY, error[:500], set_aside=True)
+
+
+def _judge_snapshot(
+    claim: LegClaim, snapshot: TrackingSnapshot, *, now: datetime, policy: JudgingPolicy
+) -> LegOutcome:
+    snapshot, dropped = within_event_window(snapshot, now=now)
+    progress = apply_snapshot(claim.progress, snapshot, now=now)
+    status = TrackingStatus(progress.status) if progress.status else None
+    return LegOutcome(
+        claim=claim,
+        progress=progress,
+        events=snapshot.events,
+        next_poll_at=next_poll_at(
+            status, now=now, deadline=claim.alert_deadline_at, table=policy.cadence
+        ),
+        error=None,
+        handoff=snapshot.handoff,
+        unknown_codes=snapshot.unknown_codes,
+        dropped_events=dropped,
+    )
 
 
 def _judge_failure(
@@ -55,6 +80,8 @@ def _judge_failure(
 ) -> LegOutcome:
     error = failure.error
     text = f"{error.kind}: {error.message}"[:500]
+    if isinstance(error, AdapterFault):
+        return set_aside_outcome(claim, text, now=now)
     if isinstance(error, TrackingNumberError):
         # An answer about the number, not an outage: the poll succeeded.
         progress = apply_not_found(claim.progress, now=now)
@@ -88,15 +115,17 @@ class CarrierVerdict:
 
 
 def judge_carrier(results: Sequence[TrackingResult], *, now: datetime) -> CarrierVerdict:
+    # An answer we could not read (AdapterFault) is still an answer: our bug, not an outage.
     answered = any(
-        isinstance(r, TrackingSnapshot) or isinstance(r.error, TrackingNumberError) for r in results
+        isinstance(r, TrackingSnapshot) or isinstance(r.error, TrackingNumberError | AdapterFault)
+        for r in results
     )
     errors = [r.error for r in results if isinstance(r, TrackingFailure)]
     limited = [e for e in errors if isinstance(e, CarrierRateLimited)]
     wait = max(((e.retry_after or DEFAULT_RATE_LIMIT_WAIT) for e in limited), default=None)
     auth = next((e for e in errors if isinstance(e, CarrierAuthError)), None)
     other = next(
-        (e for e in errors if e.retryable and not isinstance(e, CarrierRateLimited)),
+        (e for e in errors if e.retryable and not isinstance(e, CarrierRateLimited | AdapterFault)),
         None,
     )
     return CarrierVerdict(

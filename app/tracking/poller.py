@@ -27,6 +27,7 @@ from app.tracking.claims import LegClaim
 from app.tracking.judging import CarrierVerdict, JudgingPolicy, judge_answer, judge_carrier
 from app.tracking.models import CarrierState
 from app.tracking.rate import CarrierLimits, Reservation, plan_reservation
+from app.tracking.setting_aside import record_isolated
 from app.tracking.slots import SlotSource
 from carriers.errors import CarrierUnavailable
 from carriers.protocol import CarrierClient, TrackingFailure, TrackingResult
@@ -63,6 +64,7 @@ class CarrierPollReport:
     failures: int = 0
     takeovers: int = 0
     legs_added: int = 0
+    set_aside: int = 0
     waiting_until: datetime | None = None
 
 
@@ -247,14 +249,17 @@ class Poller:
         ]
         verdicts = [judge_carrier(results, now=now) for results in answers]
         async with session_scope(self._sessionmaker) as session:
-            recorded = await recording.record_outcomes(
+            isolated = await record_isolated(
                 session, outcomes=outcomes, worker_id=self._worker_id, now=now
             )
             await self._update_carrier(session, carrier, verdicts, now)
             await recording.count_calls(
                 session, day=now.date(), carrier=carrier, tally=_tally(batches, now.date())
             )
+        recorded = isolated.recorded
         _count(carrier, outcomes, recorded)
+        metrics.QUARANTINED.labels("polling", "leg").inc(len(isolated.set_aside))
+        report.set_aside += len(isolated.set_aside)
         report.legs += len(outcomes)
         report.calls += len(batches)
         report.events_stored += recorded.events_stored
@@ -329,6 +334,8 @@ def _count(
     for outcome in outcomes:
         for code in outcome.unknown_codes:
             metrics.UNKNOWN_CODES.labels(carrier, code[:32]).inc()
+        for reason in outcome.dropped_events:
+            metrics.EVENTS_DROPPED.labels(carrier, reason).inc()
         if outcome.progress is not None:
             metrics.POLLS.labels(carrier, "ok").inc()
         else:

@@ -36,6 +36,8 @@ class LegOutcome:
     handoff: Handoff | None = None
     counts_as_failure: bool = False
     unknown_codes: Sequence[str] = ()
+    dropped_events: Sequence[str] = ()  # why each dropped event was dropped
+    set_aside: bool = False  # the answer could not be judged: the leg goes to the quarantine
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from random import Random
 
@@ -16,6 +17,7 @@ from app.tracking.models import WebhookDelivery
 from app.tracking.webhooks import PushedTracking, PushReceipt, build_snapshot
 from carriers.numbers import normalize_tracking_number
 
+logger = logging.getLogger("app.tracking.service")
 # Remembered delivery ids older than this are pruned; the signature window refuses them anyway.
 DELIVERY_MEMORY = timedelta(days=1)
 
@@ -43,8 +45,16 @@ async def accept_push(
     outcome = judge_answer(
         claim, build_snapshot(carrier, number, push), now=now, policy=policy, rng=Random()
     )
+    if outcome.set_aside:
+        # A push we cannot read changes nothing; the leg's polls carry on and will show it.
+        logger.error(
+            "pushed %s event for %s could not be judged: %s", carrier, number, outcome.error
+        )
+        return PushReceipt(legs_matched=1, events_stored=0)
     recorded = await recording.record_outcomes(
         session, outcomes=[outcome], worker_id="webhook", now=now, source="webhook"
     )
     metrics.EVENTS_STORED.labels(carrier, "webhook").inc(recorded.events_stored)
+    for reason in outcome.dropped_events:
+        metrics.EVENTS_DROPPED.labels(carrier, reason).inc()
     return PushReceipt(legs_matched=1, events_stored=recorded.events_stored)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from carriers.answers import decode_answer, invalid_answer
+from carriers.answers import adapter_fault, decode_answer, invalid_answer
 from carriers.errors import (
     CarrierError,
     CarrierResponseInvalid,
@@ -116,7 +116,16 @@ def parse_track_response(body: str, numbers: Sequence[str]) -> list[TrackingResu
     """
     answer = decode_answer(payloads.TrackResponse, body, carrier=CARRIER, what="track answer")
     matched = _match_results(answer.output.complete_track_results, numbers)
-    return [_parse_number(number, matched.get(number)) for number in numbers]
+    return [_parse_isolated(number, matched.get(number)) for number in numbers]
+
+
+def _parse_isolated(number: str, complete: payloads.CompleteTrackResult | None) -> TrackingResult:
+    # Up to 30 numbers share one answer: one that our parser cannot read must not take the
+    # other 29 down with it.
+    try:
+        return _parse_number(number, complete)
+    except Exception as error:
+        return adapter_fault(number, error, carrier=CARRIER)
 
 
 def _match_results(

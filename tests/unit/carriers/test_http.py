@@ -8,6 +8,7 @@ import pytest
 from carriers.answers import excerpt
 from carriers.errors import (
     MAX_EXCERPT_CHARS,
+    AdapterFault,
     CarrierAuthError,
     CarrierRateLimited,
     CarrierResponseInvalid,
@@ -93,7 +94,7 @@ async def test_batches_are_fetched_in_order_and_a_failed_batch_fails_only_its_nu
                      CarrierAuthError]  # fmt: skip
 
 
-async def test_a_bug_in_a_batch_becomes_an_invalid_response_per_number_and_is_logged(caplog):
+async def test_a_bug_in_a_batch_becomes_an_adapter_fault_per_number_and_is_logged(caplog):
     async def fetch_batch(batch):
         raise KeyError("bug")
 
@@ -101,7 +102,8 @@ async def test_a_bug_in_a_batch_becomes_an_invalid_response_per_number_and_is_lo
         [TrackingQuery("a"), TrackingQuery("b")], fetch_batch, carrier="dhl", batch_size=1
     )
     assert [type(r.error) for r in results if isinstance(r, TrackingFailure)] == [
-        CarrierResponseInvalid,
-        CarrierResponseInvalid,
+        AdapterFault,
+        AdapterFault,
     ]
-    assert "unexpected error tracking a" in caplog.text
+    assert isinstance(results[0].error, CarrierResponseInvalid)
+    assert "reading the answer for a raised KeyError" in caplog.text

@@ -388,3 +388,26 @@ def test_error_body_naming_a_missing_number_is_not_found():
 def test_error_body_about_anything_else_names_no_number_error():
     assert parse_error_body(load_text("error_unauthorized.json")) is None
     assert parse_error_body(load_text("gateway_error.html")) is None
+
+
+def test_a_number_whose_result_our_parser_cannot_read_leaves_the_others_readable(monkeypatch):
+    from carriers.errors import AdapterFault
+    from carriers.fedex import parse as fedex_parse
+
+    real = fedex_parse._build_snapshot
+
+    def raising_for_one(number, track):
+        if number == "111111111111":
+            raise AttributeError("'NoneType' object has no attribute 'city'")
+        return real(number, track)
+
+    monkeypatch.setattr(fedex_parse, "_build_snapshot", raising_for_one)
+    numbers = ["333333333333", "111111111111"]
+
+    out_for_delivery, unreadable = parse_track_response(
+        load_text("track_multiple_numbers.json"), numbers
+    )
+
+    assert isinstance(out_for_delivery, TrackingSnapshot)
+    assert isinstance(failure_of(unreadable).error, AdapterFault)
+    assert "AttributeError" in failure_of(unreadable).error.message
