@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app import metrics
 from app.alerts import outbox
 from app.alerts.backoff import DEFAULT_RETRY_POLICY, RandomSource, RetryPolicy
-from app.alerts.delivery import Channel, DeliveryResult, NotificationView
+from app.alerts.delivery import Channel, DeliveryResult, NotificationView, Outcome
 from app.alerts.outbox import Settled
 from app.db import session_scope
+from app.quarantine import repository as quarantine_repository
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class _Sent:
     notification: NotificationView
     result: DeliveryResult | None  # None: never started, the lease was running out
     duration: timedelta
+    raised: str | None = None  # the channel raised (a bug of ours): the message is set aside
 
 
 async def dispatch_due_notifications(
@@ -132,7 +134,7 @@ async def _send_one(
         except TimeoutError:
             result = DeliveryResult.retry(f"send did not finish within {send_limit:.0f}s")
         except Exception as exc:  # a channel bug must not stop the other sends
-            result = DeliveryResult.retry(f"channel raised {type(exc).__name__}")
+            raised = f"channel raised {type(exc).__name__}"
             # The traceback's frames but not the exception's text, which could hold a secret.
             logger.error(
                 "alert notification %s: channel %s raised %s\n%s",
@@ -141,6 +143,8 @@ async def _send_one(
                 type(exc).__name__,
                 "".join(traceback.format_tb(exc.__traceback__)),
             )
+            took = timedelta(seconds=time.monotonic() - started)
+            return _Sent(notification, DeliveryResult.retry(raised), took, raised=raised)
         return _Sent(notification, result, timedelta(seconds=time.monotonic() - started))
 
 
@@ -174,7 +178,35 @@ async def _record_all(
         _count(report, settled)
         metrics.NOTIFICATIONS.labels(item.notification.channel, settled.value).inc()
         _log(item.notification, item.result, settled)
+    await _quarantine(session, sent, now=now)
     return report
+
+
+async def _quarantine(session: AsyncSession, sent: Sequence[_Sent], *, now: datetime) -> None:
+    """Messages whose channel raised are listed for ops (the outbox's own backoff retries them);
+    a message that went out is released."""
+    for item in sent:
+        if item.raised is None:
+            continue
+        await quarantine_repository.set_aside(
+            session,
+            quarantine_repository.SetAside(
+                member_type="message",
+                member_id=item.notification.id,
+                job="dispatch",
+                order_id=None,
+                error_type=item.raised.removeprefix("channel raised "),
+                error=item.raised,
+            ),
+            now=now,
+        )
+        metrics.QUARANTINED.labels("dispatch", "message").inc()
+    delivered = [
+        item.notification.id
+        for item in sent
+        if item.result is not None and item.result.outcome is Outcome.DELIVERED
+    ]
+    await quarantine_repository.release(session, member_type="message", member_ids=delivered)
 
 
 def _count(report: DispatchReport, settled: Settled) -> None:

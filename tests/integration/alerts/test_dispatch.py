@@ -6,11 +6,13 @@ import random
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from app.alerts.backoff import RetryPolicy
 from app.alerts.channels import WebhookChannel, webhook_destination
 from app.alerts.delivery import DeliveryResult, NotificationView
 from app.alerts.dispatch import DispatchReport, dispatch_due_notifications
+from app.quarantine.models import QuarantinedMember
 from tests.factories import OPENED_AT
 from tests.integration.alerts.conftest import (
     SECRET_PATH,
@@ -259,6 +261,21 @@ async def test_a_channel_that_raises_is_retried_and_the_others_still_go_out(
     assert healthy.status == "delivered"
     assert "raised RuntimeError" in caplog.text
     assert SECRET_PATH not in caplog.text
+    async with sessionmaker() as session:
+        (entry,) = (await session.execute(select(QuarantinedMember))).scalars()
+    assert (entry.member_type, entry.member_id, entry.job, entry.error) == (
+        "message",
+        broken_id,
+        "dispatch",
+        "channel raised RuntimeError",
+    )
+    assert SECRET_PATH not in entry.error
+
+    report = await dispatch(T0 + timedelta(hours=1), channels={"webhook": webhook})
+
+    assert report.delivered == 1
+    async with sessionmaker() as session:
+        assert (await session.execute(select(QuarantinedMember))).scalars().all() == []
 
 
 async def test_notifications_of_a_channel_without_a_carrier_stay_pending(
