@@ -108,6 +108,11 @@ async def list_unresolved_for_carrier_subjects(session: AsyncSession) -> list[Al
     return list((await session.execute(stmt)).scalars())
 
 
+async def find_unresolved_system_alert(session: AsyncSession, rule: str) -> Alert | None:
+    """The open alert about firstscan itself for this rule, if any."""
+    return await find_unresolved(session, subject_key=f"system:{rule}", rule=rule)
+
+
 def _filtered(stmt: Select[Alert, str], filters: AlertFilters) -> Select[Alert, str]:
     stmt = stmt.where(Alert.status.in_(filters.statuses))
     if filters.rule:

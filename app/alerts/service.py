@@ -54,6 +54,8 @@ def subject_key(finding: Finding, order_id: int | None) -> str:
         return f"leg:{finding.leg_id}"
     if order_id is not None:
         return f"order:{order_id}"
+    if finding.carrier is None:
+        return f"system:{finding.rule}"  # about firstscan itself (e.g. its quarantine)
     return f"carrier:{finding.carrier}"
 
 

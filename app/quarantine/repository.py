@@ -86,8 +86,9 @@ async def count_by_type(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(
         select(QuarantinedMember.member_type, func.count()).group_by(QuarantinedMember.member_type)
     )
-    return {member_type: int(count) for member_type, count in rows.tuples()}
+    return {member_type: int(count) for member_type, count in rows}
 
 
-async def find_member(session: AsyncSession, member_id: int) -> QuarantinedMember | None:
-    return await session.get(QuarantinedMember, member_id)
+async def oldest_failed_at(session: AsyncSession) -> datetime | None:
+    """When the longest-waiting member first failed; None when nothing is set aside."""
+    return await session.scalar(select(func.min(QuarantinedMember.first_failed_at)))

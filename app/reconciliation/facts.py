@@ -100,6 +100,19 @@ class CarrierHealth:
 
 
 @dataclass(frozen=True, slots=True)
+class QuarantineSummary:
+    """What the jobs have set aside because handling it raised: counts by member type ("order",
+    "leg", "message"), since when the oldest has waited, and a few named examples."""
+
+    counts: Mapping[str, int]
+    oldest_since: datetime | None
+    examples: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _require_aware("QuarantineSummary.oldest_since", self.oldest_since)
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One problem, worded for a support agent, with the facts that prove it.
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from app import metrics
 from app.db import session_scope
-from app.reconciliation import service
+from app.reconciliation import service, system_alerts
 from app.wiring import ScheduledJob, WorkerContext
 
 logger = logging.getLogger("app.reconciliation.jobs")
@@ -82,7 +82,17 @@ async def check_carrier_outages(context: WorkerContext) -> None:
         logger.warning("carrier unreachable: %s", finding.explanation)
 
 
+async def check_quarantine(context: WorkerContext) -> None:
+    async with session_scope(context.sessionmaker) as session:
+        findings = await system_alerts.check_quarantine(
+            session, now=context.clock(), policy=context.reconciliation.policy
+        )
+    for finding in findings:
+        logger.warning("quarantine: %s", finding.explanation)
+
+
 JOBS = (
     ScheduledJob(reconcile_due_orders, every_seconds=lambda s: s.reconcile_interval_seconds),
     ScheduledJob(check_carrier_outages, every_seconds=lambda s: 60.0),
+    ScheduledJob(check_quarantine, every_seconds=lambda s: 60.0),
 )

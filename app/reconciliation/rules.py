@@ -20,6 +20,8 @@ said). Discrepancy kinds (`Finding.rule`), with their severity:
 - expired (info): a leg not in a terminal state has shown no change for N days; stop polling it.
 - carrier_unreachable (critical): from `find_carrier_outages`, one per carrier whose API has
   failed for longer than the outage threshold.
+- quarantine (warning): from `find_quarantine`, one while any order, leg or message is set aside
+  because handling it raised: its alerts are not judged, or its parcel not polled, meanwhile.
 
 Deadlines: every business-day rule (never_inducted, handoff_gap, not_found, stalled) is due at
 `BusinessCalendar.add_business_days(start, N)` in the leg carrier's calendar: 00:00 local at the
@@ -48,7 +50,14 @@ from datetime import UTC, datetime, timedelta
 
 from app.reconciliation import report_rules, silence_rules
 from app.reconciliation.calendar import CalendarTable
-from app.reconciliation.facts import CarrierHealth, Finding, LegFacts, OrderFacts, Severity
+from app.reconciliation.facts import (
+    CarrierHealth,
+    Finding,
+    LegFacts,
+    OrderFacts,
+    QuarantineSummary,
+    Severity,
+)
 from app.reconciliation.scene import Due, Scene
 from app.reconciliation.thresholds import ThresholdTable
 from app.reconciliation.wording import carrier_name, iso, moment, span
@@ -57,6 +66,7 @@ __all__ = [
     "Upcoming",
     "find_carrier_outages",
     "find_discrepancies",
+    "find_quarantine",
     "next_deadline",
     "upcoming_findings",
 ]
@@ -220,3 +230,45 @@ def _is_fresh(leg_id: int | None, fresh: Mapping[int, bool]) -> bool:
 def _require_aware(now: datetime) -> None:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be a timezone-aware datetime")
+
+
+MEMBER_WORDS = {
+    "order": ("order", "orders"),
+    "leg": ("leg", "legs"),
+    "message": ("message", "messages"),
+}
+
+
+def find_quarantine(summary: QuarantineSummary, *, now: datetime) -> list[Finding]:
+    """One quarantine finding while anything is set aside; none when the quarantine is empty."""
+    _require_aware(now)
+    total = sum(summary.counts.values())
+    if total == 0:
+        return []
+    what = ", ".join(
+        f"{count} {MEMBER_WORDS.get(kind, (kind, kind + 's'))[count != 1]}"
+        for kind, count in sorted(summary.counts.items())
+        if count
+    )
+    waited = f" (the oldest for {span(now - summary.oldest_since)})" if summary.oldest_since else ""
+    examples = f" First: {'; '.join(summary.examples)}." if summary.examples else ""
+    return [
+        Finding(
+            rule="quarantine",
+            severity=Severity.WARNING,
+            leg_id=None,
+            carrier=None,
+            tracking_number=None,
+            explanation=(
+                f"firstscan has set aside {what} because handling them raised an error{waited}; "
+                f"set-aside orders are not judged, set-aside legs not "
+                f"polled and set-aside messages not sent until they go through.{examples}"
+            ),
+            recommended_action=(
+                "List them with `firstscan quarantine list` or on the console's Set aside page, "
+                "correct the data or report the error shown; each is retried when it changes and "
+                "every few hours."
+            ),
+            evidence={"set_aside": str(total)},
+        )
+    ]

@@ -118,3 +118,13 @@ async def list_legs_by_ids(session: AsyncSession, leg_ids: Sequence[int]) -> lis
     if not leg_ids:
         return []
     return list((await session.execute(select(Leg).where(Leg.id.in_(leg_ids)))).scalars())
+
+
+async def list_order_numbers(session: AsyncSession, order_ids: Sequence[int]) -> dict[int, str]:
+    """Order id -> order number, for the ids that exist."""
+    if not order_ids:
+        return {}
+    rows = await session.execute(
+        select(Order.id, Order.order_number).where(Order.id.in_(order_ids))
+    )
+    return {order_id: number for order_id, number in rows}

@@ -156,3 +156,39 @@ async def test_a_database_outage_sets_nothing_aside(session, monkeypatch):
     with pytest.raises(OperationalError):
         await service.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
     assert await quarantine(session) == []
+
+
+async def test_a_non_empty_quarantine_keeps_one_ops_alert_open_until_it_empties(session):
+    from app.reconciliation import system_alerts
+
+    poison, _ = await usps_label_only_order(session, polled_at=AFTER_DEADLINE)
+    await make_first_due(session, poison, promised_delivery_on=date(9999, 12, 31))
+    await service.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
+    number = (await session.get(Order, poison)).order_number
+
+    await system_alerts.check_quarantine(session, now=AFTER_DEADLINE, policy=CONFIG.policy)
+    await system_alerts.check_quarantine(
+        session, now=AFTER_DEADLINE + timedelta(minutes=1), policy=CONFIG.policy
+    )
+
+    (alert,) = [a for a in await alerts(session) if a.rule == "quarantine"]
+    assert (alert.status, alert.severity, alert.order_id, alert.subject_key) == (
+        "open",
+        "warning",
+        None,
+        "system:quarantine",
+    )
+    assert "set aside 1 order because" in alert.explanation
+    assert f"order {number}: OverflowError" in alert.explanation
+    fixed_at = AFTER_DEADLINE + timedelta(minutes=5)
+    await session.execute(
+        update(Order)
+        .where(Order.id == poison)
+        .values(promised_delivery_on=None, reconcile_due_at=fixed_at)
+    )
+    await service.reconcile_due_orders(session, now=fixed_at, config=CONFIG)
+
+    await system_alerts.check_quarantine(session, now=fixed_at, policy=CONFIG.policy)
+
+    await session.refresh(alert)
+    assert (alert.status, alert.auto_resolved) == ("resolved", True)

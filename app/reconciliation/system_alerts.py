@@ -1,0 +1,66 @@
+"""Alerts about firstscan itself rather than a parcel: the quarantine is not empty."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.alerts import repository as alerts_repository
+from app.alerts import service as alerts_service
+from app.quarantine import repository as quarantine_repository
+from app.quarantine.models import QuarantinedMember
+from app.reconciliation import rules
+from app.reconciliation.facts import Finding, QuarantineSummary
+from app.shipments import repository as shipments_repository
+
+EXAMPLES = 3
+
+
+async def check_quarantine(
+    session: AsyncSession, *, now: datetime, policy: alerts_service.AlertPolicy
+) -> list[Finding]:
+    """Keeps one `quarantine` alert open (refreshed with today's counts) while anything is set
+    aside, and closes it by itself once the quarantine is empty."""
+    summary = await load_quarantine_summary(session)
+    findings = rules.find_quarantine(summary, now=now)
+    nobody = alerts_service.FindingSubject(order_id=None, order_number=None, last_activity_at=now)
+    for finding in findings:
+        await alerts_service.record_finding(
+            session, finding=finding, subject=nobody, policy=policy, now=now
+        )
+    if not findings:
+        alert = await alerts_repository.find_unresolved_system_alert(session, "quarantine")
+        if alert is not None:
+            await alerts_service.auto_resolve(
+                session, alert=alert, reason="Nothing is set aside any more.", now=now
+            )
+    await session.flush()
+    return findings
+
+
+async def load_quarantine_summary(session: AsyncSession) -> QuarantineSummary:
+    counts = await quarantine_repository.count_by_type(session)
+    if not counts:
+        return QuarantineSummary(counts={}, oldest_since=None)
+    first = await quarantine_repository.list_members(session, limit=EXAMPLES)
+    numbers = await shipments_repository.list_order_numbers(
+        session, [m.order_id for m in first if m.order_id is not None]
+    )
+    return QuarantineSummary(
+        counts=counts,
+        oldest_since=await quarantine_repository.oldest_failed_at(session),
+        examples=tuple(describe_member(m, numbers) for m in first),
+    )
+
+
+def describe_member(member: QuarantinedMember, order_numbers: dict[int, str]) -> str:
+    """'order FS-1001: OverflowError: date value out of range' (what an operator can look up)."""
+    order = order_numbers.get(member.order_id) if member.order_id is not None else None
+    if member.member_type == "order":
+        what = f"order {order or member.member_id}"
+    elif member.member_type == "leg":
+        what = f"leg {member.member_id}" + (f" of order {order}" if order else "")
+    else:
+        what = f"{member.member_type} {member.member_id}"
+    return f"{what}: {member.error}"
