@@ -127,4 +127,4 @@ async def list_order_numbers(session: AsyncSession, order_ids: Sequence[int]) ->
     rows = await session.execute(
         select(Order.id, Order.order_number).where(Order.id.in_(order_ids))
     )
-    return {order_id: number for order_id, number in rows}
+    return dict(rows.all())
