@@ -31,6 +31,8 @@ rules_cli = typer.Typer(help="Run the reconciliation rules.", no_args_is_help=Tr
 cli.add_typer(rules_cli, name="rules")
 report_cli = typer.Typer(help="Reports.", no_args_is_help=True)
 cli.add_typer(report_cli, name="report")
+quarantine_cli = typer.Typer(help="What the worker set aside.", no_args_is_help=True)
+cli.add_typer(quarantine_cli, name="quarantine")
 
 T = TypeVar("T")
 IMPORT_BATCH_ROWS = 500
@@ -299,6 +301,37 @@ def report_calls(
             return list(await load_call_report(session, since=db.utcnow().date(), days=days))
 
     print_call_report(_run_with_database(settings, work), echo=typer.echo)
+
+
+@quarantine_cli.command("list")
+def quarantine_list(
+    limit: Annotated[int, typer.Option(help="how many to show", min=1)] = 200,
+) -> None:
+    """What the worker set aside because handling it raised, longest-failing first."""
+    from app.reconciliation.system_alerts import list_set_aside
+
+    settings = _settings()
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> list[object]:
+        async with sessionmaker() as session:
+            return list(await list_set_aside(session, limit=limit))
+
+    rows = _run_with_database(settings, work)
+    for row in rows:
+        typer.echo(_set_aside_line(row))
+    typer.echo(f"{len(rows)} set aside" if rows else "nothing is set aside")
+
+
+def _set_aside_line(row: object) -> str:
+    from app.reconciliation.system_alerts import SetAsideMember
+
+    assert isinstance(row, SetAsideMember)
+    m = row.member
+    return (
+        f"{m.member_type:8} {m.member_id:<10} {m.job:9} failed {m.failures}x since "
+        f"{m.first_failed_at:%Y-%m-%d %H:%M} UTC, next try {m.retry_at:%Y-%m-%d %H:%M} UTC\n"
+        f"         {row.description}"
+    )
 
 
 def main() -> None:

@@ -354,7 +354,12 @@ async def check_all_active_orders(
     verdicts = []
     async for order_ids in repository.iter_active_order_ids(session, batch=500):
         for _, facts in await load_order_facts(session, order_ids, config.cadence):
-            verdicts.append(judge_order(facts, now=now, config=config))
+            try:
+                verdicts.append(judge_order(facts, now=now, config=config))
+            except Exception as error:  # one order must not hide the others' findings
+                logger.error(
+                    "judging order %s raised: %s", facts.order_number, describe_error(error)
+                )
     return verdicts
 
 

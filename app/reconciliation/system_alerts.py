@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +16,31 @@ from app.reconciliation.facts import Finding, QuarantineSummary
 from app.shipments import repository as shipments_repository
 
 EXAMPLES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SetAsideMember:
+    """One quarantined member as people see it (console, CLI)."""
+
+    member: QuarantinedMember
+    order_number: str | None
+    description: str
+
+
+async def list_set_aside(session: AsyncSession, *, limit: int = 200) -> list[SetAsideMember]:
+    """Everything set aside, longest-failing first, with its order number when it has one."""
+    members = await quarantine_repository.list_members(session, limit=limit)
+    numbers = await shipments_repository.list_order_numbers(
+        session, [m.order_id for m in members if m.order_id is not None]
+    )
+    return [
+        SetAsideMember(
+            member=m,
+            order_number=numbers.get(m.order_id) if m.order_id is not None else None,
+            description=describe_member(m, numbers),
+        )
+        for m in members
+    ]
 
 
 async def check_quarantine(

@@ -214,3 +214,44 @@ def test_rules_plan_restores_the_plans_the_worker_keeps(run, empty_database_url)
 
     assert asyncio.run(plans()) == kept
     assert re.search(rf"planned {len(kept)} alerts for the next deadlines of \d+ orders", output)
+
+
+def _promise_year_9999(database_url: str, order_number: str) -> None:
+    import asyncio
+    from datetime import date
+
+    from sqlalchemy import update
+
+    from app import db
+    from app.shipments.models import Order
+
+    async def change() -> None:
+        engine = db.create_engine(database_url)
+        try:
+            async with db.session_scope(db.create_sessionmaker(engine)) as session:
+                await session.execute(
+                    update(Order)
+                    .where(Order.order_number == order_number)
+                    .values(promised_delivery_on=date(9999, 12, 31))
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(change())
+
+
+def test_an_order_that_breaks_the_rules_is_listed_as_set_aside_and_the_rest_still_alert(
+    run, empty_database_url
+):
+    run("demo")
+    # Stored before the API refused such dates: the oldest order now breaks the `late` rule.
+    _promise_year_9999(empty_database_url, "FS-1001")
+
+    run("worker", "--once")
+
+    listed = run("quarantine", "list").output
+    assert "order" in listed
+    assert "order FS-1001: OverflowError" in listed
+    assert "1 set aside" in listed
+    checked = run("rules", "check").output
+    assert "never_inducted" in checked  # FS-1002 is still judged
