@@ -29,6 +29,7 @@ from app.console.sessions import SESSION_COOKIE, SIGN_IN_COOKIE
 from app.deps import NowDep, SessionDep
 from app.errors import Conflict, NotFound, Unauthenticated
 from app.public.links import TrackLinks
+from app.reconciliation import system_alerts
 from app.settings import Settings
 from app.shipments import lookup
 
@@ -190,6 +191,13 @@ async def alert_board(
     board = await service.load_board(session, filters=filters, now=now)
     context = {**_page_context(request, user), "board": board, "filters": filters, "now": now}
     return render(request, "board.html", context)
+
+
+@router.get("/set-aside", response_class=HTMLResponse)
+async def set_aside_page(request: Request, user: UserDep, session: SessionDep) -> Response:
+    members = await system_alerts.list_set_aside(session)
+    context = {**_page_context(request, user), "members": members, "query": ""}
+    return render(request, "set_aside.html", context)
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)

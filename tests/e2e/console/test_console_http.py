@@ -19,6 +19,7 @@ PROTECTED = [
     ("GET", "/console/orders/{order_number}", "/console/orders/FS-2001"),
     ("GET", "/console/alerts", "/console/alerts"),
     ("GET", "/console/alerts/{alert_id}", "/console/alerts/1"),
+    ("GET", "/console/set-aside", "/console/set-aside"),
     ("POST", "/console/sign-out", "/console/sign-out"),
     ("POST", "/console/alerts/{alert_id}/acknowledge", "/console/alerts/1/acknowledge"),
     ("POST", "/console/alerts/{alert_id}/resolve", "/console/alerts/1/resolve"),
