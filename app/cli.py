@@ -213,7 +213,9 @@ def worker_command(
     if settings.worker_metrics_port:
         from prometheus_client import start_http_server
 
-        start_http_server(settings.worker_metrics_port)
+        from app.metrics import WORKER
+
+        start_http_server(settings.worker_metrics_port, registry=WORKER)
     try:
         with single_sqlite_worker(settings):
             asyncio.run(run_worker(settings, once=once))

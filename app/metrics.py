@@ -1,50 +1,121 @@
-"""Prometheus metrics. Counters live in the process that does the work (a worker serves them on
-its own port); gauges that describe shared state are read from the database at scrape time."""
+"""Prometheus metrics, in two registries because they live in two kinds of process.
+
+WORKER: counters only a worker increments (polls, calls, takeovers, set-aside members, messages
+sent), served by each `firstscan worker` on FIRSTSCAN_WORKER_METRICS_PORT; scrape every worker.
+API: what the API does itself (pushed events) and gauges of shared state read from the database
+at scrape time (breakers, quotas, due lag, the quarantine), served at the API's /metrics. A
+worker-only counter is never shown by the API, where it would read 0 whatever the workers did.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-POLLS = Counter("firstscan_polls_total", "Leg polls by carrier and outcome", ["carrier", "outcome"])
-CARRIER_CALLS = Counter("firstscan_carrier_calls_total", "Requests sent to carriers", ["carrier"])
+WORKER = CollectorRegistry()
+API = CollectorRegistry()
+
+POLLS = Counter(
+    "firstscan_polls_total",
+    "Leg polls by carrier and outcome",
+    ["carrier", "outcome"],
+    registry=WORKER,
+)
+CARRIER_CALLS = Counter(
+    "firstscan_carrier_calls_total", "Requests sent to carriers", ["carrier"], registry=WORKER
+)
 EVENTS_STORED = Counter(
-    "firstscan_events_stored_total", "New tracking events stored", ["carrier", "source"]
+    "firstscan_events_stored_total",
+    "New tracking events stored from polls",
+    ["carrier", "source"],
+    registry=WORKER,
+)
+PUSHED_EVENTS_STORED = Counter(
+    "firstscan_events_stored_total",
+    "New tracking events stored from carrier pushes",
+    ["carrier", "source"],
+    registry=API,
 )
 CARRIER_ERRORS = Counter(
-    "firstscan_carrier_errors_total", "Carrier errors by kind", ["carrier", "kind"]
+    "firstscan_carrier_errors_total",
+    "Carrier errors by kind",
+    ["carrier", "kind"],
+    registry=WORKER,
 )
 UNKNOWN_CODES = Counter(
     "firstscan_unknown_carrier_codes_total",
     "Carrier codes our tables do not know (mapped to unknown, never guessed)",
     ["carrier", "code"],
+    registry=WORKER,
 )
 EVENTS_DROPPED = Counter(
     "firstscan_events_dropped_total",
-    "Carrier events dropped because their time lies outside what a scan may carry",
+    "Polled carrier events dropped because their time lies outside what a scan may carry",
     ["carrier", "reason"],
+    registry=WORKER,
+)
+PUSHED_EVENTS_DROPPED = Counter(
+    "firstscan_events_dropped_total",
+    "Pushed carrier events dropped because their time lies outside what a scan may carry",
+    ["carrier", "reason"],
+    registry=API,
 )
 LEASE_TAKEOVERS = Counter(
-    "firstscan_lease_takeovers_total", "Legs claimed after another worker's lease ran out"
+    "firstscan_lease_takeovers_total",
+    "Legs claimed after another worker's lease ran out",
+    registry=WORKER,
 )
-HANDOFF_LEGS = Counter("firstscan_handoff_legs_added_total", "Last-mile legs revealed by carriers")
-CALL_SECONDS = Histogram("firstscan_carrier_call_seconds", "Carrier request duration", ["carrier"])
-BREAKER_OPEN = Gauge(
-    "firstscan_carrier_breaker_open", "1 while the carrier's circuit breaker is open", ["carrier"]
+HANDOFF_LEGS = Counter(
+    "firstscan_handoff_legs_added_total", "Last-mile legs revealed by carriers", registry=WORKER
 )
-QUOTA_USED = Gauge(
-    "firstscan_carrier_quota_used", "Calls used in the current window", ["carrier", "window"]
+CALL_SECONDS = Histogram(
+    "firstscan_carrier_call_seconds", "Carrier request duration", ["carrier"], registry=WORKER
 )
-DUE_LAG = Gauge(
-    "firstscan_due_lag_seconds", "How long the longest-waiting due leg has been waiting"
-)
-ALERTS_OPENED = Counter("firstscan_alerts_opened_total", "Alerts opened", ["rule"])
+ALERTS_OPENED = Counter("firstscan_alerts_opened_total", "Alerts opened", ["rule"], registry=WORKER)
 NOTIFICATIONS = Counter(
     "firstscan_notifications_total",
     "Alert deliveries by channel and outcome",
     ["channel", "outcome"],
+    registry=WORKER,
 )
 QUARANTINED = Counter(
     "firstscan_quarantined_total",
-    "Members a job set aside because handling them raised (worker)",
+    "Members a job set aside because handling them raised",
     ["job", "member_type"],
+    registry=WORKER,
+)
+
+# Shared state: each worker sets what it sees; the API reads it from the database when scraped.
+BREAKER_OPEN = Gauge(
+    "firstscan_carrier_breaker_open",
+    "1 while the carrier's circuit breaker is open",
+    ["carrier"],
+    registry=WORKER,
+)
+DUE_LAG = Gauge(
+    "firstscan_due_lag_seconds",
+    "How long the longest-waiting due leg has been waiting",
+    registry=WORKER,
+)
+SHARED_BREAKER_OPEN = Gauge(
+    "firstscan_carrier_breaker_open",
+    "1 while the carrier's circuit breaker is open",
+    ["carrier"],
+    registry=API,
+)
+SHARED_QUOTA_USED = Gauge(
+    "firstscan_carrier_quota_used",
+    "Calls used in the current window",
+    ["carrier", "window"],
+    registry=API,
+)
+SHARED_DUE_LAG = Gauge(
+    "firstscan_due_lag_seconds",
+    "How long the longest-waiting due leg has been waiting",
+    registry=API,
+)
+SHARED_SET_ASIDE = Gauge(
+    "firstscan_set_aside",
+    "Orders, legs and messages set aside (quarantined) now",
+    ["member_type"],
+    registry=API,
 )

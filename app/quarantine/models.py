@@ -7,6 +7,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigIntegerId, UTCDateTime
 
+MEMBER_TYPES = ("order", "leg", "message")
+
 
 class QuarantinedMember(Base):
     """One order, leg or message a job set aside because handling it raised.

@@ -10,6 +10,8 @@ from pydantic import ValidationError
 from app import metrics
 from app.deps import NowDep, SessionDep, SettingsDep
 from app.errors import FieldError, InvalidInput, ServiceError, Unauthenticated, field_path
+from app.quarantine import repository as quarantine_repository
+from app.quarantine.models import MEMBER_TYPES
 from app.tracking import claims, service
 from app.tracking.cadence import CadenceTable
 from app.tracking.carrier_state import list_carrier_states
@@ -95,7 +97,8 @@ async def prometheus_metrics(
     now: NowDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """Prometheus text format: this process's counters plus shared state read from the DB."""
+    """Prometheus text format: the API's own counters and shared state read from the database.
+    Worker counters are served by each worker on its own port (app/metrics.py)."""
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
     if settings.metrics_token is not None:
@@ -103,9 +106,13 @@ async def prometheus_metrics(
         if authorization != expected:
             raise Unauthenticated("Send the metrics token as a bearer token.")
     for state in await list_carrier_states(session):
-        metrics.BREAKER_OPEN.labels(state.carrier).set(1 if state.breaker_state == "open" else 0)
-        metrics.QUOTA_USED.labels(state.carrier, "hour").set(state.hour_used)
-        metrics.QUOTA_USED.labels(state.carrier, "day").set(state.day_used)
+        open_ = 1 if state.breaker_state == "open" else 0
+        metrics.SHARED_BREAKER_OPEN.labels(state.carrier).set(open_)
+        metrics.SHARED_QUOTA_USED.labels(state.carrier, "hour").set(state.hour_used)
+        metrics.SHARED_QUOTA_USED.labels(state.carrier, "day").set(state.day_used)
     oldest = await claims.oldest_due_at(session, now=now)
-    metrics.DUE_LAG.set((now - oldest).total_seconds() if oldest else 0)
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    metrics.SHARED_DUE_LAG.set((now - oldest).total_seconds() if oldest else 0)
+    set_aside = await quarantine_repository.count_by_type(session)
+    for member_type in MEMBER_TYPES:
+        metrics.SHARED_SET_ASIDE.labels(member_type).set(set_aside.get(member_type, 0))
+    return Response(generate_latest(metrics.API), media_type=CONTENT_TYPE_LATEST)

@@ -54,7 +54,7 @@ async def accept_push(
     recorded = await recording.record_outcomes(
         session, outcomes=[outcome], worker_id="webhook", now=now, source="webhook"
     )
-    metrics.EVENTS_STORED.labels(carrier, "webhook").inc(recorded.events_stored)
+    metrics.PUSHED_EVENTS_STORED.labels(carrier, "webhook").inc(recorded.events_stored)
     for reason in outcome.dropped_events:
-        metrics.EVENTS_DROPPED.labels(carrier, reason).inc()
+        metrics.PUSHED_EVENTS_DROPPED.labels(carrier, reason).inc()
     return PushReceipt(legs_matched=1, events_stored=recorded.events_stored)

@@ -29,6 +29,8 @@ async def test_the_set_aside_page_lists_each_member_with_its_order_and_error(
     assert "1 set aside" in page.text
     assert 'href="/console/orders/FS-2001"' in page.text
     assert "OverflowError: date value out of range &lt;script&gt;" in page.text
+    scraped = await client.get("/metrics")
+    assert 'firstscan_set_aside{member_type="order"} 1.0' in scraped.text
 
 
 async def test_an_empty_quarantine_says_so(client, api_keys):

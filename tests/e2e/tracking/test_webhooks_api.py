@@ -173,8 +173,11 @@ async def test_metrics_are_served_in_prometheus_format(client):
     response = await client.get("/metrics")
 
     assert response.status_code == 200
-    assert "firstscan_polls_total" in response.text
     assert "firstscan_due_lag_seconds" in response.text
+    assert 'firstscan_set_aside{member_type="order"} 0.0' in response.text
+    # Counters only workers increment are served by the workers, never as a misleading 0 here.
+    assert "firstscan_polls_total" not in response.text
+    assert "firstscan_lease_takeovers_total" not in response.text
 
 
 def test_signatures_cover_timestamp_and_body():

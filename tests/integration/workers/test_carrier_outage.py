@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from app.alerts.models import Alert
+from app.metrics import WORKER as REGISTRY
 from app.shipments.models import Leg
 from app.tracking.models import CarrierState, LegEvent
 from carriers.sandbox import example_number
