@@ -39,11 +39,11 @@ def build_order_facts(
     """`order` must have its shipments and legs loaded; events may be in any order."""
     legs: list[Leg] = [leg for s in order.shipments for leg in s.legs]
     next_leg = {leg.handoff_from_leg_id: leg.id for leg in legs if leg.handoff_from_leg_id}
+    by_id = {leg.id: leg for leg in legs}
     handed_off_at = {
-        leg.id: previous.handed_off_at
+        leg.id: by_id[leg.handoff_from_leg_id].handed_off_at
         for leg in legs
-        for previous in legs
-        if leg.handoff_from_leg_id == previous.id
+        if leg.handoff_from_leg_id in by_id
     }
     facts = []
     for leg in sorted(legs, key=lambda leg: (leg.shipment_id, leg.sequence)):

@@ -53,7 +53,7 @@ def late(leg: LegFacts, scene: Scene) -> list[Due]:
     if (
         promised is None
         or scene.cancelled
-        or leg not in scene.delivering_legs()
+        or not scene.is_delivering(leg)
         or leg.current_status == TrackingStatus.DELIVERED
     ):
         return []
@@ -144,7 +144,7 @@ def claim_mismatch(leg: LegFacts, scene: Scene) -> list[Due]:
     if scene.claim == "delivered":
         if leg.current_status in (None, TrackingStatus.DELIVERED):
             return []
-        if leg not in scene.delivering_legs():
+        if not scene.is_delivering(leg):
             return []
         text = (
             f"Our system says order {order_number} was delivered, but {name} shows {number} as "

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -35,6 +35,17 @@ async def claim_due_order_ids(session: AsyncSession, *, now: datetime, limit: in
             .with_for_update(of=Leg)
         )
     return order_ids
+
+
+async def count_legs(session: AsyncSession, order_ids: Sequence[int]) -> dict[int, int]:
+    """Order id -> how many legs it has."""
+    rows = await session.execute(
+        select(Shipment.order_id, func.count(Leg.id))
+        .join(Leg, Leg.shipment_id == Shipment.id)
+        .where(Shipment.order_id.in_(order_ids))
+        .group_by(Shipment.order_id)
+    )
+    return dict(rows.all())
 
 
 async def schedule_order(session: AsyncSession, *, order_id: int, at: datetime | None) -> None:

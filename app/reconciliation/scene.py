@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.reconciliation.calendar import BusinessCalendar, CalendarTable
@@ -42,6 +42,21 @@ class Scene:
     now: datetime
     thresholds: ThresholdTable
     calendars: CalendarTable
+    # Indexes over the order's legs, built once: every rule asks about each leg's neighbours,
+    # and scanning the legs for each one made judging an order quadratic in its size.
+    _by_id: dict[int, LegFacts] = field(init=False, repr=False, compare=False)
+    _previous: dict[int, LegFacts] = field(init=False, repr=False, compare=False)
+    _delivering: frozenset[int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        legs = self.order.legs
+        by_id = {leg.leg_id: leg for leg in legs}
+        previous = {leg.handoff_to_leg_id: leg for leg in reversed(legs) if leg.handoff_to_leg_id}
+        ends = [leg for leg in legs if leg.handoff_to_leg_id not in by_id]
+        live = [leg for leg in ends if leg.current_status != TrackingStatus.CANCELLED]
+        object.__setattr__(self, "_by_id", by_id)
+        object.__setattr__(self, "_previous", previous)
+        object.__setattr__(self, "_delivering", frozenset(leg.leg_id for leg in live or ends))
 
     @property
     def claim(self) -> str:
@@ -59,22 +74,21 @@ class Scene:
 
     def previous(self, leg: LegFacts) -> LegFacts | None:
         """The leg that hands the parcel to `leg`, if it is in the order."""
-        return next((o for o in self.order.legs if o.handoff_to_leg_id == leg.leg_id), None)
+        return self._previous.get(leg.leg_id)
 
     def following(self, leg: LegFacts) -> LegFacts | None:
         """The leg `leg` hands the parcel to, if it is known."""
         if leg.handoff_to_leg_id is None:
             return None
-        return next((o for o in self.order.legs if o.leg_id == leg.handoff_to_leg_id), None)
+        return self._by_id.get(leg.handoff_to_leg_id)
 
     def is_handoff_target(self, leg: LegFacts) -> bool:
         return leg.handed_off_at is not None or self.previous(leg) is not None
 
-    def delivering_legs(self) -> tuple[LegFacts, ...]:
-        """Last known leg of each parcel; voided labels are left out unless nothing else is left."""
-        ends = tuple(leg for leg in self.order.legs if self.following(leg) is None)
-        live = tuple(leg for leg in ends if leg.current_status != TrackingStatus.CANCELLED)
-        return live or ends
+    def is_delivering(self, leg: LegFacts) -> bool:
+        """True for the last known leg of each parcel; voided labels are left out unless nothing
+        else is left."""
+        return leg.leg_id in self._delivering
 
 
 def has_physical_scan(leg: LegFacts) -> bool:

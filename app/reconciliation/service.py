@@ -3,9 +3,10 @@ problem went away close themselves."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,7 +17,6 @@ from app.alerts import repository as alerts_repository
 from app.alerts import service as alerts_service
 from app.alerts.models import Alert
 from app.db import session_scope
-from app.pacing import Pacer
 from app.quarantine import repository as quarantine_repository
 from app.quarantine.isolation import describe_error, is_outage
 from app.reconciliation import repository, rules
@@ -33,6 +33,9 @@ from carriers.types import TrackingStatus
 
 logger = logging.getLogger("app.reconciliation.service")
 _STATUSES = {s.value for s in TrackingStatus}
+# A sweep loads, judges and writes this many legs at a time at most: every step over them runs
+# without giving the event loop a turn (ORM loading, plan rows), so the step stays short.
+CHUNK_LEGS = 250
 # Legs that these rules call dead are not polled any more.
 RULES_THAT_STOP_POLLING = frozenset({"expired"})
 
@@ -75,6 +78,12 @@ async def load_order_facts(
     return [(o, build_order_facts(o, events_by_leg, cadence)) for o in orders]
 
 
+def judge_orders(
+    orders: Sequence[OrderFacts], now: datetime, config: ReconciliationConfig
+) -> list[OrderVerdict]:
+    return [judge_order(facts, now=now, config=config) for facts in orders]
+
+
 def judge_order(facts: OrderFacts, *, now: datetime, config: ReconciliationConfig) -> OrderVerdict:
     """The rules' verdict on one order at `now` (pure)."""
     thresholds, calendars = config.thresholds, config.calendars
@@ -101,24 +110,30 @@ async def reconcile_orders(
     alerts_by_order: dict[int | None, list[Alert]] = defaultdict(list)
     for alert in open_alerts:
         alerts_by_order[alert.order_id].append(alert)
-    pacer = Pacer()
-    judged = []
-    for order, facts in loaded:
-        judged.append((order, facts, judge_order(facts, now=now, config=config)))
-        await pacer.turn()
+    # The rules are pure and CPU-bound: judged in a thread, they leave the event loop free for
+    # polling and delivery (the GIL is handed back every few milliseconds), however big the order.
+    verdicts = await asyncio.to_thread(judge_orders, [facts for _, facts in loaded], now, config)
+    judged = [
+        (order, facts, verdict) for (order, facts), verdict in zip(loaded, verdicts, strict=True)
+    ]
+    legs = {order.id: _legs(order) for order, _ in loaded}
     findings = [
-        (finding, _subject(order, finding))
+        (finding, _subject(order, finding, legs[order.id]))
         for order, _, verdict in judged
         for finding in verdict.findings
     ]
     recorded = await opening.record_findings(
         session, findings=findings, open_alerts=open_alerts, policy=config.policy, now=now
     )
-    _stop_polling_dead_legs(judged, recorded)
+    _stop_polling_dead_legs(judged, recorded, legs)
     await planned.replace_plans(
         session,
         order_ids=[order.id for order, _, _ in judged],
-        plans=[plan for order, facts, verdict in judged for plan in _plans(order, facts, verdict)],
+        plans=[
+            plan
+            for order, facts, verdict in judged
+            for plan in _plans(order, facts, verdict, legs[order.id])
+        ],
         policy=config.policy,
     )
     for order, facts, verdict in judged:
@@ -131,7 +146,7 @@ async def reconcile_orders(
             now=now,
         )
         order.reconcile_due_at = verdict.next_deadline
-        for leg in _legs(order).values():
+        for leg in legs[order.id].values():
             _schedule_for_deadline(leg, verdict.next_deadline, now=now, cadence=config.cadence)
     await quarantine_repository.release(
         session, member_type="order", member_ids=[order.id for order, _, _ in judged]
@@ -140,7 +155,9 @@ async def reconcile_orders(
     return [verdict for _, _, verdict in judged]
 
 
-def _plans(order: Order, facts: OrderFacts, verdict: OrderVerdict) -> list[planned.Plan]:
+def _plans(
+    order: Order, facts: OrderFacts, verdict: OrderVerdict, legs: Mapping[int, Leg]
+) -> list[planned.Plan]:
     """What opens at the order's next deadline that is not open already."""
     upcoming = verdict.upcoming
     if upcoming is None:
@@ -150,7 +167,7 @@ def _plans(order: Order, facts: OrderFacts, verdict: OrderVerdict) -> list[plann
     return [
         planned.Plan(
             finding=due.finding,
-            subject=_subject(order, due.finding),
+            subject=_subject(order, due.finding, legs),
             due_at=upcoming.at,
             fresh_since=(
                 upcoming.at - max_poll_age[due.finding.leg_id]
@@ -172,7 +189,7 @@ async def plan_orders(
     plans = [
         plan
         for order, facts in loaded
-        for plan in _plans(order, facts, judge_order(facts, now=now, config=config))
+        for plan in _plans(order, facts, judge_order(facts, now=now, config=config), _legs(order))
     ]
     await planned.replace_plans(
         session, order_ids=[order.id for order, _ in loaded], plans=plans, policy=config.policy
@@ -218,8 +235,10 @@ def _legs(order: Order) -> dict[int, Leg]:
     return {leg.id: leg for s in order.shipments for leg in s.legs}
 
 
-def _subject(order: Order, finding: Finding) -> alerts_service.FindingSubject:
-    leg = _legs(order).get(finding.leg_id) if finding.leg_id is not None else None
+def _subject(
+    order: Order, finding: Finding, legs: Mapping[int, Leg]
+) -> alerts_service.FindingSubject:
+    leg = legs.get(finding.leg_id) if finding.leg_id is not None else None
     return alerts_service.FindingSubject(
         order_id=order.id,
         order_number=order.order_number,
@@ -228,11 +247,13 @@ def _subject(order: Order, finding: Finding) -> alerts_service.FindingSubject:
 
 
 def _stop_polling_dead_legs(
-    judged: Sequence[tuple[Order, OrderFacts, OrderVerdict]], recorded: Sequence[Alert | None]
+    judged: Sequence[tuple[Order, OrderFacts, OrderVerdict]],
+    recorded: Sequence[Alert | None],
+    legs: Mapping[int, Mapping[int, Leg]],
 ) -> None:
     findings = [(order, f) for order, _, verdict in judged for f in verdict.findings]
     for (order, finding), alert in zip(findings, recorded, strict=True):
-        leg = _legs(order).get(finding.leg_id) if finding.leg_id is not None else None
+        leg = legs[order.id].get(finding.leg_id) if finding.leg_id is not None else None
         if leg is not None and finding.rule in RULES_THAT_STOP_POLLING and alert is not None:
             leg.active = False
             leg.next_poll_at = None
@@ -297,14 +318,34 @@ async def reconcile_due_orders(
     order_ids = await repository.claim_due_order_ids(session, now=now, limit=limit)
     if not order_ids:
         return SweepOutcome([])
+    sizes = await repository.count_legs(session, order_ids)
     try:
         async with session.begin_nested():
-            verdicts = await reconcile_orders(session, order_ids=order_ids, now=now, config=config)
+            verdicts = []
+            for chunk in chunks_by_legs(order_ids, sizes, max_legs=CHUNK_LEGS):
+                verdicts += await reconcile_orders(session, order_ids=chunk, now=now, config=config)
         return SweepOutcome(verdicts)
     except Exception as error:
         if is_outage(error):
             raise
     return await _reconcile_one_by_one(session, order_ids, now=now, config=config)
+
+
+def chunks_by_legs(
+    order_ids: Sequence[int], sizes: Mapping[int, int], *, max_legs: int
+) -> list[list[int]]:
+    """Consecutive runs of orders holding at most `max_legs` legs (an order bigger than that
+    alone), so that no step of a sweep handles more legs at once than the loop can spare."""
+    chunks: list[list[int]] = []
+    legs = max_legs
+    for order_id in order_ids:
+        size = sizes.get(order_id, 0)
+        if not chunks or legs + size > max_legs:
+            chunks.append([])
+            legs = 0
+        chunks[-1].append(order_id)
+        legs += size
+    return chunks
 
 
 async def _reconcile_one_by_one(
