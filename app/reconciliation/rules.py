@@ -37,7 +37,9 @@ returned_to_sender, delivery_attempted, and claim_mismatch for a cancelled order
 shipped order whose label the carrier cancelled. Outages are reported once per carrier instead.
 
 One problem, one alert: a hand-off leg is judged only by handoff_gap until it is scanned (never by
-never_inducted or not_found); a leg that handed the parcel on to a known leg no longer stalls;
+never_inducted or not_found); a leg whose later leg has a physical scan raises neither (the parcel
+is in the network, whatever the first carrier says); a leg that handed the parcel on to a known
+leg no longer stalls;
 not_found gives way to never_inducted on the same leg; an order we cancelled raises only
 claim_mismatch (if the parcel moves anyway) and expired.
 """

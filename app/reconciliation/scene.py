@@ -47,6 +47,7 @@ class Scene:
     _by_id: dict[int, LegFacts] = field(init=False, repr=False, compare=False)
     _previous: dict[int, LegFacts] = field(init=False, repr=False, compare=False)
     _delivering: frozenset[int] = field(init=False, repr=False, compare=False)
+    _scanned_later: frozenset[int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         legs = self.order.legs
@@ -57,6 +58,7 @@ class Scene:
         object.__setattr__(self, "_by_id", by_id)
         object.__setattr__(self, "_previous", previous)
         object.__setattr__(self, "_delivering", frozenset(leg.leg_id for leg in live or ends))
+        object.__setattr__(self, "_scanned_later", _scanned_later(legs, by_id))
 
     @property
     def claim(self) -> str:
@@ -85,10 +87,28 @@ class Scene:
     def is_handoff_target(self, leg: LegFacts) -> bool:
         return leg.handed_off_at is not None or self.previous(leg) is not None
 
+    def scanned_later(self, leg: LegFacts) -> bool:
+        """True when a later leg of the same parcel has a physical scan: whatever this leg's
+        carrier says, the parcel has entered the network."""
+        return leg.leg_id in self._scanned_later
+
     def is_delivering(self, leg: LegFacts) -> bool:
         """True for the last known leg of each parcel; voided labels are left out unless nothing
         else is left."""
         return leg.leg_id in self._delivering
+
+
+def _scanned_later(legs: tuple[LegFacts, ...], by_id: dict[int, LegFacts]) -> frozenset[int]:
+    scanned = set()
+    for leg in legs:
+        seen, following = {leg.leg_id}, by_id.get(leg.handoff_to_leg_id or -1)
+        while following is not None and following.leg_id not in seen:
+            if has_physical_scan(following):
+                scanned.add(leg.leg_id)
+                break
+            seen.add(following.leg_id)
+            following = by_id.get(following.handoff_to_leg_id or -1)
+    return frozenset(scanned)
 
 
 def has_physical_scan(leg: LegFacts) -> bool:

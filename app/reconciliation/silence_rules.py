@@ -49,6 +49,7 @@ def never_inducted(leg: LegFacts, scene: Scene) -> list[Due]:
         scene.cancelled
         or scene.is_handoff_target(leg)
         or has_physical_scan(leg)
+        or scene.scanned_later(leg)  # the next carrier has the parcel: it entered the network
         or leg.current_status == TrackingStatus.CANCELLED
     ):
         return []
@@ -134,6 +135,7 @@ def not_found(leg: LegFacts, scene: Scene) -> list[Due]:
         leg.current_status != TrackingStatus.NOT_FOUND
         or scene.cancelled
         or scene.is_handoff_target(leg)
+        or scene.scanned_later(leg)
     ):
         return []
     calendar, limit = scene.calendar(leg), scene.limits(leg).not_found_grace_business_days
