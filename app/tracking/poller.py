@@ -26,7 +26,13 @@ from app.tracking.breaker import BreakerPolicy
 from app.tracking.claims import LegClaim
 from app.tracking.judging import CarrierVerdict, JudgingPolicy, judge_answer, judge_carrier
 from app.tracking.models import CarrierState
-from app.tracking.rate import CarrierLimits, Reservation, plan_reservation
+from app.tracking.rate import (
+    CarrierLimits,
+    QuotaWindows,
+    Reservation,
+    give_back,
+    plan_reservation,
+)
 from app.tracking.setting_aside import record_isolated
 from app.tracking.slots import SlotSource
 from carriers.errors import CarrierUnavailable
@@ -158,6 +164,7 @@ class Poller:
         sent = [(b, a) for b, a in zip(batches, answers, strict=True) if a is not None]
         missed = [leg.id for b, a in zip(batches, answers, strict=True) if a is None for leg in b]
         await self._release(missed + later)  # not sent: still due, for fresh slots
+        await self._give_back(carrier, slots.unused())
         if slots.exhausted:
             report.waiting_until = slots.wait_until
         await self._record(carrier, [b for b, _ in sent], [a for _, a in sent], report)
@@ -167,6 +174,17 @@ class Poller:
         if leg_ids:
             async with session_scope(self._sessionmaker) as session:
                 await claims.release_legs(session, leg_ids=leg_ids, worker_id=self._worker_id)
+
+    async def _give_back(self, carrier: str, unused: Counter[QuotaWindows]) -> None:
+        """Slots reserved but never used stop counting against the carrier's quotas."""
+        if not unused:
+            return
+        async with session_scope(self._sessionmaker) as session:
+            state = await carrier_state.lock_carrier_state(session, carrier, now=self._clock())
+            budget = carrier_state.budget_of(state)
+            for windows, count in unused.items():
+                budget = give_back(budget, unused=count, windows=windows)
+            carrier_state.store_budget(state, budget)
 
     async def _reserve(self, carrier: str, wanted: int) -> Reservation:
         async with session_scope(self._sessionmaker) as session:
@@ -214,6 +232,7 @@ class Poller:
             if self._clock() - send_at > self._settings.slot_tolerance:
                 # A busy event loop woke us late; sending now would bunch with calls sent on
                 # time in later slots, and the carrier would see more than its rate in a second.
+                slots.not_sent(send_at)
                 return None
             started = time.perf_counter()
             try:

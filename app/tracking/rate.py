@@ -36,6 +36,14 @@ class Budget:
 class Reservation:
     send_at: tuple[datetime, ...]  # one slot per granted call
     wait_until: datetime | None  # set when nothing was granted
+    # The quota windows the granted slots were counted in, to give unused ones back to.
+    windows: QuotaWindows | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaWindows:
+    hour_start: datetime
+    day_start: datetime
 
 
 def _hour_start(now: datetime) -> datetime:
@@ -76,13 +84,33 @@ def plan_reservation(
     if granted <= 0:
         return Reservation((), first - horizon), budget
     slots = tuple(first + interval * i for i in range(granted))
-    return Reservation(slots, None), Budget(
+    return Reservation(slots, None, QuotaWindows(hour_start, day_start)), Budget(
         next_slot_at=first + interval * granted,
         hour_window_start=hour_start,
         hour_used=hour_used + granted,
         day_window_start=day_start,
         day_used=day_used + granted,
         paused_until=None,
+    )
+
+
+def give_back(budget: Budget, *, unused: int, windows: QuotaWindows) -> Budget:
+    """The budget with `unused` slots of a reservation no longer counted against the hourly and
+    daily quotas (each only while its window is still the current one). Reserving first is what
+    keeps several workers under a quota; giving back keeps it from counting calls never made.
+    The per-second spacing is not given back: those slots have passed or are about to."""
+    hour_used, day_used = budget.hour_used, budget.day_used
+    if budget.hour_window_start == windows.hour_start:
+        hour_used = max(0, hour_used - unused)
+    if budget.day_window_start == windows.day_start:
+        day_used = max(0, day_used - unused)
+    return Budget(
+        next_slot_at=budget.next_slot_at,
+        hour_window_start=budget.hour_window_start,
+        hour_used=hour_used,
+        day_window_start=budget.day_window_start,
+        day_used=day_used,
+        paused_until=budget.paused_until,
     )
 
 

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.tracking.breaker import Breaker, BreakerPolicy, admits, after_failure, after_success
-from app.tracking.rate import Budget, CarrierLimits, plan_reservation
+from app.tracking.rate import Budget, CarrierLimits, give_back, plan_reservation
 
 NOW = datetime(2026, 12, 17, 15, 30, 10, tzinfo=UTC)
 FRESH = Budget(None, None, 0, None, 0, None)
@@ -106,3 +106,28 @@ def test_a_failed_probe_reopens_for_longer_and_a_good_one_closes():
     assert reopened.open_until is not None
     assert reopened.open_until - NOW > POLICY.cooldown
     assert after_success(reopened) == Breaker()
+
+
+def test_unused_slots_given_back_stop_counting_against_both_quotas():
+    limits = CarrierLimits(per_second=10, per_hour=60, per_day=250)
+    reservation, budget = plan_reservation(FRESH, wanted=16, limits=limits, now=NOW)
+    assert reservation.windows is not None
+
+    after = give_back(budget, unused=13, windows=reservation.windows)
+
+    assert (after.hour_used, after.day_used) == (3, 3)
+    assert after.next_slot_at == budget.next_slot_at  # the spacing is not given back
+
+
+def test_slots_of_a_window_that_has_passed_are_not_given_back_to_the_new_one():
+    limits = CarrierLimits(per_second=10, per_hour=60, per_day=250)
+    reservation, _ = plan_reservation(FRESH, wanted=5, limits=limits, now=NOW)
+    next_hour = NOW + timedelta(hours=1)
+    _, budget = plan_reservation(FRESH, wanted=2, limits=limits, now=next_hour)
+    budget = Budget(
+        budget.next_slot_at, budget.hour_window_start, 2, reservation.windows.day_start, 7, None
+    )
+
+    after = give_back(budget, unused=5, windows=reservation.windows)
+
+    assert (after.hour_used, after.day_used) == (2, 2)  # the new hour keeps its own count
