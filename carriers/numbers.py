@@ -19,6 +19,15 @@ collected in jkeen/tracking_number_data (couriers/*.json, CHECKSUM_ALGORITHMS.md
     dhl_ecommerce          dhl      GM + 16 to 18 digits                   none
     dhl_piece_id           dhl      J + 2-3 letters + 9-10 digits (JJD)    none
 
+Accepted only when the carrier is named (no check digit to tell them apart from other carriers'
+numbers, so they are never used to guess a carrier):
+
+    kind                   carrier  shape
+    dhl_paket              dhl      12 or 20 digits (DHL Paket / Parcel Germany, e.g. 470800204932)
+    dhl_ecommerce_alnum    dhl      GM + 14 to 22 letters or digits (DHL eCommerce Americas)
+    dhl_ecommerce_intl     dhl      LX, RX, UV, CN, SG, TH, IN, HK or MY + 10 to 39 digits
+    dhl_license_plate      dhl      JD + 16 to 18 digits (a piece's license plate)
+
 Overlaps are real, not bugs: FedEx Ground Economy (formerly SmartPost) hands parcels to USPS and
 its 22-digit "92" label number is a USPS IMpb that both carriers track, so such a number detects as
 both carriers; callers must name a carrier when `detect_carriers` returns more than one. UPS Mail
@@ -43,7 +52,8 @@ _SHAPES = {
     "usps": "20, 22, 26, 30 or 34 digits, or an S10 number ending in US",
     "ups": "1Z followed by 16 letters or digits",
     "fedex": "12, 15, 18, 20 or 22 digits",
-    "dhl": "10 digits, GM followed by 16 to 18 digits, or a JJD piece number",
+    "dhl": "10 digits (Express), 12 or 20 digits (Paket), GM followed by letters and digits "
+    "(eCommerce), or a JJD or JD piece number",
 }
 _SEPARATORS = re.compile(r"[\s\-._]+")
 
@@ -170,6 +180,21 @@ _SPECS: tuple[_Spec, ...] = (
     _spec("dhl", "dhl_ecommerce", "DHL eCommerce number", r"GM\d{16,18}", None),
     _spec("dhl", "dhl_piece_id", "DHL piece number", r"J[A-Z]{2,3}\d{9,10}", None),
 )
+# Shapes a carrier documents without a check digit that also fit other carriers' numbers (a
+# 12-digit DHL Paket number has the shape of a FedEx Express number): accepted for that carrier
+# when the shop names it, never used to detect a carrier.
+_NAMED_SPECS: tuple[_Spec, ...] = (
+    _spec("dhl", "dhl_paket", "DHL Paket number", r"\d{12}|\d{20}", None),
+    _spec("dhl", "dhl_ecommerce_alnum", "DHL eCommerce number", r"GM[A-Z0-9]{14,22}", None),
+    _spec(
+        "dhl",
+        "dhl_ecommerce_intl",
+        "DHL eCommerce number",
+        r"(LX|RX|UV|CN|SG|TH|IN|HK|MY)\d{10,39}",
+        None,
+    ),
+    _spec("dhl", "dhl_license_plate", "DHL piece license plate", r"JD\d{16,18}", None),
+)
 _BY_KIND = {s.format.kind: s for s in _SPECS}
 FORMAT_KINDS: tuple[str, ...] = tuple(_BY_KIND)
 
@@ -199,6 +224,9 @@ def check_number_for_carrier(carrier: str, number: str) -> str | None:
         return "empty tracking number"
     shaped = [s for s in _SPECS if s.format.carrier == carrier and s.pattern.fullmatch(normalized)]
     if any(s.check is None or s.check(normalized) for s in shaped):
+        return None
+    named = (s for s in _NAMED_SPECS if s.format.carrier == carrier)
+    if any(s.pattern.fullmatch(normalized) for s in named):
         return None
     if shaped:
         return f"bad check digit for a {shaped[0].label}"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
@@ -286,3 +287,23 @@ async def test_patch_with_an_unknown_claimed_status_is_422(client, auth):
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "claimed_status"
+
+
+@pytest.mark.parametrize("number", ["470800204932", "GMDBD8E9CCE94842E495B7"])
+async def test_real_dhl_numbers_without_a_check_digit_ingest_with_the_carrier_named(
+    client, auth, number
+):
+    named = await client.post(
+        "/v1/orders",
+        json=order_payload(shipments=[shipment_payload(tracking_number=number, carrier="dhl")]),
+        headers=auth("ingest"),
+    )
+    guessed = await client.post(
+        "/v1/orders",
+        json=order_payload(shipments=[shipment_payload(tracking_number=number, carrier=None)]),
+        headers=auth("ingest"),
+    )
+
+    assert named.status_code == 201, named.text
+    assert named.json()["shipments"][0]["legs"][0]["carrier"] == "dhl"
+    assert guessed.status_code == 422

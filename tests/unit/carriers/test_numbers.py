@@ -268,3 +268,31 @@ def test_build_valid_number_rejects_an_unknown_kind():
 def test_build_valid_number_rejects_a_serial_that_does_not_fit_the_kind(kind, serial):
     with pytest.raises(ValueError, match="does not fit"):
         build_valid_number(kind, serial)
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "470800204932",  # DHL Paket (Germany), 12 digits
+        "00340434161094042557",  # DHL Paket, 20 digits
+        "GMDBD8E9CCE94842E495B7",  # DHL eCommerce Americas, letters and digits
+        "GM2951173225174494",
+        "LX123456789012",  # DHL eCommerce Asia
+        "JD014600006281190271",  # a piece's license plate
+    ],
+)
+def test_real_dhl_numbers_without_a_check_digit_are_accepted_when_dhl_is_named(number):
+    assert check_number_for_carrier("dhl", number) is None
+
+
+def test_detection_without_a_named_carrier_stays_strict_for_those_shapes():
+    # A 12-digit DHL Paket number has the shape of a FedEx Express number: never guessed as DHL.
+    assert "dhl" not in detect_carriers("470800204932")
+    assert detect_carriers("GMDBD8E9CCE94842E495B7") == []
+
+
+def test_a_named_carrier_still_refuses_what_fits_none_of_its_shapes():
+    reason = check_number_for_carrier("dhl", "XY12")
+
+    assert reason is not None
+    assert reason.startswith("not a known DHL number format")
