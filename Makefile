@@ -63,4 +63,5 @@ bench-loop-lag: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.loop_lag $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) firstscan.db .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) firstscan.db firstscan.db-wal firstscan.db-shm firstscan.db.worker.lock \
+		.pytest_cache .mypy_cache .ruff_cache
