@@ -42,6 +42,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.write_line(f"PostgreSQL tests passed: {len(_postgres_passed)}")
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "postgres" in r.keywords]
+    if skipped and not os.environ.get(POSTGRES_ENV):
+        terminalreporter.write_line(
+            f"{len(skipped)} PostgreSQL tests skipped: set {POSTGRES_ENV} to run them, e.g. "
+            f"{POSTGRES_ENV}=postgresql://postgres@127.0.0.1:5432/test make test"
+        )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
