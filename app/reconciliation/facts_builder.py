@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta, timezone
 
 from app.reconciliation.facts import EventFacts, LegFacts, OrderFacts
 from app.shipments.models import Leg, Order
@@ -26,7 +27,10 @@ def build_event_facts(event: LegEvent) -> EventFacts:
     )
     return EventFacts(
         status=_status(event.status) or TrackingStatus.UNKNOWN,
-        occurred_at=event.occurred_at,
+        # In the scan's own zone, as the carrier recorded it (scan_moment shows it so).
+        occurred_at=event.occurred_at.astimezone(
+            timezone(timedelta(minutes=event.utc_offset_minutes))
+        ),
         carrier_code=event.carrier_code,
         description=event.description,
         location=location or None,

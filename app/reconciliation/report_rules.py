@@ -20,8 +20,8 @@ from app.reconciliation.wording import (
     carrier_name,
     date_words,
     iso,
-    moment,
     quote,
+    scan_moment,
     status_words,
 )
 from carriers.types import TrackingStatus
@@ -62,7 +62,7 @@ def late(leg: LegFacts, scene: Scene) -> list[Due]:
     name, number = carrier_name(leg.carrier), leg.tracking_number
     last = newest_event(leg)
     seen = (
-        f" (last scan {moment(last.occurred_at, calendar, scene.now)}: {quote(last.description)})"
+        f" (last scan {scan_moment(last.occurred_at, scene.now)}: {quote(last.description)})"
         if last is not None
         else ""
     )
@@ -110,8 +110,7 @@ def carrier_reported_trouble(leg: LegFacts, scene: Scene) -> list[Due]:
         return []
     severity, explanation, action = TROUBLE[leg.current_status]
     event = newest_event(leg, leg.current_status)
-    calendar = scene.calendar(leg)
-    when = f" on {moment(event.occurred_at, calendar, scene.now)}" if event is not None else ""
+    when = f" on {scan_moment(event.occurred_at, scene.now)}" if event is not None else ""
     words = quote(event.description if event is not None else "")
     fields = {"name": carrier_name(leg.carrier), "number": leg.tracking_number}
     finding = leg_finding(
@@ -130,14 +129,14 @@ def carrier_reported_trouble(leg: LegFacts, scene: Scene) -> list[Due]:
 def claim_mismatch(leg: LegFacts, scene: Scene) -> list[Due]:
     """Due at once when our claimed status and this leg's carrier data contradict each other."""
     name, number = carrier_name(leg.carrier), leg.tracking_number
-    order_number, calendar = scene.order.order_number, scene.calendar(leg)
+    order_number = scene.order.order_number
     if scene.cancelled:
         moved = first_physical_event(leg)
         if moved is None:
             return []
         text = (
             f"Order {order_number} is cancelled on our side, but {name} scanned {number} on "
-            f"{moment(moved.occurred_at, calendar, scene.now)}: {quote(moved.description)}."
+            f"{scan_moment(moved.occurred_at, scene.now)}: {quote(moved.description)}."
         )
         action = f"Ask {name} to intercept {number} and return it, or reinstate the order."
         return [_claim(leg, scene, Severity.CRITICAL, text, action, needs_fresh=False)]

@@ -26,6 +26,7 @@ from app.reconciliation.wording import (
     iso,
     moment,
     quote,
+    scan_moment,
     span,
 )
 from carriers.types import TERMINAL_STATUSES, TrackingStatus
@@ -179,7 +180,7 @@ def stalled(leg: LegFacts, scene: Scene) -> list[Due]:
         "stalled",
         Severity.WARNING,
         leg,
-        f"{name} last scanned {number} on {moment(last.occurred_at, calendar, scene.now)}{where}: "
+        f"{name} last scanned {number} on {scan_moment(last.occurred_at, scene.now)}{where}: "
         f"{quote(last.description)}; no scan since and {business_days_passed(elapsed)} "
         f"(threshold {limit}).",
         f"Open a trace with {name} for {number} and tell the customer the parcel is delayed.",

@@ -37,6 +37,18 @@ def moment(at: datetime, calendar: BusinessCalendar, now: datetime) -> str:
     return f"{day(at, calendar, now)} {local:%H:%M} {local.tzname()}"
 
 
+def scan_moment(at: datetime, now: datetime) -> str:
+    """A scan's time as the carrier recorded it, in the scan's own zone: 'Sat 28 Nov 01:07
+    UTC-07:00'. Every place that shows a scan's time uses this rule (the console's timeline too),
+    so the same scan never reads as two different times."""
+    offset = at.utcoffset() or timedelta(0)
+    sign, minutes = ("+" if offset >= timedelta(0) else "-"), abs(int(offset.total_seconds())) // 60
+    text = f"{_WEEKDAYS[at.weekday()]} {at.day} {_MONTHS[at.month - 1]}"
+    if at.year != now.astimezone(at.tzinfo).year:
+        text += f" {at.year}"
+    return f"{text} {at:%H:%M} UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 def business_days(n: int) -> str:
     return f"{n} business day" if n == 1 else f"{n} business days"
 

@@ -125,7 +125,7 @@ def test_carrier_reported_trouble_quotes_the_carriers_own_words(status, words, s
 
     assert finding.severity is severity
     assert f'"{words}"' in finding.explanation
-    assert "Tue 22 Dec 14:05 EST" in finding.explanation
+    assert "Tue 22 Dec 14:05 UTC-05:00" in finding.explanation
     assert finding.evidence["carrier_words"] == words
 
 
@@ -170,7 +170,7 @@ def test_a_cancelled_order_that_the_carrier_scanned_is_critical_even_on_stale_da
 
     finding = only(findings_at(order, ny(2026, 12, 23, 9), fresh=False), "claim_mismatch")
     assert finding.severity is Severity.CRITICAL
-    assert 'scanned 9400111899223100000001 on Wed 23 Dec 08:00 EST: "In transit"' in (
+    assert 'scanned 9400111899223100000001 on Wed 23 Dec 08:00 UTC-05:00: "In transit"' in (
         finding.explanation
     )
 
