@@ -17,6 +17,7 @@ from app.console import router as console_router
 from app.console.sessions import ConsoleSessions
 from app.deps import Clock
 from app.errors import install_error_handlers
+from app.nul_bytes import NulByteReplacement
 from app.public import router as public_router
 from app.public.links import TrackLinks
 from app.public.throttle import PublicThrottle
@@ -77,6 +78,7 @@ def create_app(
     app.include_router(tracking_router.router)
     install_pages(app, settings, clock)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(NulByteReplacement)
     return app
 
 
