@@ -69,7 +69,7 @@ async def public_status(
         session, order_number=order_number, postal_code=postal_code, now=now
     )
     if status is None:
-        # No `instance`: the body must not differ between a wrong number and a wrong code.
+        # The same body and headers for a wrong number and a wrong code (enumeration safety).
         return problem_response(
             status=404,
             slug="not-found",

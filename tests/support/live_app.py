@@ -65,3 +65,36 @@ def get_request(target: str, **headers: str) -> bytes:
         *(f"{k}: {v}" for k, v in headers.items()),
     ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def post_chunked(
+    port: int, target: str, *, chunk: bytes, chunks: int, headers: dict[str, str]
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """POSTs `chunks` copies of `chunk` with Transfer-Encoding: chunked (no Content-Length) and
+    returns the response, which may come before the whole body was sent: a sender thread
+    writes while this one reads, and stops writing once the server has answered or closed."""
+    connection = RawConnection(port)
+    lines = [f"POST {target} HTTP/1.1", "Host: 127.0.0.1", "Transfer-Encoding: chunked"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    answered = threading.Event()
+
+    def send_body() -> None:
+        framed = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+        try:
+            connection.socket.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+            for _ in range(chunks):
+                if answered.is_set():
+                    return
+                connection.socket.sendall(framed)
+            connection.socket.sendall(b"0\r\n\r\n")
+        except OSError:  # the server answered and closed the connection mid-upload
+            return
+
+    sender = threading.Thread(target=send_body, daemon=True)
+    sender.start()
+    try:
+        return connection.read_response()
+    finally:
+        answered.set()
+        sender.join(timeout=30)
+        connection.close()
