@@ -24,6 +24,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.security_headers import SECURITY_HEADERS
+
 logger = logging.getLogger("app.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -220,6 +222,8 @@ def install_error_handlers(app: FastAPI) -> None:
             slug=ServiceError.slug,
             title=ServiceError.title,
             detail="An unexpected error occurred; it has been logged.",
+            # Sent from outside every middleware, so SecurityHeaders never sees this response.
+            headers=SECURITY_HEADERS,
         )
 
 

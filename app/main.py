@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import db, health
 from app.alerts import router as alerts_router
+from app.api_docs import install_api_docs
 from app.body_limit import BodySizeLimit
 from app.console import guards as console_guards
 from app.console import router as console_router
@@ -21,6 +22,7 @@ from app.nul_bytes import NulByteReplacement
 from app.public import router as public_router
 from app.public.links import TrackLinks
 from app.public.throttle import PublicThrottle
+from app.security_headers import SecurityHeaders
 from app.settings import Settings, load_settings
 from app.shipments import router as shipments_router
 from app.signing import resolve_secret_key
@@ -65,6 +67,8 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by install_api_docs, under its own Content-Security-Policy
+        redoc_url=None,  # one documentation page is enough: Swagger UI
     )
     app.state.settings = settings
     app.state.clock = clock
@@ -72,6 +76,7 @@ def create_app(
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker or db.create_sessionmaker(engine)
     install_error_handlers(app)
+    install_api_docs(app)
     app.include_router(health.router)
     app.include_router(shipments_router.router)
     app.include_router(alerts_router.router)
@@ -79,6 +84,7 @@ def create_app(
     install_pages(app, settings, clock)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(NulByteReplacement)
+    app.add_middleware(SecurityHeaders)  # the outermost: every response carries them
     return app
 
 
