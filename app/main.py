@@ -16,6 +16,7 @@ from app.body_limit import BodySizeLimit
 from app.console import guards as console_guards
 from app.console import router as console_router
 from app.console.sessions import ConsoleSessions
+from app.database_outage import install_outage_handler
 from app.deps import Clock
 from app.errors import install_error_handlers
 from app.nul_bytes import NulByteReplacement
@@ -105,4 +106,11 @@ def install_pages(app: FastAPI, settings: Settings, clock: Clock) -> None:
     app.include_router(console_router.router)
     for exception, handler in console_guards.EXCEPTION_HANDLERS.items():
         app.add_exception_handler(exception, handler)
+    install_outage_handler(
+        app,
+        pages={
+            "/track": public_router.unavailable_page,
+            "/console": console_guards.unavailable_page,
+        },
+    )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

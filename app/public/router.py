@@ -91,6 +91,11 @@ def _page(
     )
 
 
+def unavailable_page(request: Request) -> HTMLResponse:
+    """What a customer sees while the database is away (app.database_outage adds Retry-After)."""
+    return _page(request, "unavailable.html", {}, status_code=503)
+
+
 @router.get("/track", response_class=HTMLResponse, include_in_schema=False)
 async def track_form(request: Request) -> HTMLResponse:
     return _page(request, "track_form.html", {"order_number": None})
