@@ -43,8 +43,8 @@ TrackLinksDep = Annotated[TrackLinks, Depends(get_track_links)]
 
 
 def client_address(request: Request) -> str:
-    # Behind a proxy, run uvicorn with --proxy-headers/--forwarded-allow-ips so this is the
-    # customer's address rather than the proxy's.
+    # The peer, or behind a proxy named in FIRSTSCAN_FORWARDED_ALLOW_IPS the address it
+    # forwarded (app/serving.py); never a header from anyone else.
     return request.client.host if request.client else "unknown"
 
 
