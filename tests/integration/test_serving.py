@@ -24,7 +24,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 @contextlib.contextmanager
 def firstscan_serve(tmp_path: Path, **env: str) -> Iterator[str]:
-    """`firstscan serve` in its own process on a migrated SQLite file; yields its base URL."""
+    """`firstscan serve` in its own process on a migrated SQLite file; yields its base URL.
+    What it prints goes to tmp_path/serve.log."""
     url = f"sqlite:///{tmp_path / 'serve.db'}"
     migrate.upgrade(url)
     port = free_port()
@@ -37,10 +38,13 @@ def firstscan_serve(tmp_path: Path, **env: str) -> Iterator[str]:
         "FIRSTSCAN_LOG_LEVEL": "WARNING",
         **env,
     }
+    log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
         cwd=PROJECT_ROOT,
         env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
 
@@ -58,6 +62,7 @@ def firstscan_serve(tmp_path: Path, **env: str) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+        log.close()
 
 
 def lookups(base: str, forwarded_for: list[str]) -> list[int]:
@@ -88,6 +93,18 @@ def test_a_trusted_proxy_s_forwarded_addresses_are_counted_each_alone(tmp_path):
     assert repeated == [404, 404, 404, 429]
 
 
+def test_the_access_log_shows_no_signed_link(tmp_path):
+    token = "eyJvIjoiRlMtMTAwMSJ9.secret-part.signature"
+    with firstscan_serve(tmp_path, FIRSTSCAN_LOG_LEVEL="INFO") as base:
+        httpx.get(f"{base}/track/t/{token}?from=email")
+        httpx.get(f"{base}/track/FS-1001")
+
+    log = (tmp_path / "serve.log").read_text()
+    assert "GET /track/t/…?from=email HTTP/1.1" in log
+    assert "GET /track/FS-1001 HTTP/1.1" in log
+    assert "secret-part" not in log
+
+
 @pytest.mark.parametrize(
     ("configured", "options"),
     [
@@ -103,7 +120,9 @@ def test_a_trusted_proxy_s_forwarded_addresses_are_counted_each_alone(tmp_path):
 def test_the_proxy_setting_becomes_uvicorn_s_options(configured, options):
     settings = Settings(database_url="sqlite:///x.db", forwarded_allow_ips=configured)
 
-    assert uvicorn_options(settings) == {**options, "log_level": "info"}
+    chosen = uvicorn_options(settings)
+
+    assert {name: chosen[name] for name in options} == options
 
 
 def test_a_proxy_that_is_no_address_stops_start_up(monkeypatch):
