@@ -14,6 +14,7 @@ import httpx
 import psycopg
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy import exc as sqlalchemy_errors
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app import db, migrate
@@ -211,3 +212,18 @@ async def test_a_backend_killed_during_a_page_is_a_503_page(postgres_url, caplog
     assert response.status_code == 503
     assert "Please try again in a minute" in response.text
     assert after.status_code == 404  # the pool recovered: an ordinary unknown order
+
+
+async def test_any_other_database_error_is_still_a_500(settings, engine, sessionmaker, clock):
+    app = create_app(settings, engine=engine, sessionmaker=sessionmaker, clock=clock)
+
+    @app.get("/broken-sql")
+    async def broken_sql() -> None:
+        raise sqlalchemy_errors.ProgrammingError("SELECT nope", {}, psycopg.ProgrammingError("x"))
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/broken-sql")
+
+    assert response.status_code == 500
+    assert response.json()["title"] == "Internal server error"
