@@ -31,7 +31,8 @@ class NulByteReplacement:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        scope = dict(scope)
+        # In place, like any ASGI middleware that rewrites the request: the middlewares outside
+        # (the 500 handler's) then see the route the router matched.
         scope["path"] = scope["path"].replace(NUL, SUB)
         if "raw_path" in scope and scope["raw_path"] is not None:
             scope["raw_path"] = _replace_encoded(scope["raw_path"])

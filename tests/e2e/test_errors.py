@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
+
+from app.main import create_app
 
 PROBE = "zz-%3Cscript%3Ealert(1)%3C%2Fscript%3E"
 
@@ -23,3 +26,21 @@ async def test_a_problem_document_does_not_echo_the_path(client, auth, method, u
     assert response.headers["content-type"] == "application/problem+json"
     assert "instance" not in response.json()
     assert "script" not in response.text
+
+
+async def test_a_500_is_logged_with_the_route_template_not_the_path(
+    settings, engine, sessionmaker, clock, caplog
+):
+    app = create_app(settings, engine=engine, sessionmaker=sessionmaker, clock=clock)
+
+    @app.get("/boom/{secret}")
+    async def boom(secret: str) -> None:
+        raise RuntimeError("a bug")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/boom/signed-token-123")
+
+    assert response.status_code == 500
+    assert "unhandled error on GET /boom/{secret}" in caplog.text
+    assert "signed-token-123" not in caplog.text
