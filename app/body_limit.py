@@ -2,13 +2,26 @@ from __future__ import annotations
 
 import json
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+from app.errors import HTTP_SLUGS, HTTP_TITLES, PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+
+TOO_LARGE = 413
 
 
-class _BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` once a streamed body passes the limit. An HTTPException, because
+    FastAPI turns any other error met while reading a body into a 400, and re-raises this one
+    for the app's handler to answer 413 (the connection then closes: the rest goes unread)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(TOO_LARGE, detail=too_large_detail(max_bytes))
+        self.headers = {"Connection": "close"}
+
+
+def too_large_detail(max_bytes: int) -> str:
+    return f"The request body exceeds the limit of {max_bytes} bytes."
 
 
 class BodySizeLimit:
@@ -27,7 +40,7 @@ class BodySizeLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send)
+            await self._refuse(send)
             return
         received = 0
         started = False
@@ -38,7 +51,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _BodyTooLarge
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -48,24 +61,23 @@ class BodySizeLimit:
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLarge:
+        except BodyTooLarge:  # read outside the app's exception handlers
             if not started:
-                await self._refuse(scope, send)
+                await self._refuse(send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, send: Send) -> None:
         body = json.dumps(
             {
-                "type": PROBLEM_TYPE_BASE + "body-too-large",
-                "title": "Request body too large",
-                "status": 413,
-                "detail": f"The request body exceeds the limit of {self.max_bytes} bytes.",
-                "instance": scope.get("path", ""),
+                "type": PROBLEM_TYPE_BASE + HTTP_SLUGS[TOO_LARGE],
+                "title": HTTP_TITLES[TOO_LARGE],
+                "status": TOO_LARGE,
+                "detail": too_large_detail(self.max_bytes),
             }
         ).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": TOO_LARGE,
                 "headers": [
                     (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                     (b"content-length", str(len(body)).encode()),

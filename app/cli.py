@@ -76,6 +76,8 @@ def serve_command(
     """Serve the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
+    from app.serving import uvicorn_options
+
     settings = _settings()
     configure_logging(settings)
     uvicorn.run(
@@ -84,8 +86,7 @@ def serve_command(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
-        log_level=settings.log_level.lower(),
+        **uvicorn_options(settings),
     )
 
 

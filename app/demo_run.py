@@ -15,6 +15,7 @@ from app.auth import repository as auth_repository
 from app.auth import service as auth_service
 from app.auth.roles import Role
 from app.demo import SEED_ORDER_NUMBER, SEED_POSTAL_CODE, load_demo
+from app.serving import uvicorn_options
 from app.settings import Settings
 
 DEMO_KEY_NAME = "demo admin (make run)"
@@ -76,7 +77,7 @@ A worker runs beside the API: within a minute the seed story's alert appears at
             factory=True,
             host=host,
             port=port,
-            log_level=settings.log_level.lower(),
+            **uvicorn_options(settings),
         )
     finally:
         worker.terminate()

@@ -1,5 +1,8 @@
 """Errors the service reports to callers, always as RFC 9457 problem details.
 
+A problem document has no `instance`: it would echo the request's path, which is whatever the
+caller typed (and, for /track/t/..., a signed link).
+
 ServiceError            carries its HTTP status, a title and a detail
 ├── InvalidInput        422; `errors` lists each offending field with its reason
 ├── NotFound            404
@@ -20,6 +23,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.security_headers import SECURITY_HEADERS
 
 logger = logging.getLogger("app.errors")
 
@@ -104,13 +109,23 @@ class RateLimited(ServiceError):
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after_seconds))})
 
 
+HTTP_TITLES = {404: "Not found", 405: "Method not allowed", 413: "Request body too large"}
+HTTP_SLUGS = {413: "body-too-large"}
+
+
+def route_template(request: Request) -> str:
+    """The matched route's template ('/track/t/{token}'), never the path itself: paths carry
+    signed links and whatever an attacker typed, and neither belongs in a log or a response."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "(no route)"))
+
+
 def problem_response(
     *,
     status: int,
     slug: str,
     title: str,
     detail: str,
-    instance: str | None = None,
     extra: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
@@ -120,8 +135,6 @@ def problem_response(
         "status": status,
         "detail": detail,
     }
-    if instance:
-        body["instance"] = instance
     body.update(extra or {})
     return JSONResponse(
         body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=dict(headers or {})
@@ -142,7 +155,7 @@ def field_path(loc: Sequence[int | str]) -> str:
     return path or "body"
 
 
-def _validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
+def _validation_problem(exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
     malformed = [e for e in errors if e.get("type") == "json_invalid"]
     if malformed:
@@ -152,7 +165,6 @@ def _validation_problem(request: Request, exc: RequestValidationError) -> JSONRe
             slug="malformed-json",
             title="Malformed JSON",
             detail=f"The request body is not valid JSON: {ctx.get('error', 'parse error')}.",
-            instance=request.url.path,
             extra={"errors": [{"field": "body", "reason": "not valid JSON"}]},
         )
     fields = [FieldError(field_path(e["loc"]), _reason(e)).as_dict() for e in errors]
@@ -161,7 +173,6 @@ def _validation_problem(request: Request, exc: RequestValidationError) -> JSONRe
         slug=InvalidInput.slug,
         title=InvalidInput.title,
         detail=f"{fields[0]['field']}: {fields[0]['reason']}",
-        instance=request.url.path,
         extra={"errors": fields},
     )
 
@@ -185,36 +196,34 @@ def install_error_handlers(app: FastAPI) -> None:
             slug=exc.slug,
             title=exc.title,
             detail=exc.detail,
-            instance=request.url.path,
             extra=exc.extra,
             headers=exc.headers,
         )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _validation_problem(request, exc)
+        return _validation_problem(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {404: "Not found", 405: "Method not allowed", 413: "Request body too large"}
         return problem_response(
             status=exc.status_code,
-            slug=f"http-{exc.status_code}",
-            title=titles.get(exc.status_code, "HTTP error"),
+            slug=HTTP_SLUGS.get(exc.status_code, f"http-{exc.status_code}"),
+            title=HTTP_TITLES.get(exc.status_code, "HTTP error"),
             detail=str(exc.detail),
-            instance=request.url.path,
             headers=exc.headers,
         )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        logger.exception("unhandled error on %s %s", request.method, route_template(request))
         return problem_response(
             status=500,
             slug=ServiceError.slug,
             title=ServiceError.title,
             detail="An unexpected error occurred; it has been logged.",
-            instance=request.url.path,
+            # Sent from outside every middleware, so SecurityHeaders never sees this response.
+            headers=SECURITY_HEADERS,
         )
 
 

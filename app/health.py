@@ -4,6 +4,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from app.database_outage import RETRY_AFTER_SECONDS
+
 router = APIRouter(tags=["health"])
 
 
@@ -21,6 +23,8 @@ async def readyz(request: Request) -> JSONResponse:
             await session.execute(text("SELECT 1"))
     except Exception as exc:
         return JSONResponse(
-            {"status": "unavailable", "database": type(exc).__name__}, status_code=503
+            {"status": "unavailable", "database": type(exc).__name__},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     return JSONResponse({"status": "ok", "database": "ok"})

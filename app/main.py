@@ -11,15 +11,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import db, health
 from app.alerts import router as alerts_router
+from app.api_docs import install_api_docs
 from app.body_limit import BodySizeLimit
 from app.console import guards as console_guards
 from app.console import router as console_router
 from app.console.sessions import ConsoleSessions
+from app.database_outage import install_outage_handler
 from app.deps import Clock
 from app.errors import install_error_handlers
+from app.nul_bytes import NulByteReplacement
 from app.public import router as public_router
 from app.public.links import TrackLinks
 from app.public.throttle import PublicThrottle
+from app.security_headers import SecurityHeaders
 from app.settings import Settings, load_settings
 from app.shipments import router as shipments_router
 from app.signing import resolve_secret_key
@@ -64,6 +68,8 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by install_api_docs, under its own Content-Security-Policy
+        redoc_url=None,  # one documentation page is enough: Swagger UI
     )
     app.state.settings = settings
     app.state.clock = clock
@@ -71,12 +77,15 @@ def create_app(
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker or db.create_sessionmaker(engine)
     install_error_handlers(app)
+    install_api_docs(app)
     app.include_router(health.router)
     app.include_router(shipments_router.router)
     app.include_router(alerts_router.router)
     app.include_router(tracking_router.router)
     install_pages(app, settings, clock)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(NulByteReplacement)
+    app.add_middleware(SecurityHeaders)  # the outermost: every response carries them
     return app
 
 
@@ -97,4 +106,11 @@ def install_pages(app: FastAPI, settings: Settings, clock: Clock) -> None:
     app.include_router(console_router.router)
     for exception, handler in console_guards.EXCEPTION_HANDLERS.items():
         app.add_exception_handler(exception, handler)
+    install_outage_handler(
+        app,
+        pages={
+            "/track": public_router.unavailable_page,
+            "/console": console_guards.unavailable_page,
+        },
+    )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

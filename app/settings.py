@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from functools import cached_property
 from typing import Literal
@@ -109,6 +110,9 @@ class Settings(BaseSettings):
     public_rate_limit_per_order: str = "10/minute;60/hour"
     # Proactive customer email when the carrier has not received the parcel (off by default).
     customer_notify: bool = False
+    # Comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto we believe ("*": any peer). Unset: none, the peer is the client.
+    forwarded_allow_ips: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -126,6 +130,19 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError("must look like '10/minute' or '10/minute;60/hour'") from None
         return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxy_addresses(cls, value: str | None) -> str | None:
+        proxies = [item.strip() for item in (value or "").split(",") if item.strip()]
+        if not proxies or proxies == ["*"]:
+            return ",".join(proxies) or None
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"'{proxy}' is not an IP address or network") from None
+        return ",".join(proxies)
 
     @field_validator("customer_notify")
     @classmethod

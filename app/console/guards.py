@@ -185,6 +185,16 @@ async def refuse_role(request: Request, exc: Exception) -> Response:
     )
 
 
+def unavailable_page(request: Request) -> Response:
+    """What an agent sees while the database is away (app.database_outage adds Retry-After)."""
+    message = (
+        "The console cannot reach its database right now. Wait a moment and reload; if you sent "
+        "a form, check whether it took effect before sending it again."
+    )
+    context = {"user": None, "title": "Temporarily unavailable", "message": message}
+    return render(request, "message.html", context, status_code=503)
+
+
 EXCEPTION_HANDLERS = {
     SignInRequired: redirect_to_sign_in,
     CsrfRefused: refuse_csrf,

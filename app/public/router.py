@@ -43,8 +43,8 @@ TrackLinksDep = Annotated[TrackLinks, Depends(get_track_links)]
 
 
 def client_address(request: Request) -> str:
-    # Behind a proxy, run uvicorn with --proxy-headers/--forwarded-allow-ips so this is the
-    # customer's address rather than the proxy's.
+    # The peer, or behind a proxy named in FIRSTSCAN_FORWARDED_ALLOW_IPS the address it
+    # forwarded (app/serving.py); never a header from anyone else.
     return request.client.host if request.client else "unknown"
 
 
@@ -69,7 +69,7 @@ async def public_status(
         session, order_number=order_number, postal_code=postal_code, now=now
     )
     if status is None:
-        # No `instance`: the body must not differ between a wrong number and a wrong code.
+        # The same body and headers for a wrong number and a wrong code (enumeration safety).
         return problem_response(
             status=404,
             slug="not-found",
@@ -89,6 +89,11 @@ def _page(
     return templates.TemplateResponse(
         request, name, context, status_code=status_code, headers=headers
     )
+
+
+def unavailable_page(request: Request) -> HTMLResponse:
+    """What a customer sees while the database is away (app.database_outage adds Retry-After)."""
+    return _page(request, "unavailable.html", {}, status_code=503)
 
 
 @router.get("/track", response_class=HTMLResponse, include_in_schema=False)

@@ -66,14 +66,14 @@ async def receive_carrier_push(
         settings.webhook_secret.get_secret_value(),
         signature=signature,
         timestamp=timestamp,
+        delivery_id=delivery,
+        carrier=carrier,
         body=body,
         now=now,
         max_age=timedelta(seconds=settings.webhook_max_age_seconds),
     )
-    if refusal:
+    if refusal or delivery is None:  # no delivery id is one of the refusals
         raise Unauthenticated(f"Webhook refused: {refusal}.")
-    if not delivery:
-        raise InvalidInput([FieldError("X-Firstscan-Delivery", "is required (a unique id)")])
     try:
         push = PushedTracking.model_validate_json(body)
     except ValidationError as exc:

@@ -1,9 +1,15 @@
 """Carrier pushes: signature checks (pure) and the body they must carry.
 
-A sender signs each delivery: `X-Firstscan-Signature: sha256=<hex HMAC-SHA256 of
-"<timestamp>.<raw body>">` with the shared secret, `X-Firstscan-Timestamp: <unix seconds>` and a
-unique `X-Firstscan-Delivery: <id>`. A bad signature is refused (401), so is a delivery older or
-newer than the allowed age (401) and a delivery id seen before (409).
+A sender signs each delivery with the shared secret: `X-Firstscan-Signature: sha256=<hex
+HMAC-SHA256 of "<timestamp>\n<delivery id>\n<carrier>\n<raw body>">`, with
+`X-Firstscan-Timestamp: <unix seconds>` and a unique `X-Firstscan-Delivery: <id>`; <carrier> is
+the code in the URL (`ups` in /v1/webhooks/ups). Signing the delivery id and the carrier as well
+as the body means a captured push cannot be replayed under a new id (which would dodge the
+replay check) or to another carrier's URL. Newlines separate the parts because no header value
+and no carrier code can contain one, so no two deliveries sign the same text.
+
+A bad signature is refused (401), so is a missing header and a delivery older or newer than the
+allowed age (401); a delivery id seen before is 409.
 """
 
 from __future__ import annotations
@@ -21,9 +27,12 @@ from carriers.types import Location, TrackingEvent, TrackingSnapshot, TrackingSt
 SIGNATURE_PREFIX = "sha256="
 
 
-def sign_delivery(secret: str, *, timestamp: int, body: bytes) -> str:
-    """The signature header value a sender must send for `body` at `timestamp`."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+def sign_delivery(
+    secret: str, *, timestamp: int, delivery_id: str, carrier: str, body: bytes
+) -> str:
+    """The X-Firstscan-Signature value for this delivery; any change to a part changes it."""
+    signed = f"{timestamp}\n{delivery_id}\n{carrier}\n".encode() + body
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256)
     return SIGNATURE_PREFIX + digest.hexdigest()
 
 
@@ -32,18 +41,22 @@ def check_delivery(
     *,
     signature: str | None,
     timestamp: str | None,
+    delivery_id: str | None,
+    carrier: str,
     body: bytes,
     now: datetime,
     max_age: timedelta,
 ) -> str | None:
     """None when the delivery is authentic and fresh, else the reason to refuse it."""
-    if not signature or not timestamp:
-        return "missing X-Firstscan-Signature or X-Firstscan-Timestamp header"
+    if not signature or not timestamp or not delivery_id:
+        return "missing X-Firstscan-Signature, X-Firstscan-Timestamp or X-Firstscan-Delivery header"
     try:
         sent_at = int(timestamp)
     except ValueError:
         return "X-Firstscan-Timestamp must be unix seconds"
-    expected = sign_delivery(secret, timestamp=sent_at, body=body)
+    expected = sign_delivery(
+        secret, timestamp=sent_at, delivery_id=delivery_id, carrier=carrier, body=body
+    )
     if not hmac.compare_digest(expected, signature.strip()):
         return "signature does not match"
     if abs(now.timestamp() - sent_at) > max_age.total_seconds():

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.main import create_app
 from app.settings import Settings
 from app.shipments.models import Leg, Order
-from app.tracking.models import LegEvent
+from app.tracking.models import LegEvent, WebhookDelivery
 from app.tracking.webhooks import sign_delivery
 from tests.factories import create_order, ups_number
 
@@ -38,12 +38,17 @@ def push_body(number: str, *, at: datetime, status: str = "accepted", code: str 
     ).encode()
 
 
-def signed_headers(body: bytes, *, now: datetime, delivery: str, secret: str = SECRET):
+def signed_headers(
+    body: bytes, *, now: datetime, delivery: str, secret: str = SECRET, carrier: str = "ups"
+):
     stamp = int(now.timestamp())
+    signature = sign_delivery(
+        secret, timestamp=stamp, delivery_id=delivery, carrier=carrier, body=body
+    )
     return {
         "Content-Type": "application/json",
         "X-Firstscan-Timestamp": str(stamp),
-        "X-Firstscan-Signature": sign_delivery(secret, timestamp=stamp, body=body),
+        "X-Firstscan-Signature": signature,
         "X-Firstscan-Delivery": delivery,
     }
 
@@ -180,8 +185,57 @@ async def test_metrics_are_served_in_prometheus_format(client):
     assert "firstscan_lease_takeovers_total" not in response.text
 
 
-def test_signatures_cover_timestamp_and_body():
-    at = int(datetime(2026, 12, 17, tzinfo=UTC).timestamp())
-    assert sign_delivery("s", timestamp=at, body=b"x") != sign_delivery(
-        "s", timestamp=at + 1, body=b"x"
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"timestamp": 1_797_465_601},
+        {"delivery_id": "d2"},
+        {"carrier": "fedex"},
+        {"body": b"{}\n"},
+        {"delivery_id": "d1\nups", "carrier": ""},  # moving a separator changes it too
+    ],
+)
+def test_signatures_cover_timestamp_delivery_id_carrier_and_body(change):
+    delivery = {"timestamp": 1_797_465_600, "delivery_id": "d1", "carrier": "ups", "body": b"{}"}
+
+    assert sign_delivery("s", **delivery) != sign_delivery("s", **{**delivery, **change})
+
+
+async def test_a_captured_push_replayed_under_a_new_delivery_id_is_refused(client, session, clock):
+    _, _, number = await tracked_leg(session, clock)
+    body = push_body(number, at=clock.now - timedelta(minutes=30))
+    captured = signed_headers(body, now=clock.now, delivery="original")
+
+    replay = await client.post(
+        "/v1/webhooks/ups", content=body, headers={**captured, "X-Firstscan-Delivery": "fresh"}
     )
+
+    assert replay.status_code == 401
+    assert "signature does not match" in replay.json()["detail"]
+    assert await session.scalar(select(func.count()).select_from(LegEvent)) == 0
+    assert await session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
+
+
+async def test_a_captured_push_replayed_to_another_carrier_is_refused(client, session, clock):
+    _, _, number = await tracked_leg(session, clock)
+    body = push_body(number, at=clock.now - timedelta(minutes=30))
+    captured = signed_headers(body, now=clock.now, delivery="original", carrier="ups")
+
+    replay = await client.post("/v1/webhooks/fedex", content=body, headers=captured)
+
+    assert replay.status_code == 401
+    assert "signature does not match" in replay.json()["detail"]
+    assert await session.scalar(select(func.count()).select_from(LegEvent)) == 0
+    assert await session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
+
+
+async def test_a_push_without_a_delivery_id_is_401(client, session, clock):
+    _, _, number = await tracked_leg(session, clock)
+    body = push_body(number, at=clock.now)
+    headers = signed_headers(body, now=clock.now, delivery="")
+    del headers["X-Firstscan-Delivery"]
+
+    response = await client.post("/v1/webhooks/ups", content=body, headers=headers)
+
+    assert response.status_code == 401
+    assert "X-Firstscan-Delivery" in response.json()["detail"]

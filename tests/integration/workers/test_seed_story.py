@@ -103,11 +103,15 @@ async def push_acceptance(app, usps_number: str, now: datetime) -> httpx.Respons
         }
     ).encode()
     stamp = int(now.timestamp())
+    delivery = f"usps-{usps_number}-accepted"
+    signature = sign_delivery(
+        WEBHOOK_SECRET, timestamp=stamp, delivery_id=delivery, carrier="usps", body=body
+    )
     headers = {
         "Content-Type": "application/json",
-        "X-Firstscan-Signature": sign_delivery(WEBHOOK_SECRET, timestamp=stamp, body=body),
+        "X-Firstscan-Signature": signature,
         "X-Firstscan-Timestamp": str(stamp),
-        "X-Firstscan-Delivery": f"usps-{usps_number}-accepted",
+        "X-Firstscan-Delivery": delivery,
     }
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
