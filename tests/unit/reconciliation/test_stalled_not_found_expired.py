@@ -90,9 +90,9 @@ def test_stalled_quotes_the_last_scan_and_where_it_happened():
     )
 
     assert finding.explanation == (
-        "USPS last scanned 9400111899223100000001 on Tue 15 Dec 10:00 UTC-05:00 at Kearny, NJ 07032: "
-        '"Departed USPS regional facility"; no scan since and 3 business days have passed '
-        "(threshold 3)."
+        "USPS last scanned 9400111899223100000001 on Tue 15 Dec 10:00 UTC-05:00 at Kearny, "
+        'NJ 07032: "Departed USPS regional facility"; no scan since and 3 business days have '
+        "passed (threshold 3)."
     )
 
 
