@@ -4,10 +4,11 @@ Pure functions; the templates call them as filters."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.alerts.schemas import Outcome
+from app.reconciliation.wording import scan_moment
 
 OUTCOME_LABELS: dict[str, str] = {
     Outcome.RESHIPPED: "Reshipped",
@@ -30,6 +31,12 @@ PROBLEM_MESSAGES: dict[str, str] = {
     "invalid": "That form was not filled in correctly; nothing changed.",
     "missing": "That alert no longer exists.",
 }
+
+
+def scan_time(local_time: str, now: datetime) -> str:
+    """A timeline scan's ISO local time in the words findings use ('Sat 28 Nov 01:07 UTC-07:00'):
+    one rule for a scan's time everywhere, the carrier's local time with its offset."""
+    return scan_moment(datetime.fromisoformat(local_time), now)
 
 
 def mask_email(email: str | None) -> str:

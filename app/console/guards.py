@@ -37,6 +37,7 @@ def upper_first(text: str) -> str:
 templates.env.filters.update(
     upper_first=upper_first,
     mask_email=display.mask_email,
+    scan_time=display.scan_time,
     group_number=display.group_number,
     service_words=display.service_words,
     age_words=display.age_words,

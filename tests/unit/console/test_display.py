@@ -99,3 +99,14 @@ def test_the_note_of_an_audit_entry_is_shown_apart():
 
 def test_flash_messages_are_fixed_texts():
     assert all(text.endswith(".") for text in DONE_MESSAGES.values())
+
+
+def test_a_timeline_scan_reads_in_its_own_zone_as_findings_word_it():
+    from datetime import UTC, datetime
+
+    from app.console.display import scan_time
+
+    now = datetime(2026, 12, 4, tzinfo=UTC)
+
+    assert scan_time("2026-11-28T01:07:00-07:00", now) == "Sat 28 Nov 01:07 UTC-07:00"
+    assert scan_time("2025-12-31T23:30:00+05:30", now) == "Wed 31 Dec 2025 23:30 UTC+05:30"
