@@ -23,11 +23,13 @@ from app.reconciliation.wording import (
     carrier_name,
     date_words,
     day,
+    handoff_sentence,
     iso,
-    moment,
+    long_date,
     quote,
     scan_moment,
     span,
+    unscanned_label_sentence,
 )
 from carriers.types import TERMINAL_STATUSES, TrackingStatus
 
@@ -59,14 +61,17 @@ def never_inducted(leg: LegFacts, scene: Scene) -> list[Due]:
     due_at = calendar.add_business_days(started, limit)
     counting_from = calendar.first_counting_day(started)
     elapsed = calendar.business_days_between(started, scene.now)
+    story = _label_sentence(leg, scene, started)
     finding = leg_finding(
         "never_inducted",
         Severity.CRITICAL,
         leg,
-        f"{_label_story(leg, scene, started)}; {business_days_passed(elapsed)} "
+        f"{story} {carrier_name(leg.carrier)} number {leg.tracking_number}"
+        f"{_counting_note(leg, scene, started)}; {business_days_passed(elapsed)} "
         f"(threshold {limit}).",
         "Ask the shipper or consolidator for proof of tender (pickup scan or signed manifest); "
         "if there is none, reship now and file a claim.",
+        story=story,
         label_created_at=iso(started),
         counting_from_on=counting_from.isoformat(),
         deadline_at=iso(due_at),
@@ -76,24 +81,21 @@ def never_inducted(leg: LegFacts, scene: Scene) -> list[Due]:
     return [Due(finding, due_at, needs_fresh=True)]
 
 
-def _label_story(leg: LegFacts, scene: Scene, started: datetime) -> str:
-    calendar, name, number = scene.calendar(leg), carrier_name(leg.carrier), leg.tracking_number
-    when = day(started, calendar, scene.now)
-    if leg.current_status == TrackingStatus.NOT_FOUND:
-        story = f"A {name} label {number} was created on {when}, but {name} still does not know it"
-    elif leg.current_status == TrackingStatus.LABEL_CREATED:
-        story = (
-            f"{name} received the electronic label {number} on {when} but has never scanned "
-            "the parcel"
-        )
-    else:
-        story = f"A {name} label {number} was created on {when}, but {name} never scanned it"
+def _label_sentence(leg: LegFacts, scene: Scene, started: datetime) -> str:
+    calendar = scene.calendar(leg)
+    on = long_date(calendar.local(started).date(), calendar.local(scene.now).date())
+    known = leg.current_status != TrackingStatus.NOT_FOUND
+    return unscanned_label_sentence(carrier_name(leg.carrier), on, known=known)
+
+
+def _counting_note(leg: LegFacts, scene: Scene, started: datetime) -> str:
+    calendar = scene.calendar(leg)
     counting_from = calendar.first_counting_day(started)
-    if counting_from != calendar.local(started).date():
-        # Say why the count starts after the label date, or the agent will count differently.
-        from_day = date_words(counting_from, scene.calendar(leg), scene.now)
-        story += f" (after the pickup cutoff or on a day off: counted from {from_day})"
-    return story
+    if counting_from == calendar.local(started).date():
+        return ""
+    # Say why the count starts after the label date, or the agent will count differently.
+    from_day = date_words(counting_from, calendar, scene.now)
+    return f" (after the pickup cutoff or on a day off: counted from {from_day})"
 
 
 def handoff_gap(leg: LegFacts, scene: Scene) -> list[Due]:
@@ -109,17 +111,25 @@ def handoff_gap(leg: LegFacts, scene: Scene) -> list[Due]:
     due_at = calendar.add_business_days(handed_at, limit)
     giver = carrier_name(previous.carrier) if previous is not None else "The previous carrier"
     taker, number = carrier_name(leg.carrier), leg.tracking_number
-    words = f" ({quote(event.description)})" if event is not None else ""
+    # The hand-off's day as the giver recorded it (the scan's own zone), else in the taker's.
+    handed_on = handed_at.date() if event is not None else calendar.local(handed_at).date()
+    story = handoff_sentence(giver, taker, long_date(handed_on, calendar.local(scene.now).date()))
+    scan = (
+        f" {giver}'s hand-off scan: {scan_moment(event.occurred_at, scene.now)}, "
+        f"{quote(event.description)}."
+        if event is not None
+        else ""
+    )
     elapsed = calendar.business_days_between(handed_at, scene.now)
     finding = leg_finding(
         "handoff_gap",
         Severity.CRITICAL,
         leg,
-        f"{giver} says it handed the parcel to {taker} on {moment(handed_at, calendar, scene.now)}"
-        f"{words}, but {taker} has never scanned {number}; "
-        f"{business_days_passed(elapsed)} (threshold {limit}).",
+        f"{story}{scan} {taker} number {number}: {business_days_passed(elapsed)} "
+        f"(threshold {limit}).",
         f"Ask {giver} for proof of tender to {taker} (the hand-off scan and manifest for "
         f"{number}); if there is none, reship now and file a claim with {giver}.",
+        story=story,
         handed_off_at=iso(handed_at),
         handoff_event=event.description if event is not None else "",
         previous_tracking_number=previous.tracking_number if previous is not None else "",

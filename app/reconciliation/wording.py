@@ -49,6 +49,34 @@ def scan_moment(at: datetime, now: datetime) -> str:
     return f"{text} {at:%H:%M} UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+_LONG_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_LONG_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def long_date(on: date, today: date) -> str:
+    """'Friday 27 November' (with the year when it is not this year): the words customers read."""
+    text = f"{_LONG_WEEKDAYS[on.weekday()]} {on.day} {_LONG_MONTHS[on.month - 1]}"
+    return text if on.year == today.year else f"{text} {on.year}"
+
+
+# The parcel's story in one sentence, word for word the same for ops (the alert's explanation
+# starts with it), agents (the console) and the customer (the status page and email): one truth,
+# told once. No tracking numbers, so the customer may read it.
+def handoff_sentence(giver: str, taker: str, handed_on: str) -> str:
+    return f"{giver} handed the parcel to {taker} on {handed_on}; {taker} has not scanned it since."
+
+
+def unscanned_label_sentence(carrier: str, label_on: str, *, known: bool = True) -> str:
+    if not known:
+        return f"A {carrier} label was created on {label_on}, but {carrier} does not know it yet."
+    return (
+        f"{carrier} has had the electronic label since {label_on} but has not scanned the parcel."
+    )
+
+
 def business_days(n: int) -> str:
     return f"{n} business day" if n == 1 else f"{n} business days"
 

@@ -80,9 +80,12 @@ def test_handoff_gap_names_both_carriers_both_numbers_and_the_tender_words():
     assert finding.severity is Severity.CRITICAL
     assert (finding.carrier, finding.tracking_number) == ("usps", "9400111899223100000001")
     assert finding.explanation == (
-        'FedEx says it handed the parcel to USPS on Wed 23 Dec 14:10 EST ("Tendered to USPS for '
-        'final delivery"), but USPS has never scanned 9400111899223100000001; 2 business days '
-        "have passed (threshold 2)."
+        "FedEx handed the parcel to USPS on Wednesday 23 December; USPS has not scanned it since. "
+        "FedEx's hand-off scan: Wed 23 Dec 14:10 UTC-05:00, \"Tendered to USPS for final "
+        'delivery". USPS number 9400111899223100000001: 2 business days have passed (threshold 2).'
+    )
+    assert finding.evidence["story"] == (
+        "FedEx handed the parcel to USPS on Wednesday 23 December; USPS has not scanned it since."
     )
     assert finding.recommended_action.startswith("Ask FedEx for proof of tender to USPS")
     assert finding.evidence["previous_tracking_number"] == "612999000000001"
@@ -115,7 +118,7 @@ def test_the_last_mile_legs_own_handoff_time_is_used_when_the_first_leg_is_unkno
     order = make_order(usps_leg(handed_off_at=ny(2026, 12, 23, 14, 10)))
 
     finding = only(findings_at(order, ny(2026, 12, 29)), "handoff_gap")
-    assert finding.explanation.startswith("The previous carrier says it handed the parcel to USPS")
+    assert finding.explanation.startswith("The previous carrier handed the parcel to USPS on")
     assert GAP not in rules_at(order, ny(2026, 12, 28, 23, 59))
 
 

@@ -51,8 +51,12 @@ def test_never_inducted_explains_carrier_number_dates_and_threshold():
 
     assert finding.severity is Severity.CRITICAL
     assert finding.explanation == (
-        "USPS received the electronic label 9400111899223100000001 on Thu 17 Dec but has never "
-        "scanned the parcel; 3 business days have passed (threshold 2)."
+        "USPS has had the electronic label since Thursday 17 December but has not scanned the "
+        "parcel. USPS number 9400111899223100000001; 3 business days have passed (threshold 2)."
+    )
+    assert finding.evidence["story"] == (
+        "USPS has had the electronic label since Thursday 17 December but has not scanned the "
+        "parcel."
     )
     assert "proof of tender" in finding.recommended_action
     assert finding.evidence["deadline_at"] == "2026-12-22T05:00:00+00:00"
@@ -133,4 +137,4 @@ def test_not_found_gives_way_to_never_inducted_on_the_same_leg():
     assert rules_at(order, ny(2026, 12, 21, 12)) == {("not_found", 1)}
     assert rules_at(order, ny(2026, 12, 22)) == {NEVER_INDUCTED}
     finding = only(findings_at(order, ny(2026, 12, 22)), "never_inducted")
-    assert "still does not know it" in finding.explanation
+    assert "but USPS does not know it yet" in finding.explanation

@@ -115,7 +115,7 @@ def test_at_the_deadline_the_only_alert_is_the_handoff_gap_on_the_usps_leg():
     findings = findings_at(what_firstscan_knows_at(DOCUMENTED_DEADLINE), DOCUMENTED_DEADLINE)
 
     assert [(f.rule, f.leg_id, f.carrier) for f in findings] == [("handoff_gap", 2, "usps")]
-    assert "Wed 23 Dec 09:15 EST" in findings[0].explanation
+    assert "Wed 23 Dec 09:15 UTC-05:00" in findings[0].explanation
     assert "2 business days have passed (threshold 2)" in findings[0].explanation
 
 
