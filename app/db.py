@@ -1,9 +1,17 @@
+"""The database kernel: tables' base, engines and sessions, the units of work, and the locking
+helpers every writer uses.
+
+Every writer takes its locks in one order, written down in docs/locking.md: advisory keys, then
+orders by id, then legs by id, then alerts, then the rest. Rows are locked FOR NO KEY UPDATE
+(`lock_rows`), never FOR UPDATE, so that a foreign-key check (FOR KEY SHARE) never waits.
+"""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, text
 from sqlalchemy.engine import Dialect
@@ -14,7 +22,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.selectable import GenerativeSelect
 from sqlalchemy.types import TypeDecorator
+
+SelectT = TypeVar("SelectT", bound=GenerativeSelect)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -107,7 +118,9 @@ async def lock_for_update(session: AsyncSession, keys: list[str]) -> None:
     """Serializes writers that touch the same logical keys (PostgreSQL advisory locks).
 
     SQLite needs nothing: its one writer already holds the database lock (BEGIN IMMEDIATE).
-    Keys are taken in sorted order so two writers can never deadlock on them.
+    Keys are taken in sorted order so two writers can never deadlock on them; they come before
+    any row lock (docs/locking.md), so a unit of work with several sets of keys (an import's
+    chunk) takes them all at once, first.
     """
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
@@ -116,6 +129,13 @@ async def lock_for_update(session: AsyncSession, keys: list[str]) -> None:
         await session.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
         )
+
+
+def lock_rows(stmt: SelectT, *, of: Any = None, skip_locked: bool = False) -> SelectT:
+    """`stmt` locking the rows it reads as every writer does: FOR NO KEY UPDATE, which still lets
+    other transactions insert rows that refer to them (docs/locking.md). SQLite renders nothing:
+    its one writer holds the whole database."""
+    return stmt.with_for_update(key_share=True, of=of, skip_locked=skip_locked)
 
 
 def insert_ignoring_duplicates(session: AsyncSession, table: Any, *, unique: list[str]) -> Any:
