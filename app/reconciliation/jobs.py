@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from app.db import session_scope
+from app.db import retry_on_conflict, session_scope
 from app.reconciliation import service
 from app.wiring import ScheduledJob, WorkerContext
 
@@ -41,6 +41,7 @@ async def open_planned_alerts(context: WorkerContext) -> int:
     return opened
 
 
+@retry_on_conflict  # every batch commits on its own: a rerun goes on with what is due
 async def reconcile_due_orders(context: WorkerContext) -> int:
     """Opens the alerts planned for deadlines that just passed, then judges every order whose
     next look is due, in batches, until none is due."""
@@ -59,6 +60,7 @@ async def reconcile_due_orders(context: WorkerContext) -> int:
             return judged
 
 
+@retry_on_conflict
 async def check_carrier_outages(context: WorkerContext) -> None:
     async with session_scope(context.sessionmaker) as session:
         findings = await service.check_carrier_outages(
