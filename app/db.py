@@ -1,12 +1,27 @@
+"""The database kernel: tables' base, engines and sessions, the units of work, and the locking
+helpers every writer uses.
+
+Every writer takes its locks in one order, written down in docs/locking.md: advisory keys, then
+orders by id, then legs by id, then alerts, then the rest. Rows are locked FOR NO KEY UPDATE
+(`lock_rows`), never FOR UPDATE, so that a foreign-key check (FOR KEY SHARE) never waits. Where
+a lock race is still possible, the unit of work runs again (`retry_on_conflict`; requests:
+`app.replay`).
+"""
+
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import functools
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, text
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -14,7 +29,13 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.selectable import GenerativeSelect
 from sqlalchemy.types import TypeDecorator
+
+logger = logging.getLogger("app.db")
+P = ParamSpec("P")
+T = TypeVar("T")
+SelectT = TypeVar("SelectT", bound=GenerativeSelect)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -107,7 +128,9 @@ async def lock_for_update(session: AsyncSession, keys: list[str]) -> None:
     """Serializes writers that touch the same logical keys (PostgreSQL advisory locks).
 
     SQLite needs nothing: its one writer already holds the database lock (BEGIN IMMEDIATE).
-    Keys are taken in sorted order so two writers can never deadlock on them.
+    Keys are taken in sorted order so two writers can never deadlock on them; they come before
+    any row lock (docs/locking.md), so a unit of work with several sets of keys (an import's
+    chunk) takes them all at once, first.
     """
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
@@ -116,6 +139,74 @@ async def lock_for_update(session: AsyncSession, keys: list[str]) -> None:
         await session.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
         )
+
+
+def lock_rows(stmt: SelectT, *, of: Any = None, skip_locked: bool = False) -> SelectT:
+    """`stmt` locking the rows it reads as every writer does: FOR NO KEY UPDATE, which still lets
+    other transactions insert rows that refer to them (docs/locking.md). SQLite renders nothing:
+    its one writer holds the whole database."""
+    return stmt.with_for_update(key_share=True, of=of, skip_locked=skip_locked)
+
+
+# serialization_failure and deadlock_detected: PostgreSQL rolled the transaction back only
+# because of another one, so the same work can simply run again.
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+# SQLITE_BUSY and SQLITE_LOCKED (primary codes; the extended ones add higher bits).
+_SQLITE_BUSY_CODES = frozenset({5, 6})
+# Tries in all, for a job's unit of work and for a request (app.replay).
+CONFLICT_ATTEMPTS = 3
+CONFLICT_PAUSE_SECONDS = 0.05
+
+
+def is_transient_conflict(error: BaseException) -> bool:
+    """True when the transaction failed only because another got in the way (a deadlock, a
+    serialization failure, SQLite busy): the same work may run again."""
+    seen: BaseException | None = error
+    for _ in range(5):  # the error itself and what it wraps
+        if seen is None:
+            return False
+        if isinstance(seen, DBAPIError):
+            original = seen.orig
+            if getattr(original, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+                return True
+            code = getattr(original, "sqlite_errorcode", None)
+            if isinstance(code, int) and code & 0xFF in _SQLITE_BUSY_CODES:
+                return True
+        seen = seen.__cause__
+    return False
+
+
+def conflict_pause(attempt: int) -> float:
+    """Seconds to wait before try `attempt + 1`: full jitter over a doubling ceiling, so the
+    transactions that collided do not collide again."""
+    return random.uniform(0, CONFLICT_PAUSE_SECONDS * 2**attempt)
+
+
+def retry_on_conflict(work: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Runs `work` again, up to CONFLICT_ATTEMPTS tries in all, when its transaction lost a lock
+    race. `work` must own its transactions and do nothing outside them that cannot be repeated
+    (a carrier call or a sent message stays outside: only the recording of it is retried)."""
+
+    @functools.wraps(work)
+    async def retrying(*args: P.args, **kwargs: P.kwargs) -> T:
+        attempt = 1
+        while True:
+            try:
+                return await work(*args, **kwargs)
+            except Exception as error:
+                if attempt >= CONFLICT_ATTEMPTS or not is_transient_conflict(error):
+                    raise
+                logger.warning(
+                    "%s lost a lock race (try %d of %d), running it again: %s",
+                    work.__qualname__,
+                    attempt,
+                    CONFLICT_ATTEMPTS,
+                    str(error).splitlines()[0],
+                )
+            await asyncio.sleep(conflict_pause(attempt))
+            attempt += 1
+
+    return retrying
 
 
 def insert_ignoring_duplicates(session: AsyncSession, table: Any, *, unique: list[str]) -> Any:

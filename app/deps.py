@@ -8,6 +8,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import db, replay
 from app.auth import service as auth_service
 from app.auth.roles import ACT_ROLES, INGEST_ROLES, READ_ROLES, Role
 from app.auth.service import Principal
@@ -23,13 +24,17 @@ def get_settings(request: Request) -> Settings:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the handler succeeds, else rolled back."""
+    """One transaction per request: committed when the handler succeeds, else rolled back. A
+    transaction that lost a lock race is 503, and app.replay runs the request again."""
     async with request.app.state.sessionmaker() as session:
         try:
             yield session
             await session.commit()
-        except BaseException:
+        except BaseException as error:
             await session.rollback()
+            if isinstance(error, Exception) and db.is_transient_conflict(error):
+                replay.mark_conflict(request.scope)
+                raise replay.TransactionConflict() from error
             raise
 
 

@@ -23,6 +23,7 @@ from app.nul_bytes import NulByteReplacement
 from app.public import router as public_router
 from app.public.links import TrackLinks
 from app.public.throttle import PublicThrottle
+from app.replay import ReplayOnConflict
 from app.security_headers import SecurityHeaders
 from app.settings import Settings, load_settings
 from app.shipments import router as shipments_router
@@ -83,6 +84,7 @@ def create_app(
     app.include_router(alerts_router.router)
     app.include_router(tracking_router.router)
     install_pages(app, settings, clock)
+    app.add_middleware(ReplayOnConflict)  # inside the body limit, which counts the body once
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(NulByteReplacement)
     app.add_middleware(SecurityHeaders)  # the outermost: every response carries them

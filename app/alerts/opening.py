@@ -49,9 +49,15 @@ async def record_findings(
             results[index] = None
         else:
             to_open.append(index)
+    to_open.sort(key=lambda i: _opening_order(keyed[i]))
     opened = await _open_many(session, [keyed[i] for i in to_open], policy=policy, now=now)
     results.update(zip(to_open, opened, strict=True))
     return [results[i] for i in range(len(keyed))]
+
+
+def _opening_order(item: Keyed) -> tuple[object, ...]:
+    _, finding, subject = item
+    return service.opening_order(subject.order_id, finding.leg_id, finding.rule)
 
 
 async def _open_many(

@@ -363,9 +363,10 @@ async def _open_in_one_statement(
         pg_insert(_alerts)
         .from_select(
             ["id", *_ALERT_COLUMNS],
-            # Orders, then legs, in id order: the same lock order as every other writer.
+            # In `opening_order`, as the sweep opens them (docs/locking.md); "C": byte order,
+            # as Python compares the rules' names.
             select(chosen.c.alert_id, *_alert_values(chosen, now)).order_by(
-                chosen.c.order_id, chosen.c.leg_id
+                chosen.c.order_id, chosen.c.leg_id.asc().nulls_last(), chosen.c.rule.collate("C")
             ),
         )
         # Any other writer (the per-order path) that opened the same alert in the meantime

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import db
 from app.alerts.models import Alert, AlertNotification, PlannedAlert
 from app.errors import NotFound
 from app.shipments.models import Order
@@ -30,6 +31,21 @@ async def get_alert(session: AsyncSession, alert_id: int) -> Alert:
     if alert is None:
         raise NotFound(f"No alert with id {alert_id}.")
     return alert
+
+
+async def lock_alert(session: AsyncSession, alert_id: int) -> Alert:
+    """The alert, read afresh under a lock for a person's change: its order first, then the
+    alert (docs/locking.md). The rules' sweep holds the order while it judges it, so a person's
+    change waits for the sweep's and is made on what the sweep left, never overwritten by it."""
+    found = (
+        await session.execute(select(Alert.order_id).where(Alert.id == alert_id))
+    ).one_or_none()
+    if found is None:
+        raise NotFound(f"No alert with id {alert_id}.")
+    if found.order_id is not None:  # a carrier's alert has no order
+        await session.execute(db.lock_rows(select(Order.id).where(Order.id == found.order_id)))
+    stmt = db.lock_rows(select(Alert).where(Alert.id == alert_id))
+    return (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one()
 
 
 async def find_unresolved(session: AsyncSession, *, subject_key: str, rule: str) -> Alert | None:
@@ -102,8 +118,11 @@ async def list_unresolved_alerts_for_orders(
 
 
 async def list_unresolved_for_carrier_subjects(session: AsyncSession) -> list[Alert]:
-    stmt = select(Alert).where(
-        Alert.subject_key.like("carrier:%"), Alert.status.in_(UNRESOLVED_STATUSES)
+    # In id order: the outage check closes them in the order every writer locks alerts.
+    stmt = (
+        select(Alert)
+        .where(Alert.subject_key.like("carrier:%"), Alert.status.in_(UNRESOLVED_STATUSES))
+        .order_by(Alert.id)
     )
     return list((await session.execute(stmt)).scalars())
 

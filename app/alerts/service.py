@@ -87,6 +87,14 @@ def closed_by_a_person_without_news(closed: Alert | None, subject: FindingSubjec
     return subject.last_activity_at is None or subject.last_activity_at <= closed.resolved_at
 
 
+def opening_order(order_id: int | None, leg_id: int | None, rule: str) -> tuple[object, ...]:
+    """Where an alert goes among several opened in one transaction: by order, then leg (an
+    order's own alerts after its legs'), then rule. Every writer that opens several inserts
+    them in this order (the planned opening's SQL too), so two of them racing to open the same
+    alerts wait for each other in one direction only (docs/locking.md)."""
+    return (order_id or 0, leg_id is None, leg_id or 0, rule)
+
+
 def build_alert(
     finding: Finding, *, key: str, order_id: int | None, policy: AlertPolicy, now: datetime
 ) -> Alert:
@@ -261,7 +269,7 @@ def enqueue_notifications(
 
 async def acknowledge(session: AsyncSession, *, alert_id: int, actor: str, now: datetime) -> Alert:
     """open -> acknowledged; acknowledging twice is harmless, a resolved alert cannot be."""
-    alert = await repository.get_alert(session, alert_id)
+    alert = await repository.lock_alert(session, alert_id)
     if alert.status == AlertStatus.RESOLVED:
         raise Conflict(f"Alert {alert_id} is already resolved.")
     if alert.status == AlertStatus.OPEN:
@@ -283,7 +291,7 @@ async def resolve(
     now: datetime,
 ) -> Alert:
     """open or acknowledged -> resolved with an outcome and an optional note."""
-    alert = await repository.get_alert(session, alert_id)
+    alert = await repository.lock_alert(session, alert_id)
     if alert.status == AlertStatus.RESOLVED:
         raise Conflict(f"Alert {alert_id} is already resolved ({alert.outcome}).")
     _close(alert, outcome=outcome.value, note=note, actor=actor, now=now, auto=False)
@@ -294,7 +302,7 @@ async def resolve(
 async def assign(
     session: AsyncSession, *, alert_id: int, team: str, actor: str, now: datetime
 ) -> Alert:
-    alert = await repository.get_alert(session, alert_id)
+    alert = await repository.lock_alert(session, alert_id)
     if alert.status == AlertStatus.RESOLVED:
         raise Conflict(f"Alert {alert_id} is resolved; reassigning it would change nothing.")
     if alert.team != team:
@@ -308,7 +316,7 @@ async def assign(
 async def add_note(
     session: AsyncSession, *, alert_id: int, note: str, actor: str, now: datetime
 ) -> Alert:
-    alert = await repository.get_alert(session, alert_id)
+    alert = await repository.lock_alert(session, alert_id)
     alert.updated_at = now
     await _audit(session, alert, "alert.note", actor, {"note": note})
     return alert

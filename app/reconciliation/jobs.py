@@ -6,7 +6,7 @@ import time
 from datetime import timedelta
 
 from app import metrics
-from app.db import session_scope
+from app.db import retry_on_conflict, session_scope
 from app.reconciliation import service, system_alerts
 from app.wiring import ScheduledJob, WorkerContext
 
@@ -46,6 +46,7 @@ async def open_planned_alerts(context: WorkerContext) -> int:
     return opened
 
 
+@retry_on_conflict  # every batch commits on its own: a rerun goes on with what is due
 async def reconcile_due_orders(context: WorkerContext) -> int:
     """Opens the alerts planned for deadlines that just passed, then judges every order whose
     next look is due, in batches, until none is due or the run's time budget is spent (the next
@@ -73,6 +74,7 @@ async def reconcile_due_orders(context: WorkerContext) -> int:
             return judged
 
 
+@retry_on_conflict
 async def check_carrier_outages(context: WorkerContext) -> None:
     async with session_scope(context.sessionmaker) as session:
         findings = await service.check_carrier_outages(
@@ -82,6 +84,7 @@ async def check_carrier_outages(context: WorkerContext) -> None:
         logger.warning("carrier unreachable: %s", finding.explanation)
 
 
+@retry_on_conflict
 async def check_quarantine(context: WorkerContext) -> None:
     async with session_scope(context.sessionmaker) as session:
         findings = await system_alerts.check_quarantine(

@@ -7,14 +7,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app import db
 from app.reconciliation.facts import CarrierHealth
 from app.shipments.models import Leg, Order, Shipment
 from app.tracking.models import CarrierState, LegEvent
 
 
 async def claim_due_order_ids(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:
-    """Orders due for a look, locked with their legs; on PostgreSQL rows another sweeper holds
-    are skipped."""
+    """Orders due for a look, locked with their legs (docs/locking.md); on PostgreSQL orders that
+    another writer holds are skipped."""
     stmt = (
         select(Order.id)
         .where(Order.reconcile_due_at <= now)
@@ -23,16 +24,18 @@ async def claim_due_order_ids(session: AsyncSession, *, now: datetime, limit: in
     )
     if session.get_bind().dialect.name != "postgresql":
         return list((await session.execute(stmt)).scalars())
-    order_ids = list((await session.execute(stmt.with_for_update(skip_locked=True))).scalars())
+    order_ids = list((await session.execute(db.lock_rows(stmt, skip_locked=True))).scalars())
     if order_ids:
         # Every writer locks orders before legs and legs in id order (pollers do too); the
         # sweep's own flushes would otherwise lock legs in whatever order the orders come.
         await session.execute(
-            select(Leg.id)
-            .join(Shipment, Shipment.id == Leg.shipment_id)
-            .where(Shipment.order_id.in_(order_ids))
-            .order_by(Leg.id)
-            .with_for_update(of=Leg)
+            db.lock_rows(
+                select(Leg.id)
+                .join(Shipment, Shipment.id == Leg.shipment_id)
+                .where(Shipment.order_id.in_(order_ids))
+                .order_by(Leg.id),
+                of=Leg,
+            )
         )
     return order_ids
 
@@ -63,9 +66,7 @@ async def lock_waiting_orders(
         .where(Order.id.in_(order_ids), Order.reconcile_due_at > now)
         .order_by(Order.id)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    return list((await session.execute(stmt)).scalars())
+    return list((await session.execute(db.lock_rows(stmt, skip_locked=True))).scalars())
 
 
 async def list_orders_with_legs(session: AsyncSession, order_ids: Sequence[int]) -> list[Order]:
@@ -105,7 +106,8 @@ async def iter_active_order_ids(session: AsyncSession, *, batch: int) -> AsyncIt
 
 async def list_carrier_health(session: AsyncSession) -> list[tuple[CarrierHealth, str | None]]:
     """Each polled carrier's health, with the kind of its last error."""
-    rows = (await session.execute(select(CarrierState))).scalars()
+    # In carrier order: two workers' outage checks then open and close alerts in the same order.
+    rows = (await session.execute(select(CarrierState).order_by(CarrierState.carrier))).scalars()
     return [
         (
             CarrierHealth(

@@ -7,20 +7,35 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app import db
 from app.errors import NotFound
 from app.shipments.models import Leg, Order, Shipment
 
 
-async def find_order_by_number(session: AsyncSession, order_number: str) -> Order | None:
+async def find_order_by_number(
+    session: AsyncSession, order_number: str, *, lock: bool = False
+) -> Order | None:
+    """The order, or None; with `lock`, locked for a change and read afresh."""
     stmt = select(Order).where(Order.order_number == order_number)
+    if lock:
+        stmt = db.lock_rows(stmt).execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def get_order_by_number(session: AsyncSession, order_number: str) -> Order:
-    order = await find_order_by_number(session, order_number)
+async def get_order_by_number(
+    session: AsyncSession, order_number: str, *, lock: bool = False
+) -> Order:
+    order = await find_order_by_number(session, order_number, lock=lock)
     if order is None:
         raise NotFound(f"No order with number '{order_number}'.")
     return order
+
+
+async def lock_orders_by_number(session: AsyncSession, order_numbers: Sequence[str]) -> None:
+    """Locks the orders that exist among `order_numbers`, in id order (docs/locking.md)."""
+    if order_numbers:
+        stmt = select(Order.id).where(Order.order_number.in_(set(order_numbers)))
+        await session.execute(db.lock_rows(stmt.order_by(Order.id)))
 
 
 async def get_order_with_legs(session: AsyncSession, order_id: int) -> Order:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,7 +34,7 @@ async def ingest_order(
 ) -> IngestOutcome:
     """Creates or updates an order and its labels; a repeat of the same request changes nothing."""
     checked = _checked_or_raise(order_in.shipments, field="shipments", now=context.now)
-    await db.lock_for_update(session, [f"order:{order_in.order_number}", *_lock_keys(checked)])
+    await lock_for_ingest(session, [order_in], now=context.now)
     order = await repository.find_order_by_number(session, order_in.order_number)
     created = order is None
     if order is None:
@@ -60,6 +61,7 @@ async def add_shipment(
     order = await repository.get_order_by_number(session, order_number)
     (checked,) = _checked_or_raise([shipment_in], field="shipment", now=context.now)
     await db.lock_for_update(session, _lock_keys([checked]))
+    order = await repository.get_order_by_number(session, order_number, lock=True)
     changed = await _attach_shipment(
         session, order=order, shipment=checked, field="shipment", context=context
     )
@@ -75,7 +77,7 @@ async def update_order(
     """Updates our side's claims; fields absent from the request are left as they are."""
     if "claimed_status" in changes.model_fields_set and changes.claimed_status is None:
         raise InvalidInput([FieldError("claimed_status", "cannot be null")])
-    order = await repository.get_order_by_number(session, order_number)
+    order = await repository.get_order_by_number(session, order_number, lock=True)
     diff: dict[str, object] = {}
     if changes.claimed_status is not None and changes.claimed_status != order.claimed_status:
         diff["claimed_status"] = [order.claimed_status, changes.claimed_status.value]
@@ -95,6 +97,21 @@ async def update_order(
         await _audit_order(session, order, "order.updated", diff, context)
     await session.flush()
     return order.id
+
+
+async def lock_for_ingest(
+    session: AsyncSession, orders_in: Sequence[OrderCreate], *, now: datetime
+) -> None:
+    """Takes every lock that ingesting `orders_in` needs, in the order every writer takes them
+    (docs/locking.md): the advisory keys of their numbers and labels, then the orders that
+    exist, in id order. An import takes a whole chunk's at once, before its first row."""
+    keys = []
+    for order_in in orders_in:
+        checked = labels.check_shipments(order_in.shipments, field="shipments", now=now)
+        keys += [f"order:{order_in.order_number}"]
+        keys += _lock_keys([s for s in checked if isinstance(s, CheckedShipment)])
+    await db.lock_for_update(session, keys)
+    await repository.lock_orders_by_number(session, [o.order_number for o in orders_in])
 
 
 def _checked_or_raise(

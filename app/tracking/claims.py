@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import db
 from app.shipments.models import Leg, Order, Shipment
 from app.tracking.progress import LegProgress
 
@@ -74,9 +75,7 @@ async def claim_due_legs(
         .order_by(Leg.alert_deadline_at.asc().nulls_last(), Leg.next_poll_at, Leg.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True, of=Leg)
-    rows = (await session.execute(stmt)).all()
+    rows = (await session.execute(db.lock_rows(stmt, of=Leg, skip_locked=True))).all()
     if not rows:
         return []
     await session.execute(
@@ -118,11 +117,11 @@ async def lock_newest_leg(
 ) -> LegClaim | None:
     """The newest leg with this number (carriers recycle numbers), locked for an update.
 
-    Locks the leg's order first, then the leg, the order every writer takes (see recording)."""
+    Locks the leg's order first, then the leg: the order every writer takes (docs/locking.md)."""
     found = await _newest_leg(session, carrier=carrier, tracking_number=tracking_number, lock=False)
     if found is None or session.get_bind().dialect.name != "postgresql":
         return found
-    await session.execute(select(Order.id).where(Order.id == found.order_id).with_for_update())
+    await session.execute(db.lock_rows(select(Order.id).where(Order.id == found.order_id)))
     return await _newest_leg(session, carrier=carrier, tracking_number=tracking_number, lock=True)
 
 
@@ -137,7 +136,7 @@ async def _newest_leg(
         .limit(1)
     )
     if lock:
-        stmt = stmt.with_for_update(of=Leg)
+        stmt = db.lock_rows(stmt, of=Leg)
     row = (await session.execute(stmt)).first()
     return _claim(row) if row is not None else None
 
@@ -155,9 +154,7 @@ async def reschedule_backed_off_legs(session: AsyncSession, *, carrier: str, now
         )
         .order_by(Leg.id)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    ids = list((await session.execute(stmt)).scalars())
+    ids = list((await session.execute(db.lock_rows(stmt, skip_locked=True))).scalars())
     if ids:
         await session.execute(update(Leg).where(Leg.id.in_(ids)).values(next_poll_at=now))
     return len(ids)
@@ -169,7 +166,7 @@ async def release_legs(session: AsyncSession, *, leg_ids: list[int], worker_id: 
         # Row locks in id order, as the rules' sweep takes them: a multi-row UPDATE locks in
         # whatever order it scans, and two writers locking legs in different orders deadlock.
         await session.execute(
-            select(Leg.id).where(Leg.id.in_(leg_ids)).order_by(Leg.id).with_for_update()
+            db.lock_rows(select(Leg.id).where(Leg.id.in_(leg_ids)).order_by(Leg.id))
         )
         await session.execute(
             update(Leg)

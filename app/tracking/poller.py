@@ -19,7 +19,7 @@ from random import Random
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import metrics
-from app.db import session_scope
+from app.db import retry_on_conflict, session_scope
 from app.tracking import breaker as breakers
 from app.tracking import carrier_state, claims, recording
 from app.tracking.breaker import BreakerPolicy
@@ -123,6 +123,7 @@ class Poller:
         metrics.LEASE_TAKEOVERS.inc(report.takeovers)
         return report
 
+    @retry_on_conflict
     async def _claim(self, carrier: str, *, limit: int) -> list[LegClaim]:
         async with session_scope(self._sessionmaker) as session:
             return await claims.claim_due_legs(
@@ -170,11 +171,13 @@ class Poller:
         await self._record(carrier, [b for b, _ in sent], [a for _, a in sent], report)
         return not slots.exhausted
 
+    @retry_on_conflict
     async def _release(self, leg_ids: list[int]) -> None:
         if leg_ids:
             async with session_scope(self._sessionmaker) as session:
                 await claims.release_legs(session, leg_ids=leg_ids, worker_id=self._worker_id)
 
+    @retry_on_conflict
     async def _give_back(self, carrier: str, unused: Counter[QuotaWindows]) -> None:
         """Slots reserved but never used stop counting against the carrier's quotas."""
         if not unused:
@@ -186,6 +189,7 @@ class Poller:
                 budget = give_back(budget, unused=count, windows=windows)
             carrier_state.store_budget(state, budget)
 
+    @retry_on_conflict
     async def _reserve(self, carrier: str, wanted: int) -> Reservation:
         async with session_scope(self._sessionmaker) as session:
             state = await carrier_state.lock_carrier_state(session, carrier, now=self._clock())
@@ -251,6 +255,7 @@ class Poller:
             results = [TrackingFailure(q.tracking_number, error) for q in queries]
         return results
 
+    @retry_on_conflict
     async def _record(
         self,
         carrier: str,

@@ -173,6 +173,7 @@ async def record_outcomes(
     leases; pushed events (source "webhook") write the leg the caller has locked."""
     if not outcomes:
         return RecordedBatch(0, 0, 0)
+    await lock_orders(session, sorted({o.claim.order_id for o in outcomes}))
     rows = [_event_row(o.claim.id, e, now=now, source=source) for o in outcomes for e in o.events]
     stored, news = await store_events(session, rows)
     last_success = dict(
@@ -220,20 +221,23 @@ def _orders_with_news(
     return sorted(orders)
 
 
+async def lock_orders(session: AsyncSession, order_ids: Sequence[int]) -> None:
+    """Locks the batch's orders, in id order, before anything else of theirs: the rules' sweep
+    holds an order while it writes the order's legs and alerts, so a batch that wrote a leg
+    first and then waited for its order would deadlock with it (docs/locking.md)."""
+    if order_ids:
+        await session.execute(
+            db.lock_rows(select(Order.id).where(Order.id.in_(order_ids)).order_by(Order.id))
+        )
+
+
 async def queue_changed_orders(
     session: AsyncSession, *, orders: Sequence[int], now: datetime
 ) -> None:
-    """Marks these orders as due for the rules.
-
-    Locks orders first, then legs, each in id order, as the rules' sweep does (it claims orders,
-    then writes their legs): taking them the other way round deadlocks with it on PostgreSQL.
-    """
+    """Marks these orders as due for the rules; the caller has locked them (`lock_orders`)."""
     changed = list(orders)
     if not changed:
         return
-    await session.execute(
-        select(Order.id).where(Order.id.in_(changed)).order_by(Order.id).with_for_update()
-    )
     await session.execute(update(Order).where(Order.id.in_(changed)).values(reconcile_due_at=now))
 
 
@@ -295,7 +299,8 @@ class CallTally:
 async def count_calls(session: AsyncSession, *, day: date, carrier: str, tally: CallTally) -> None:
     """Adds this batch's carrier calls to the day's tally (one upsert per leg state)."""
     table = cast(Table, CarrierCallCount.__table__)
-    for status in set(tally.calls) | set(tally.leg_polls):
+    # Sorted: rows upserted in the same order by every batch (they also hold carrier_states).
+    for status in sorted(set(tally.calls) | set(tally.leg_polls)):
         stmt = db.dialect_insert(session, table).values(
             day=day,
             carrier=carrier,
