@@ -24,6 +24,7 @@ from app.errors import ServiceError
 # The scope key under which each try carries its _Try.
 _TRY_KEY = "firstscan.try"
 RETRY_AFTER_SECONDS = 1
+_ROUTING_KEYS = frozenset({"route", "endpoint", "path_params"})
 
 
 class TransactionConflict(ServiceError):
@@ -74,8 +75,14 @@ class ReplayOnConflict:
         for attempt in range(1, self.attempts + 1):
             current = _Try()
             answer = _HeldAnswer(send, current, last=attempt == self.attempts)
-            # A fresh copy each try: routing writes into the scope.
-            await self.app({**scope, _TRY_KEY: current}, body.replay(), answer.send)
+            # A fresh copy each try: routing writes into the scope. What routing found is copied
+            # back, so that the error handler outside names the route (not the raw path).
+            attempt_scope = {**scope, _TRY_KEY: current}
+            try:
+                await self.app(attempt_scope, body.replay(), answer.send)
+            finally:
+                for key in _ROUTING_KEYS & attempt_scope.keys():
+                    scope[key] = attempt_scope[key]
             if not answer.dropped:
                 return
             await asyncio.sleep(self.pause(attempt))
