@@ -82,7 +82,12 @@ def build_notice_row(
     now: datetime,
 ) -> AlertNotification:
     """The outbox row: subject and body with the honest message and the signed link."""
-    view = AlertView(rule=alert.rule, leg_id=alert.leg_id, opened_at=alert.opened_at)
+    view = AlertView(
+        rule=alert.rule,
+        leg_id=alert.leg_id,
+        opened_at=alert.opened_at,
+        story=alert.evidence.get("story"),
+    )
     subject, body = build_notice_email(
         order_number=order_number,
         message=alert_message(view, now=now, calendar=policy.calendar),

@@ -13,6 +13,16 @@ class PublicModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class PublicLeg(PublicModel):
+    carrier_name: str
+    words: str = Field(
+        description="this carrier's part in plain words: has it, handed it on, "
+        "or has not scanned it since when"
+    )
+    last_scan_place: str | None
+    last_scan_on: date | None
+
+
 class PublicShipment(PublicModel):
     state: CustomerState
     headline: str = Field(description="the shipment's status in plain words")
@@ -20,6 +30,10 @@ class PublicShipment(PublicModel):
     expected_delivery_on: date | None
     last_scan_place: str | None = Field(description="city and region of the last scan")
     last_scan_on: date | None = Field(description="local date of the last scan")
+    last_scan_carrier: str | None = Field(description="the carrier that made the last scan")
+    journey: list[PublicLeg] = Field(
+        description="each carrier's part in order, when the parcel changes carrier on the way"
+    )
 
 
 class PublicStatus(PublicModel):

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.alerts import repository as alerts_repository
 from app.public import repository
 from app.public.access import postal_code_matches
-from app.public.schemas import PublicShipment, PublicStatus
+from app.public.schemas import PublicLeg, PublicShipment, PublicStatus
 from app.public.wording import (
     AlertView,
     LegView,
@@ -67,7 +67,9 @@ async def build_status(
     legs = [leg for shipment in order.shipments for leg in shipment.legs]
     events = await tracking_repository.list_events_for_legs(session, [leg.id for leg in legs])
     alerts = [
-        AlertView(rule=a.rule, leg_id=a.leg_id, opened_at=a.opened_at)
+        AlertView(
+            rule=a.rule, leg_id=a.leg_id, opened_at=a.opened_at, story=a.evidence.get("story")
+        )
         for a in await alerts_repository.list_unresolved_alerts_for_orders(session, [order.id])
     ]
     scans = [
@@ -106,8 +108,15 @@ def _shipment(
     leg_ids = {leg.id for leg in shipment.legs}
     words = describe_shipment(
         [
-            LegView(leg.id, carrier_name(leg.carrier), leg.status, leg.estimated_delivery_at)
-            for leg in shipment.legs
+            LegView(
+                leg.id,
+                carrier_name(leg.carrier),
+                leg.status,
+                leg.estimated_delivery_at,
+                label_created_at=leg.label_created_at,
+                handed_off_at=leg.handed_off_at,
+            )
+            for leg in sorted(shipment.legs, key=lambda leg: leg.sequence)
         ],
         [s for s in scans if s.leg_id in leg_ids],
         # An alert about the order as a whole (no leg) concerns every shipment.
@@ -123,4 +132,14 @@ def _shipment(
         expected_delivery_on=words.expected_delivery_on,
         last_scan_place=words.last_scan_place,
         last_scan_on=words.last_scan_on,
+        last_scan_carrier=words.last_scan_carrier,
+        journey=[
+            PublicLeg(
+                carrier_name=part.carrier_name,
+                words=part.words,
+                last_scan_place=part.last_scan_place,
+                last_scan_on=part.last_scan_on,
+            )
+            for part in words.journey
+        ],
     )

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 
 from app.reconciliation.calendar import BusinessCalendar
+from app.reconciliation.wording import long_date
 from carriers.types import TrackingStatus
 
 
@@ -91,6 +92,7 @@ ALERT_PRIORITY = tuple(ALERT_WORDS)
 # Rules that open a proactive email, and the customer-facing problem they share: a parcel the
 # carrier never received is one problem to the customer, whichever leg it stopped on.
 NOTICE_PROBLEMS: dict[str, str] = {"never_inducted": "not_received", "handoff_gap": "not_received"}
+FOLLOW_UP = "We are looking into it and will contact you by {date}."
 CONTACT_WITHIN_BUSINESS_DAYS = 2
 _QUIET_STATUSES = frozenset({None, TrackingStatus.LABEL_CREATED, TrackingStatus.NOT_FOUND})
 
@@ -101,6 +103,8 @@ class LegView:
     carrier_name: str
     status: str | None
     estimated_delivery_at: datetime | None
+    label_created_at: datetime | None = None
+    handed_off_at: datetime | None = None  # when this leg handed the parcel to the next one
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,16 +122,29 @@ class AlertView:
     rule: str
     leg_id: int | None
     opened_at: datetime
+    story: str | None = None  # the finding's one-sentence story, word for word what ops read
+
+
+@dataclass(frozen=True, slots=True)
+class LegWords:
+    """One carrier's part of the journey, as the customer reads it."""
+
+    carrier_name: str
+    words: str
+    last_scan_place: str | None
+    last_scan_on: date | None
 
 
 @dataclass(frozen=True, slots=True)
 class ShipmentWords:
     state: CustomerState
     headline: str
-    carrier_name: str | None
+    carrier_name: str | None  # the carrier that has the parcel now, by the carriers' own account
     expected_delivery_on: date | None
     last_scan_place: str | None
     last_scan_on: date | None
+    last_scan_carrier: str | None = None
+    journey: tuple[LegWords, ...] = ()
 
 
 def _status(value: str | None) -> TrackingStatus | None:
@@ -159,9 +176,13 @@ def most_important_alert(alerts: Sequence[AlertView]) -> AlertView | None:
 
 
 def alert_message(alert: AlertView, *, now: datetime, calendar: BusinessCalendar) -> str:
-    """The honest sentence for an open alert, with the date we will be back in touch."""
-    by = contact_by(alert.opened_at, now=now, calendar=calendar)
-    return ALERT_WORDS[alert.rule].format(date=date_words(by))
+    """The honest sentence for an open alert, with the date we will be back in touch; where the
+    finding tells the parcel's story (who has it, who has not scanned it, since when), the
+    customer reads that very sentence."""
+    by = date_words(contact_by(alert.opened_at, now=now, calendar=calendar))
+    if alert.story and alert.rule in NOTICE_PROBLEMS:
+        return f"{alert.story} {FOLLOW_UP.format(date=by)}"
+    return ALERT_WORDS[alert.rule].format(date=by)
 
 
 def current_leg(legs: Sequence[LegView]) -> LegView | None:
@@ -188,6 +209,7 @@ def describe_shipment(
     if alert is not None:
         state, headline = CustomerState.DELAYED, alert_message(alert, now=now, calendar=calendar)
     last = _last_scan(scans)
+    holder = holding_leg(legs)
     expected = None
     if state not in (CustomerState.DELIVERED, CustomerState.CANCELLED, CustomerState.RETURNING):
         estimated = leg.estimated_delivery_at if leg else None
@@ -195,14 +217,86 @@ def describe_shipment(
         # A date already gone by is no expectation; saying "not known" is the honest answer.
         if expected is not None and expected < calendar.local(now).date():
             expected = None
+    carriers = {item.leg_id: item.carrier_name for item in legs}
     return ShipmentWords(
         state=state,
         headline=headline,
-        carrier_name=leg.carrier_name if leg else None,
+        carrier_name=holder.carrier_name if holder else None,
         expected_delivery_on=expected,
         last_scan_place=_place(last) if last else None,
         last_scan_on=_local_date(last) if last else None,
+        last_scan_carrier=carriers.get(last.leg_id) if last else None,
+        journey=describe_journey(legs, scans, now=now, calendar=calendar) if len(legs) > 1 else (),
     )
+
+
+def holding_leg(legs: Sequence[LegView]) -> LegView | None:
+    """The leg whose carrier has the parcel now by the carriers' own account: the last one that
+    scanned it, or the next one once it says it handed the parcel on (even if that carrier has
+    not scanned it yet: that is exactly the news)."""
+    holder = legs[0] if legs else None
+    for index, item in enumerate(legs):
+        if _status(item.status) not in _QUIET_STATUSES:
+            holder = item
+        if _handed_on(item) and index + 1 < len(legs):
+            holder = legs[index + 1]
+    return holder
+
+
+def describe_journey(
+    legs: Sequence[LegView], scans: Sequence[ScanView], *, now: datetime, calendar: BusinessCalendar
+) -> tuple[LegWords, ...]:
+    """Each carrier's part, in order: who has the parcel, who has not scanned it, since when."""
+    today = calendar.local(now).date()
+    parts = []
+    for index, item in enumerate(legs):
+        previous = legs[index - 1] if index else None
+        following = legs[index + 1] if index + 1 < len(legs) else None
+        last = _last_scan([s for s in scans if s.leg_id == item.leg_id])
+        parts.append(
+            LegWords(
+                carrier_name=item.carrier_name,
+                words=_leg_words(item, previous, following, last, today, calendar),
+                last_scan_place=_place(last) if last else None,
+                last_scan_on=_local_date(last) if last else None,
+            )
+        )
+    return tuple(parts)
+
+
+def _leg_words(
+    item: LegView,
+    previous: LegView | None,
+    following: LegView | None,
+    last: ScanView | None,
+    today: date,
+    calendar: BusinessCalendar,
+) -> str:
+    def on(at: datetime) -> str:
+        return long_date(calendar.local(at).date(), today)
+
+    status = _status(item.status)
+    if _handed_on(item) and following is not None:
+        when = f" on {on(item.handed_off_at)}" if item.handed_off_at else ""
+        return f"Handed the parcel to {following.carrier_name}{when}."
+    if status is TrackingStatus.DELIVERED:
+        return "Delivered the parcel."
+    if last is not None:
+        place = _place(last) or "place not given"
+        return f"Has the parcel; last scan {place}, {long_date(_local_date(last), today)}."
+    if previous is not None and _handed_on(previous):
+        since = f" on {on(previous.handed_off_at)}" if previous.handed_off_at else ""
+        return f"Has not scanned the parcel since {previous.carrier_name} handed it over{since}."
+    if previous is not None:
+        return f"Takes over from {previous.carrier_name} for the last part of the journey."
+    if status is TrackingStatus.NOT_FOUND:
+        return "Does not know the parcel yet."
+    label = f" since {on(item.label_created_at)}" if item.label_created_at else ""
+    return f"Has had the label{label}; has not scanned the parcel yet."
+
+
+def _handed_on(item: LegView) -> bool:
+    return item.handed_off_at is not None or _status(item.status) is TrackingStatus.HANDED_OFF
 
 
 def _last_scan(scans: Sequence[ScanView]) -> ScanView | None:
