@@ -190,3 +190,60 @@ async def test_the_handoff_gap_opens_on_its_business_day_is_sent_once_and_closes
     assert alert.resolved_at == pushed_at
     await assert_delivered_once(sessionmaker, receiver)
     await assert_acceptance_stored_once(sessionmaker, pushed_at=pushed_at)
+
+
+SEED_SENTENCE = (
+    "FedEx handed the parcel to USPS on Tuesday 22 December; USPS has not scanned it since."
+)
+
+
+async def test_the_seed_story_reads_in_the_same_true_words_for_customer_agent_and_ops(
+    stepped_worker, committing_sessionmaker, mock_carrier, receiver
+):
+    """Issue 13: the customer JSON, the customer page, the console and the ops message all tell
+    the same sentence, naming both carriers and the one that is silent."""
+    from html import unescape
+
+    from app.auth import service as auth_service
+    from app.auth.roles import Role
+    from app.shipments.models import Order
+    from tests.e2e.console.conftest import sign_in
+
+    sessionmaker = committing_sessionmaker
+    worker = stepped_worker(on_the_hour(LABEL_AT), alert_webhook_urls=receiver.url)
+    order_id, _ = await story_order(sessionmaker, mock_carrier)
+    await step_until_an_alert(
+        worker, sessionmaker, start=on_the_hour(LABEL_AT), end=ALERT_OPENS_AT + timedelta(days=1)
+    )
+    await worker.step_to(ALERT_OPENS_AT.astimezone(UTC) + timedelta(hours=1))  # delivers it
+    async with sessionmaker() as session:
+        order = await session.get(Order, order_id)
+        _, agent_key = await auth_service.create_key(session, role=Role.AGENT, name="a", actor="t")
+        await session.commit()
+    app = create_app(
+        worker.context.settings,
+        engine=sessionmaker.kw["bind"],
+        sessionmaker=sessionmaker,
+        clock=worker.clock,
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        status = await client.get(
+            f"/v1/public/status/{order.order_number}", params={"postal_code": "97211"}
+        )
+        form = {"order_number": order.order_number, "postal_code": "97211"}
+        page = await client.post("/track", data=form)
+        assert page.status_code == 200, (page.status_code, page.headers)
+        await sign_in(client, agent_key)
+        console = await client.get(f"/console/orders/{order.order_number}")
+
+    customer = status.json()
+    assert customer["notice"].startswith(SEED_SENTENCE)
+    (shipment,) = customer["shipments"]
+    assert shipment["carrier_name"] == "USPS"  # FedEx says USPS has it
+    assert [part["carrier_name"] for part in shipment["journey"]] == ["FedEx", "USPS"]
+    assert shipment["journey"][1]["words"].startswith("Has not scanned the parcel since FedEx")
+    assert SEED_SENTENCE in unescape(page.text)
+    assert SEED_SENTENCE in unescape(console.text)
+    (ops,) = [r.body for r in receiver.requests if r.status == 200]
+    assert SEED_SENTENCE in json.dumps(ops["blocks"])  # the message a person reads
