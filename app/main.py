@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -116,3 +117,8 @@ def install_pages(app: FastAPI, settings: Settings, clock: Clock) -> None:
         },
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        # Browsers ask for it on every page that names none (/docs among them).
+        return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")

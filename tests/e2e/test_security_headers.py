@@ -89,3 +89,13 @@ async def test_swagger_ui_gets_a_policy_of_its_own_with_its_inline_script_by_has
 
 async def test_there_is_one_documentation_page(client):
     assert (await client.get("/redoc")).status_code == 404
+
+
+async def test_the_favicon_is_served_so_no_page_logs_a_404(client):
+    icon = await client.get("/favicon.ico")
+    page = await client.get("/track")
+
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
+    assert '<link rel="icon" href="/static/favicon.svg"' in page.text
+    assert (await client.get("/static/favicon.svg")).status_code == 200

@@ -255,3 +255,16 @@ async def test_too_many_form_attempts_show_a_page_with_retry_after(make_client, 
     assert refused.status_code == 429
     assert int(refused.headers["retry-after"]) >= 1
     assert "Too many attempts." in refused.text
+
+
+async def test_a_mistyped_order_number_can_be_corrected_on_the_not_found_page(make_client, story):
+    client = make_client()
+
+    typo = await client.post("/track", data={"order_number": "FS-2010", "postal_code": "97211"})
+
+    assert typo.status_code == 404
+    assert 'action="/track"' in typo.text
+    assert 'name="order_number"' in typo.text
+    assert 'value="FS-2010"' in typo.text  # filled in, to correct rather than retype
+    fixed = await client.post("/track", data={"order_number": "FS-2001", "postal_code": "97211"})
+    assert fixed.status_code == 200
