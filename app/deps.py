@@ -82,6 +82,7 @@ class RoleGuard:
 
 IngestPrincipal = Annotated[Principal, Depends(RoleGuard(INGEST_ROLES, "send orders"))]
 ReaderPrincipal = Annotated[Principal, Depends(RoleGuard(READ_ROLES, "read orders"))]
+AlertReaderPrincipal = Annotated[Principal, Depends(RoleGuard(READ_ROLES, "read alerts"))]
 ActorPrincipal = Annotated[Principal, Depends(RoleGuard(ACT_ROLES, "act on alerts"))]
 # A note changes no alert's state: agents add what they learned, ops act on it.
 NoterPrincipal = Annotated[Principal, Depends(RoleGuard(READ_ROLES, "add notes"))]

@@ -24,7 +24,13 @@ from app.alerts.schemas import (
     ResolveRequest,
 )
 from app.audit import repository as audit_repository
-from app.deps import ActorPrincipal, NoterPrincipal, NowDep, ReaderPrincipal, SessionDep
+from app.deps import (
+    ActorPrincipal,
+    AlertReaderPrincipal,
+    NoterPrincipal,
+    NowDep,
+    SessionDep,
+)
 from app.errors import FieldError, InvalidInput
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
@@ -88,7 +94,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
 @router.get("", response_model=AlertPage, responses=ERRORS)
 async def list_alerts(
     session: SessionDep,
-    _: ReaderPrincipal,
+    _: AlertReaderPrincipal,
     now: NowDep,
     status: Annotated[
         list[AlertStatus] | None, Query(description="default: open and acknowledged")
@@ -128,7 +134,7 @@ async def list_alerts(
 @router.get("/summary", response_model=AlertSummary, responses=ERRORS)
 async def summarize_alerts(
     session: SessionDep,
-    _: ReaderPrincipal,
+    _: AlertReaderPrincipal,
     status: Annotated[
         list[AlertStatus] | None, Query(description="default: open and acknowledged")
     ] = None,
@@ -178,7 +184,9 @@ async def _detail(session: SessionDep, alert: Alert) -> AlertDetailRead:
 
 
 @router.get("/{alert_id}", response_model=AlertDetailRead, responses=ERRORS)
-async def get_alert(alert_id: AlertId, session: SessionDep, _: ReaderPrincipal) -> AlertDetailRead:
+async def get_alert(
+    alert_id: AlertId, session: SessionDep, _: AlertReaderPrincipal
+) -> AlertDetailRead:
     return await _detail(session, await repository.get_alert(session, alert_id))
 
 

@@ -212,13 +212,18 @@ def expired(leg: LegFacts, scene: Scene) -> list[Due]:
     changed_at = max(leg.tracking_started_at, last.occurred_at if last else leg.tracking_started_at)
     due_at = changed_at + limit
     calendar, name = scene.calendar(leg), carrier_name(leg.carrier)
+    # Say what the carrier last showed, not when firstscan happened to start asking.
+    since = (
+        f"its last scan on {day(last.occurred_at, calendar, scene.now)}"
+        if last is not None
+        else f"firstscan began tracking it on {day(leg.tracking_started_at, calendar, scene.now)}"
+    )
     finding = leg_finding(
         "expired",
         Severity.INFO,
         leg,
-        f"{name} has shown nothing new for {leg.tracking_number} since "
-        f"{day(changed_at, calendar, scene.now)} (limit {span(limit)}); "
-        "firstscan stops polling it.",
+        f"{name} has shown nothing new for {leg.tracking_number} since {since} "
+        f"(limit {span(limit)}); firstscan stops polling it.",
         f"Check {leg.tracking_number} by hand on {name}'s site, then close the order or file "
         "a claim.",
         last_change_at=iso(changed_at),

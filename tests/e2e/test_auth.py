@@ -137,3 +137,12 @@ async def test_a_failed_commit_is_reported_not_answered_as_success(app, auth, se
 
     assert response.status_code == 500
     assert response.json()["title"] == "Internal server error"
+
+
+async def test_a_wrong_role_is_told_what_the_route_is_for(client, auth):
+    alerts = await client.get("/v1/alerts", headers=auth("ingest"))
+    lookup = await client.get("/v1/lookup/ANY", headers=auth("ingest"))
+
+    assert alerts.status_code == lookup.status_code == 403
+    assert "cannot read alerts" in alerts.json()["detail"]
+    assert "cannot read orders" in lookup.json()["detail"]
