@@ -57,8 +57,11 @@ async def test_an_agent_finds_the_order_by_its_usps_number_and_works_the_alert(
     ).to_be_visible()
     alert = page.locator("article.alert").filter(has_text="Handoff gap")
     await expect(alert).to_contain_text("Recommended next step")
+    # What the customer is told, in the alert's own words.
     await expect(
-        page.get_by_text("The carrier has not received your parcel yet.").first
+        page.get_by_text(
+            re.compile(r"FedEx handed the parcel to USPS on .*; USPS has not scanned")
+        ).first
     ).to_be_visible()
     await expect(page.get_by_text("to ja***@example.com: sent")).to_be_visible()
     await screenshot(page, "console-order", live_server)
