@@ -3,8 +3,8 @@
 The pages' policy forbids every script, and Swagger UI is one. This one allows exactly what the
 page loads: its script and stylesheet from where they are served, its one inline script by
 hash, its favicon and the icons it inlines as data: URLs, and requests back to us (the OpenAPI
-document, "Try it out"). The assets come from FastAPI's default CDN today; served from here,
-their sources become 'self' by themselves.
+document, "Try it out"). Its files are served from here (the fastapi-offline package ships them),
+so /docs works without the internet and every source is 'self'.
 """
 
 from __future__ import annotations
@@ -12,24 +12,30 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from importlib import resources
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from app.security_headers import CONTENT_SECURITY_POLICY
 
 DOCS_PATH = "/docs"
-SWAGGER_JS_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"
-SWAGGER_CSS_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"
-SWAGGER_FAVICON_URL = "https://fastapi.tiangolo.com/img/favicon.png"
+ASSETS_PATH = "/docs/assets"
+ASSETS_DIR = Path(str(resources.files("fastapi_offline") / "static"))
+SWAGGER_JS_URL = f"{ASSETS_PATH}/swagger-ui-bundle.js"
+SWAGGER_CSS_URL = f"{ASSETS_PATH}/swagger-ui.css"
+SWAGGER_FAVICON_URL = "/favicon.ico"
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
 def install_api_docs(app: FastAPI) -> None:
     """Serves /docs (create the app with docs_url=None, so FastAPI's own route is not there)."""
     openapi_url = app.openapi_url or "/openapi.json"
+    app.mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIR), name="docs-assets")
 
     @app.get(DOCS_PATH, include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
