@@ -75,6 +75,7 @@ class SimLeg:
     active: bool = True
     last_polled_at: datetime | None = None
     alert_deadline_at: datetime | None = None
+    consecutive_failures: int = 0  # the simulated carriers never fail
     polls: int = 0
 
     @property
@@ -231,12 +232,12 @@ class Simulation:
             self.push(verdict.next_deadline, "judge", order)
         for leg in order.legs:
             if self.naive:
-                leg.alert_deadline_at = verdict.next_deadline
+                leg.alert_deadline_at = verdict.priorities.get(leg.id)
                 continue
             before = leg.next_poll_at
             # The worker's own scheduling (private, but it is exactly what the sweep does).
             service._schedule_for_deadline(  # type: ignore[arg-type]
-                leg, verdict.next_deadline, now=now, cadence=POLICY.cadence
+                leg, verdict.priorities.get(leg.id), now=now, cadence=POLICY.cadence
             )
             if leg.next_poll_at is not None and leg.next_poll_at != before:
                 self.push(leg.next_poll_at, "poll", leg)

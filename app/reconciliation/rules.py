@@ -69,7 +69,9 @@ __all__ = [
     "find_carrier_outages",
     "find_discrepancies",
     "find_quarantine",
+    "find_with_priorities",
     "next_deadline",
+    "poll_priorities",
     "upcoming_findings",
 ]
 
@@ -94,8 +96,35 @@ def find_discrepancies(
     order: OrderFacts, *, now: datetime, thresholds: ThresholdTable, calendars: CalendarTable
 ) -> list[Finding]:
     """Every finding due at `now`, legs in sequence order; stale legs raise no silence finding."""
+    return find_with_priorities(order, now=now, thresholds=thresholds, calendars=calendars)[0]
+
+
+def find_with_priorities(
+    order: OrderFacts, *, now: datetime, thresholds: ThresholdTable, calendars: CalendarTable
+) -> tuple[list[Finding], dict[int, datetime]]:
+    """`find_discrepancies`, and each leg's poll priority (`poll_priorities`), from one pass."""
     scene = _scene(order, now, thresholds, calendars)
-    return [due.finding for due in _due(_collect(scene), scene, assume_fresh=False)]
+    dues = _collect(scene)
+    findings = [due.finding for due in _due(dues, scene, assume_fresh=False)]
+    return findings, poll_priorities(dues, scene)
+
+
+def poll_priorities(dues: Sequence[Due], scene: Scene) -> dict[int, datetime]:
+    """Leg id -> the earliest deadline of an alert that waits on that leg's next poll: a deadline
+    that has passed while the leg's data are stale (the alert opens as soon as one fresh poll
+    confirms the silence) comes first, most overdue first; then the nearest future deadline.
+    Legs with neither are absent. When calls are rationed, legs are polled in this order."""
+    fresh = {leg.leg_id: leg.is_fresh(scene.now) for leg in scene.order.legs}
+    waiting: dict[int, datetime] = {}
+    for due in dues:
+        leg_id, at = due.finding.leg_id, due.due_at
+        if leg_id is None or at is None:
+            continue
+        # A deadline in the past waits on the leg only while its silence is unconfirmed.
+        if at <= scene.now and not (due.needs_fresh and not fresh.get(leg_id, False)):
+            continue
+        waiting[leg_id] = min(at, waiting.get(leg_id, at))
+    return waiting
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,8 @@ class OrderVerdict:
     order_number: str
     findings: list[Finding]
     upcoming: rules.Upcoming | None  # the next deadline and what opens then
+    # Leg id -> the earliest alert deadline waiting on that leg's next poll (rules.poll_priorities)
+    priorities: Mapping[int, datetime] = field(default_factory=dict)
 
     @property
     def next_deadline(self) -> datetime | None:
@@ -87,14 +89,16 @@ def judge_orders(
 def judge_order(facts: OrderFacts, *, now: datetime, config: ReconciliationConfig) -> OrderVerdict:
     """The rules' verdict on one order at `now` (pure)."""
     thresholds, calendars = config.thresholds, config.calendars
+    findings, priorities = rules.find_with_priorities(
+        facts, now=now, thresholds=thresholds, calendars=calendars
+    )
     return OrderVerdict(
         order_number=facts.order_number,
-        findings=rules.find_discrepancies(
-            facts, now=now, thresholds=thresholds, calendars=calendars
-        ),
+        findings=findings,
         upcoming=rules.upcoming_findings(
             facts, now=now, thresholds=thresholds, calendars=calendars
         ),
+        priorities=priorities,
     )
 
 
@@ -147,7 +151,9 @@ async def reconcile_orders(
         )
         order.reconcile_due_at = verdict.next_deadline
         for leg in legs[order.id].values():
-            _schedule_for_deadline(leg, verdict.next_deadline, now=now, cadence=config.cadence)
+            _schedule_for_deadline(
+                leg, verdict.priorities.get(leg.id), now=now, cadence=config.cadence
+            )
     await quarantine_repository.release(
         session, member_type="order", member_ids=[order.id for order, _, _ in judged]
     )
@@ -288,9 +294,15 @@ async def _close_what_went_away(
 def _schedule_for_deadline(
     leg: Leg, deadline: datetime | None, *, now: datetime, cadence: CadenceTable
 ) -> None:
-    """Tells the poller about the order's next alert deadline and polls sooner if it is near."""
+    """Tells the poller the earliest alert deadline waiting on this leg (its priority when calls
+    are rationed) and polls sooner if it is near, or at once if it has passed and only a fresh
+    poll stands between it and its alert (unless the leg is backing off a failing carrier)."""
     leg.alert_deadline_at = deadline
     if not leg.active or leg.next_poll_at is None or deadline is None:
+        return
+    if deadline <= now:
+        if leg.consecutive_failures == 0:
+            leg.next_poll_at = min(leg.next_poll_at, now)
         return
     status = TrackingStatus(leg.status) if leg.status in _STATUSES else None
     sooner = next_poll_at(status, now=leg.last_polled_at or now, deadline=deadline, table=cadence)

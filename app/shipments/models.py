@@ -116,7 +116,11 @@ class Leg(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The UTC day of the last poll, so the call report can count distinct legs per day.
     last_poll_day: Mapped[date | None] = mapped_column(Date)
-    # The order's nearest alert deadline: polled more often as it nears, first when rationed.
+    # The earliest alert deadline waiting on this leg's next poll: in the past while an alert is
+    # due but its leg's silence is unconfirmed (most overdue first), else the nearest ahead. One
+    # column, not a separate priority, because the cadence reads the same deadline to poll more
+    # often as it nears: ordering and cadence can never disagree. Set at ingest from the label
+    # (no rules run), then by each judgement (rules.poll_priorities). Null: nothing waits on it.
     alert_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -106,14 +106,14 @@ async def test_a_rule_that_raises_for_one_order_sets_aside_only_that_order(sessi
     healthy = await due_label_only_orders(session, 3)
     poison, _ = await usps_label_only_order(session, polled_at=AFTER_DEADLINE)
     poison_number = (await session.get(Order, poison)).order_number
-    real = rules.find_discrepancies
+    real = rules.find_with_priorities
 
     def raising_for_one(facts, **kwargs):
         if facts.order_number == poison_number:
             raise KeyError("a rule bug")
         return real(facts, **kwargs)
 
-    monkeypatch.setattr(rules, "find_discrepancies", raising_for_one)
+    monkeypatch.setattr(rules, "find_with_priorities", raising_for_one)
 
     outcome = await service.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
 
@@ -151,7 +151,7 @@ async def test_a_database_outage_sets_nothing_aside(session, monkeypatch):
     def down(*args, **kwargs):
         raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(rules, "find_discrepancies", down)
+    monkeypatch.setattr(rules, "find_with_priorities", down)
 
     with pytest.raises(OperationalError):
         await service.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
