@@ -304,6 +304,22 @@ def report_calls(
             return list(await load_call_report(session, since=db.utcnow().date(), days=days))
 
     print_call_report(_run_with_database(settings, work), echo=typer.echo)
+    _print_backlog(settings)
+
+
+def _print_backlog(settings: Settings) -> None:
+    """What waits for a call now: a quota too small shows here before it costs an alert."""
+    from app.tracking.backlog import load_backlog, print_backlog
+
+    now = db.utcnow()
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> list[object]:
+        async with sessionmaker() as session:
+            return list(await load_backlog(session, now=now))
+
+    typer.echo("")
+    typer.echo("waiting for a carrier call now:")
+    print_backlog(_run_with_database(settings, work), now=now, echo=typer.echo)
 
 
 @quarantine_cli.command("list")

@@ -119,3 +119,18 @@ SHARED_SET_ASIDE = Gauge(
     ["member_type"],
     registry=API,
 )
+SHARED_DUE_LEGS = Gauge(
+    "firstscan_due_legs", "Active legs whose next poll time has come", ["carrier"], registry=API
+)
+SHARED_DUE_OLDEST_WAIT = Gauge(
+    "firstscan_due_oldest_wait_seconds",
+    "How long the carrier's longest-waiting due leg has waited",
+    ["carrier"],
+    registry=API,
+)
+SHARED_OVERDUE_LEGS = Gauge(
+    "firstscan_due_legs_past_alert_deadline",
+    "Due legs an alert is waiting on past its deadline (polled first)",
+    ["carrier"],
+    registry=API,
+)

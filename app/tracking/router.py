@@ -13,6 +13,7 @@ from app.errors import FieldError, InvalidInput, ServiceError, Unauthenticated, 
 from app.quarantine import repository as quarantine_repository
 from app.quarantine.models import MEMBER_TYPES
 from app.tracking import claims, service
+from app.tracking.backlog import load_backlog
 from app.tracking.cadence import CadenceTable
 from app.tracking.carrier_state import list_carrier_states
 from app.tracking.judging import JudgingPolicy
@@ -112,6 +113,10 @@ async def prometheus_metrics(
         metrics.SHARED_QUOTA_USED.labels(state.carrier, "day").set(state.day_used)
     oldest = await claims.oldest_due_at(session, now=now)
     metrics.SHARED_DUE_LAG.set((now - oldest).total_seconds() if oldest else 0)
+    for row in await load_backlog(session, now=now):
+        metrics.SHARED_DUE_LEGS.labels(row.carrier).set(row.due_legs)
+        metrics.SHARED_DUE_OLDEST_WAIT.labels(row.carrier).set(row.oldest_wait(now).total_seconds())
+        metrics.SHARED_OVERDUE_LEGS.labels(row.carrier).set(row.overdue_legs)
     set_aside = await quarantine_repository.count_by_type(session)
     for member_type in MEMBER_TYPES:
         metrics.SHARED_SET_ASIDE.labels(member_type).set(set_aside.get(member_type, 0))
