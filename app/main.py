@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -17,6 +18,7 @@ from app.console import router as console_router
 from app.console.sessions import ConsoleSessions
 from app.deps import Clock
 from app.errors import install_error_handlers
+from app.openapi import install_openapi
 from app.public import router as public_router
 from app.public.links import TrackLinks
 from app.public.throttle import PublicThrottle
@@ -64,6 +66,7 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
     app.state.clock = clock
@@ -76,8 +79,14 @@ def create_app(
     app.include_router(alerts_router.router)
     app.include_router(tracking_router.router)
     install_pages(app, settings, clock)
+    install_openapi(app, extra_models=tracking_router.OPENAPI_MODELS)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def _operation_id(route: APIRoute) -> str:
+    # The handler's name (get_order, resolve_alert): stable, and what the document's links name.
+    return route.name
 
 
 def install_pages(app: FastAPI, settings: Settings, clock: Clock) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import FieldError, InvalidInput, ServiceError, field_path
 from app.shipments import service
-from app.shipments.schemas import ImportReport, ImportRowError, OrderCreate
+from app.shipments.schemas import ImportReport, ImportRowError, ImportRowWarning, OrderCreate
 
 REQUIRED_COLUMNS = ("order_number", "tracking_number", "label_created_at")
 OPTIONAL_COLUMNS = (
@@ -142,6 +142,10 @@ async def import_rows(
             report.stored += 1
         else:
             report.unchanged += 1
+        report.warnings.extend(
+            ImportRowWarning(line=row.line, field=w.field, reason=w.reason)
+            for w in outcome.warnings
+        )
     return report
 
 

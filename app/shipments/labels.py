@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
 from app.errors import FieldError
+from app.shipments.dates import DateWindows, check_label_time
 from app.shipments.schemas import ShipmentCreate
 from carriers import numbers
 
-# A label may be stamped a little ahead of our clock; more than this is a mistake in the data.
-LABEL_CLOCK_SKEW = timedelta(minutes=10)
 _SEPARATORS = re.compile(r"[\s\-_.]+")
 
 
@@ -65,7 +64,7 @@ def check_number(carrier: str | None, raw: str, *, field: str) -> CheckedNumber 
 
 
 def check_shipment(
-    shipment: ShipmentCreate, *, field: str, now: datetime
+    shipment: ShipmentCreate, *, field: str, now: datetime, windows: DateWindows
 ) -> CheckedShipment | list[FieldError]:
     """Checks one label; returns every problem found, not just the first."""
     errors: list[FieldError] = []
@@ -81,8 +80,11 @@ def check_shipment(
         )
         if isinstance(last_mile, FieldError):
             errors.append(last_mile)
-    if shipment.label_created_at > now + LABEL_CLOCK_SKEW:
-        errors.append(FieldError(f"{field}.label_created_at", "is in the future"))
+    late_or_early = check_label_time(
+        shipment.label_created_at, field=f"{field}.label_created_at", now=now, windows=windows
+    )
+    if late_or_early is not None:
+        errors.append(late_or_early)
     if (
         isinstance(first, CheckedNumber)
         and isinstance(last_mile, CheckedNumber)
@@ -99,12 +101,17 @@ def check_shipment(
         first=first,
         last_mile=last_mile,
         service=shipment.service,
-        label_created_at=shipment.label_created_at,
+        # Inside its window a label time converts to UTC without overflowing.
+        label_created_at=shipment.label_created_at.astimezone(UTC),
     )
 
 
 def check_shipments(
-    shipments: list[ShipmentCreate], *, field: str, now: datetime
+    shipments: list[ShipmentCreate],
+    *,
+    field: str,
+    now: datetime,
+    windows: DateWindows = DateWindows(),  # noqa: B008 - frozen, shared safely
 ) -> list[CheckedShipment] | list[FieldError]:
     """Checks every label of a request, including the same number given twice."""
     checked: list[CheckedShipment] = []
@@ -112,7 +119,7 @@ def check_shipments(
     seen: dict[CheckedNumber, str] = {}
     for index, shipment in enumerate(shipments):
         path = f"{field}[{index}]"
-        result = check_shipment(shipment, field=path, now=now)
+        result = check_shipment(shipment, field=path, now=now, windows=windows)
         if isinstance(result, list):
             errors.extend(result)
             continue
