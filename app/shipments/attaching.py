@@ -12,7 +12,7 @@ from app.audit import repository as audit_repository
 from app.errors import Conflict
 from app.shipments import dates, repository
 from app.shipments.context import IngestContext
-from app.shipments.labels import CheckedNumber, CheckedShipment
+from app.shipments.labels import CheckedNumber, CheckedShipment, join_field
 from app.shipments.models import Leg, Order, Shipment
 
 
@@ -40,7 +40,7 @@ async def attach_shipment(
         order=order,
         number=shipment.first,
         label_created_at=shipment.label_created_at,
-        field=f"{field}.tracking_number",
+        field=join_field(field, "tracking_number"),
         context=context,
     )
     if shipment.last_mile is not None:
@@ -49,7 +49,7 @@ async def attach_shipment(
             order=order,
             number=shipment.last_mile,
             label_created_at=shipment.label_created_at,
-            field=f"{field}.last_mile.tracking_number",
+            field=join_field(field, "last_mile.tracking_number"),
             context=context,
         )
     row = Shipment(
@@ -168,7 +168,7 @@ async def _attach_last_mile(
             extra={
                 "errors": [
                     {
-                        "field": f"{field}.last_mile.tracking_number",
+                        "field": join_field(field, "last_mile.tracking_number"),
                         "reason": "conflicts with the known last-mile number",
                     }
                 ]
@@ -179,7 +179,7 @@ async def _attach_last_mile(
         order=order,
         number=number,
         label_created_at=row.label_created_at,
-        field=f"{field}.last_mile.tracking_number",
+        field=join_field(field, "last_mile.tracking_number"),
         context=context,
     )
     session.add(_new_leg(row, number, sequence=2, context=context, after=row.legs[0]))

@@ -14,6 +14,11 @@ from carriers import numbers
 _SEPARATORS = re.compile(r"[\s\-_.]+")
 
 
+def join_field(prefix: str, name: str) -> str:
+    """The path of `name` inside `prefix` ("shipments[0]" + "carrier"); a bare name at the top."""
+    return f"{prefix}.{name}" if prefix else name
+
+
 def build_lookup_key(text: str) -> str:
     """The form every searchable number is stored and searched in: no separators, upper case."""
     return _SEPARATORS.sub("", text).upper()
@@ -37,28 +42,30 @@ def check_number(carrier: str | None, raw: str, *, field: str) -> CheckedNumber 
     """Normalizes the number and checks it against the named carrier, or detects the carrier."""
     number = numbers.normalize_tracking_number(raw)
     if not number:
-        return FieldError(f"{field}.tracking_number", "is empty once spaces and dashes are removed")
+        return FieldError(
+            join_field(field, "tracking_number"), "is empty once spaces and dashes are removed"
+        )
     if carrier is not None:
         if carrier not in numbers.KNOWN_CARRIERS:
             known = ", ".join(numbers.KNOWN_CARRIERS)
             return FieldError(
-                f"{field}.carrier", f"unknown carrier '{carrier}'; use one of: {known}"
+                join_field(field, "carrier"), f"unknown carrier '{carrier}'; use one of: {known}"
             )
         reason = numbers.check_number_for_carrier(carrier, number)
         if reason is not None:
-            return FieldError(f"{field}.tracking_number", reason)
+            return FieldError(join_field(field, "tracking_number"), reason)
         return CheckedNumber(carrier, number)
     candidates = numbers.detect_carriers(number)
     if len(candidates) == 1:
         return CheckedNumber(candidates[0], number)
     if not candidates:
         return FieldError(
-            f"{field}.carrier",
+            join_field(field, "carrier"),
             f"'{number}' is not a recognised tracking number of any supported carrier "
             f"({', '.join(numbers.KNOWN_CARRIERS)}); name the carrier",
         )
     return FieldError(
-        f"{field}.carrier",
+        join_field(field, "carrier"),
         f"'{number}' could be a {' or a '.join(candidates)} number; name the carrier",
     )
 
@@ -76,12 +83,15 @@ def check_shipment(
         last_mile = check_number(
             shipment.last_mile.carrier,
             shipment.last_mile.tracking_number,
-            field=f"{field}.last_mile",
+            field=join_field(field, "last_mile"),
         )
         if isinstance(last_mile, FieldError):
             errors.append(last_mile)
     late_or_early = check_label_time(
-        shipment.label_created_at, field=f"{field}.label_created_at", now=now, windows=windows
+        shipment.label_created_at,
+        field=join_field(field, "label_created_at"),
+        now=now,
+        windows=windows,
     )
     if late_or_early is not None:
         errors.append(late_or_early)
@@ -92,7 +102,8 @@ def check_shipment(
     ):
         errors.append(
             FieldError(
-                f"{field}.last_mile.tracking_number", "is the same as the first leg's number"
+                join_field(field, "last_mile.tracking_number"),
+                "is the same as the first leg's number",
             )
         )
     if errors or not isinstance(first, CheckedNumber) or isinstance(last_mile, FieldError):

@@ -83,14 +83,16 @@ async def add_shipment(
 ) -> IngestOutcome:
     """Adds one label to an existing order; the same label twice is stored once."""
     order = await repository.get_order_by_number(session, order_number)
-    (checked,) = _checked_or_raise([shipment_in], field="shipment", context=context)
+    checked = labels.check_shipment(shipment_in, field="", now=context.now, windows=context.windows)
+    if isinstance(checked, list):
+        raise InvalidInput(checked)
     # The order's key too: two labels added at once must not both pass the count below.
     await db.lock_for_update(session, [f"order:{order.order_number}", *_lock_keys([checked])])
     await _refuse_growth_past_limit(
-        session, order=order, shipments=[checked], field="shipment", context=context
+        session, order=order, shipments=[checked], field="body", context=context
     )
     changed = await attaching.attach_shipment(
-        session, order=order, shipment=checked, field="shipment", context=context
+        session, order=order, shipment=checked, field="", context=context
     )
     if changed:
         order.reconcile_due_at = context.now
