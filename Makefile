@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install dev lint typecheck screenshots bench-sweep bench-refresh bench-calls bench-loop-lag clean
+.PHONY: run test install dev lint typecheck fuzz screenshots bench-sweep bench-refresh bench-calls \
+	bench-loop-lag clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +41,13 @@ lint: dev
 
 typecheck: dev
 	$(BIN)/mypy
+
+# The deep schemathesis run: many more examples, stateful journeys along the document's links,
+# both backends when FIRSTSCAN_TEST_DATABASE_URL is set. FIRSTSCAN_FUZZ_SEED=<seed> replays a run.
+FUZZ_EXAMPLES ?= 500
+fuzz: dev
+	FIRSTSCAN_FUZZ_DEEP=1 FIRSTSCAN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(BIN)/python -m pytest tests/e2e/test_api_fuzz.py -p no:cacheprovider $(PYTEST_ARGS)
 
 # The README's page screenshots: the browser tests save them, this copies them into docs/.
 screenshots: dev

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -21,6 +22,7 @@ from app.database_outage import install_outage_handler
 from app.deps import Clock
 from app.errors import install_error_handlers
 from app.nul_bytes import NulByteReplacement
+from app.openapi import install_openapi
 from app.public import router as public_router
 from app.public.links import TrackLinks
 from app.public.throttle import PublicThrottle
@@ -72,6 +74,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # served by install_api_docs, under its own Content-Security-Policy
         redoc_url=None,  # one documentation page is enough: Swagger UI
+        generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
     app.state.clock = clock
@@ -86,10 +89,16 @@ def create_app(
     app.include_router(tracking_router.router)
     install_pages(app, settings, clock)
     app.add_middleware(ReplayOnConflict)  # inside the body limit, which counts the body once
+    install_openapi(app, extra_models=tracking_router.OPENAPI_MODELS)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(NulByteReplacement)
     app.add_middleware(SecurityHeaders)  # the outermost: every response carries them
     return app
+
+
+def _operation_id(route: APIRoute) -> str:
+    # The handler's name (get_order, resolve_alert): stable, and what the document's links name.
+    return route.name
 
 
 def install_pages(app: FastAPI, settings: Settings, clock: Clock) -> None:

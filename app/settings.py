@@ -72,7 +72,11 @@ class Settings(BaseSettings):
     # Ingest.
     tracking_number_reuse_days: int = Field(default=90, ge=1, le=3650)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
-    max_shipments_per_order: int = Field(default=200, ge=1)
+    max_shipments_per_order: int = Field(default=200, ge=1, le=10_000)
+    # How old a label may be (back-fills) and how far ahead a promise; bounded so that date
+    # arithmetic on anything inside the windows can never overflow.
+    label_max_age_days: int = Field(default=730, ge=1, le=3650)
+    promise_max_days_ahead: int = Field(default=365, ge=1, le=3650)
 
     # Rules: JSON overrides of the default thresholds, per carrier or carrier/service.
     rule_thresholds: str | None = None

@@ -3,7 +3,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
@@ -32,25 +32,21 @@ from app.deps import (
     SessionDep,
 )
 from app.errors import FieldError, InvalidInput
+from app.openapi import problem_responses
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "missing or invalid API key", **PROBLEM},
-    403: {"description": "the key's role does not allow this", **PROBLEM},
-    404: {"description": "no such alert", **PROBLEM},
-    422: {"description": "invalid input", **PROBLEM},
-}
+LIST_ERRORS = problem_responses(401, 403, 422)
+READ_ERRORS = problem_responses(401, 403, 404, 422, s404="no such alert")
+ACTION_ERRORS = problem_responses(
+    400, 401, 403, 404, 409, 413, 422, s404="no such alert", s409="not allowed in its state"
+)
+NOTE_ERRORS = problem_responses(400, 401, 403, 404, 413, 422, s404="no such alert")
 
-
-NAME = r"^[\w.-]+$"
+# ASCII only (JSON Schema's \w is ASCII, Python's is not): rules, carriers and teams are slugs.
+NAME = r"^[A-Za-z0-9_.-]+$"
 AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # alerts.id is a 32-bit integer column
 MAX_AGE_HOURS = 24 * 365 * 10  # ages filter "opened at least/at most this long ago"
-StatusQuery = Annotated[
-    list[AlertStatus] | None, Query(description="default: open and acknowledged")
-]
-ACTION_ERRORS = {409: PROBLEM, **ERRORS}
 
 
 def build_alert_read(alert: Alert, order_number: str | None) -> AlertRead:
@@ -91,7 +87,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise InvalidInput([FieldError("cursor", "is not a cursor this API returned")]) from None
 
 
-@router.get("", response_model=AlertPage, responses=ERRORS)
+@router.get("", response_model=AlertPage, responses=LIST_ERRORS)
 async def list_alerts(
     session: SessionDep,
     _: AlertReaderPrincipal,
@@ -131,7 +127,7 @@ async def list_alerts(
     )
 
 
-@router.get("/summary", response_model=AlertSummary, responses=ERRORS)
+@router.get("/summary", response_model=AlertSummary, responses=LIST_ERRORS)
 async def summarize_alerts(
     session: SessionDep,
     _: AlertReaderPrincipal,
@@ -183,7 +179,7 @@ async def _detail(session: SessionDep, alert: Alert) -> AlertDetailRead:
     )
 
 
-@router.get("/{alert_id}", response_model=AlertDetailRead, responses=ERRORS)
+@router.get("/{alert_id}", response_model=AlertDetailRead, responses=READ_ERRORS)
 async def get_alert(
     alert_id: AlertId, session: SessionDep, _: AlertReaderPrincipal
 ) -> AlertDetailRead:
@@ -191,7 +187,9 @@ async def get_alert(
 
 
 @router.post(
-    "/{alert_id}/acknowledge", response_model=AlertDetailRead, responses={409: PROBLEM, **ERRORS}
+    "/{alert_id}/acknowledge",
+    response_model=AlertDetailRead,
+    responses=problem_responses(401, 403, 404, 409, 422, s404="no such alert"),
 )
 async def acknowledge_alert(
     alert_id: AlertId, session: SessionDep, principal: ActorPrincipal, now: NowDep
@@ -200,9 +198,7 @@ async def acknowledge_alert(
     return await _detail(session, alert)
 
 
-@router.post(
-    "/{alert_id}/resolve", response_model=AlertDetailRead, responses={409: PROBLEM, **ERRORS}
-)
+@router.post("/{alert_id}/resolve", response_model=AlertDetailRead, responses=ACTION_ERRORS)
 async def resolve_alert(
     alert_id: AlertId,
     body: ResolveRequest,
@@ -221,9 +217,7 @@ async def resolve_alert(
     return await _detail(session, alert)
 
 
-@router.post(
-    "/{alert_id}/assign", response_model=AlertDetailRead, responses={409: PROBLEM, **ERRORS}
-)
+@router.post("/{alert_id}/assign", response_model=AlertDetailRead, responses=ACTION_ERRORS)
 async def assign_alert(
     alert_id: AlertId,
     body: AssignRequest,
@@ -237,7 +231,7 @@ async def assign_alert(
     return await _detail(session, alert)
 
 
-@router.post("/{alert_id}/notes", response_model=AlertDetailRead, responses=ERRORS)
+@router.post("/{alert_id}/notes", response_model=AlertDetailRead, responses=NOTE_ERRORS)
 async def add_alert_note(
     alert_id: AlertId,
     body: NoteRequest,

@@ -4,14 +4,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
-from app.input import StrictInput
+from app.input import FreeText, Name, StrictInput
 
 TeamName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.-]+$")
+    str,
+    Name(
+        max_length=64,
+        pattern=r"^ *[A-Za-z0-9_.-]+ *$",
+        mismatch="may contain only ASCII letters, digits and _ . -",
+    ),
 ]
-NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+NoteText = Annotated[str, FreeText(min_length=1, max_length=4000)]
 
 
 class AlertStatus(StrEnum):

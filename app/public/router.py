@@ -9,6 +9,8 @@ from fastapi.templating import Jinja2Templates
 
 from app.deps import NowDep, SessionDep
 from app.errors import RateLimited, problem_response
+from app.input import PATH_NAME_PATTERN
+from app.openapi import problem_responses
 from app.public import service
 from app.public.links import TrackLinks
 from app.public.schemas import PublicStatus
@@ -25,7 +27,6 @@ PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 OrderNumberPath = Annotated[str, Path(min_length=1, max_length=64)]
 # Empty or over-long input is simply "not found", never a JSON 422 on an HTML page.
 PostalCodeText = Annotated[str, Form(max_length=64)]
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
 def get_throttle(request: Request) -> PublicThrottle:
@@ -51,13 +52,10 @@ def client_address(request: Request) -> str:
 @router.get(
     "/v1/public/status/{order_number}",
     response_model=PublicStatus,
-    responses={
-        404: {"description": "no order with that number and postal code", **PROBLEM},
-        429: {"description": "too many lookups; see Retry-After", **PROBLEM},
-    },
+    responses=problem_responses(404, 422, 429, s404="no order with that number and postal code"),
 )
 async def public_status(
-    order_number: OrderNumberPath,
+    order_number: Annotated[str, Path(min_length=1, max_length=64, pattern=PATH_NAME_PATTERN)],
     postal_code: Annotated[str, Query(min_length=1, max_length=16)],
     request: Request,
     session: SessionDep,

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import FieldError, InvalidInput, ServiceError, field_path
 from app.shipments import service
-from app.shipments.schemas import ImportReport, ImportRowError, OrderCreate
+from app.shipments.schemas import ImportReport, ImportRowError, ImportRowWarning, OrderCreate
 
 REQUIRED_COLUMNS = ("order_number", "tracking_number", "label_created_at")
 OPTIONAL_COLUMNS = (
@@ -130,7 +130,7 @@ async def import_rows(
     # All the rows' locks first, in the one order (docs/locking.md): taken row by row, in the
     # file's order, they would deadlock with a poller or another import locking in id order.
     wanted = [order_in for _, order_in in built if not isinstance(order_in, FieldError)]
-    await service.lock_for_ingest(session, wanted, now=context.now)
+    await service.lock_for_ingest(session, wanted, context=context)
     for row, order_in in built:
         report.rows += 1
         if isinstance(order_in, FieldError):
@@ -146,6 +146,10 @@ async def import_rows(
             report.stored += 1
         else:
             report.unchanged += 1
+        report.warnings.extend(
+            ImportRowWarning(line=row.line, field=w.field, reason=w.reason)
+            for w in outcome.warnings
+        )
     return report
 
 

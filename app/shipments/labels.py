@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
 from app.errors import FieldError
+from app.shipments.dates import DateWindows, check_label_time
 from app.shipments.schemas import ShipmentCreate
 from carriers import numbers
 
-# A label may be stamped a little ahead of our clock; more than this is a mistake in the data.
-LABEL_CLOCK_SKEW = timedelta(minutes=10)
 _SEPARATORS = re.compile(r"[\s\-_.]+")
+
+
+def join_field(prefix: str, name: str) -> str:
+    """The path of `name` inside `prefix` ("shipments[0]" + "carrier"); a bare name at the top."""
+    return f"{prefix}.{name}" if prefix else name
 
 
 def build_lookup_key(text: str) -> str:
@@ -38,34 +42,36 @@ def check_number(carrier: str | None, raw: str, *, field: str) -> CheckedNumber 
     """Normalizes the number and checks it against the named carrier, or detects the carrier."""
     number = numbers.normalize_tracking_number(raw)
     if not number:
-        return FieldError(f"{field}.tracking_number", "is empty once spaces and dashes are removed")
+        return FieldError(
+            join_field(field, "tracking_number"), "is empty once spaces and dashes are removed"
+        )
     if carrier is not None:
         if carrier not in numbers.KNOWN_CARRIERS:
             known = ", ".join(numbers.KNOWN_CARRIERS)
             return FieldError(
-                f"{field}.carrier", f"unknown carrier '{carrier}'; use one of: {known}"
+                join_field(field, "carrier"), f"unknown carrier '{carrier}'; use one of: {known}"
             )
         reason = numbers.check_number_for_carrier(carrier, number)
         if reason is not None:
-            return FieldError(f"{field}.tracking_number", reason)
+            return FieldError(join_field(field, "tracking_number"), reason)
         return CheckedNumber(carrier, number)
     candidates = numbers.detect_carriers(number)
     if len(candidates) == 1:
         return CheckedNumber(candidates[0], number)
     if not candidates:
         return FieldError(
-            f"{field}.carrier",
+            join_field(field, "carrier"),
             f"'{number}' is not a recognised tracking number of any supported carrier "
             f"({', '.join(numbers.KNOWN_CARRIERS)}); name the carrier",
         )
     return FieldError(
-        f"{field}.carrier",
+        join_field(field, "carrier"),
         f"'{number}' could be a {' or a '.join(candidates)} number; name the carrier",
     )
 
 
 def check_shipment(
-    shipment: ShipmentCreate, *, field: str, now: datetime
+    shipment: ShipmentCreate, *, field: str, now: datetime, windows: DateWindows
 ) -> CheckedShipment | list[FieldError]:
     """Checks one label; returns every problem found, not just the first."""
     errors: list[FieldError] = []
@@ -77,12 +83,18 @@ def check_shipment(
         last_mile = check_number(
             shipment.last_mile.carrier,
             shipment.last_mile.tracking_number,
-            field=f"{field}.last_mile",
+            field=join_field(field, "last_mile"),
         )
         if isinstance(last_mile, FieldError):
             errors.append(last_mile)
-    if shipment.label_created_at > now + LABEL_CLOCK_SKEW:
-        errors.append(FieldError(f"{field}.label_created_at", "is in the future"))
+    late_or_early = check_label_time(
+        shipment.label_created_at,
+        field=join_field(field, "label_created_at"),
+        now=now,
+        windows=windows,
+    )
+    if late_or_early is not None:
+        errors.append(late_or_early)
     if (
         isinstance(first, CheckedNumber)
         and isinstance(last_mile, CheckedNumber)
@@ -90,7 +102,8 @@ def check_shipment(
     ):
         errors.append(
             FieldError(
-                f"{field}.last_mile.tracking_number", "is the same as the first leg's number"
+                join_field(field, "last_mile.tracking_number"),
+                "is the same as the first leg's number",
             )
         )
     if errors or not isinstance(first, CheckedNumber) or isinstance(last_mile, FieldError):
@@ -99,12 +112,17 @@ def check_shipment(
         first=first,
         last_mile=last_mile,
         service=shipment.service,
-        label_created_at=shipment.label_created_at,
+        # Inside its window a label time converts to UTC without overflowing.
+        label_created_at=shipment.label_created_at.astimezone(UTC),
     )
 
 
 def check_shipments(
-    shipments: list[ShipmentCreate], *, field: str, now: datetime
+    shipments: list[ShipmentCreate],
+    *,
+    field: str,
+    now: datetime,
+    windows: DateWindows = DateWindows(),  # noqa: B008 - frozen, shared safely
 ) -> list[CheckedShipment] | list[FieldError]:
     """Checks every label of a request, including the same number given twice."""
     checked: list[CheckedShipment] = []
@@ -112,7 +130,7 @@ def check_shipments(
     seen: dict[CheckedNumber, str] = {}
     for index, shipment in enumerate(shipments):
         path = f"{field}[{index}]"
-        result = check_shipment(shipment, field=path, now=now)
+        result = check_shipment(shipment, field=path, now=now, windows=windows)
         if isinstance(result, list):
             errors.extend(result)
             continue

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -74,6 +74,11 @@ async def find_leg_on_order(
         .limit(1)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def count_shipments(session: AsyncSession, *, order_id: int) -> int:
+    stmt = select(func.count()).select_from(Shipment).where(Shipment.order_id == order_id)
+    return int((await session.execute(stmt)).scalar_one())
 
 
 async def get_shipment_with_legs(session: AsyncSession, shipment_id: int) -> Shipment:

@@ -1,50 +1,74 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
 from app.deps import IngestPrincipal, NowDep, ReaderPrincipal, SessionDep, SettingsDep
 from app.errors import FieldError, InvalidInput, UnsupportedMediaType
+from app.input import PATH_NAME_PATTERN
+from app.openapi import problem_responses
 from app.shipments import imports, lookup, service
 from app.shipments.schemas import (
     ImportReport,
+    InputWarning,
     LookupRead,
     OrderCreate,
+    OrderIngestRead,
     OrderRead,
     OrderUpdate,
+    OrderUpdateReceipt,
     ShipmentCreate,
 )
 
 router = APIRouter(prefix="/v1", tags=["orders"])
 
-# No control characters: PostgreSQL refuses NUL in text, and none belongs in a number.
-PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
-OrderNumberPath = Annotated[str, Path(min_length=1, max_length=64, pattern=PRINTABLE)]
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "missing or invalid API key", **PROBLEM},
-    403: {"description": "the key's role does not allow this", **PROBLEM},
-    422: {"description": "invalid input; `errors` names each field and reason", **PROBLEM},
+# Any order number that was ever stored can be named, so the path takes any name (not only the
+# alphabet new orders are held to) but no control, bidirectional or zero-width character.
+OrderNumberPath = Annotated[str, Path(min_length=1, max_length=64, pattern=PATH_NAME_PATTERN)]
+READ_ERRORS = problem_responses(401, 403, 404, 422, s404="no such order")
+WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 422, s404="no such order")
+# Where the order a POST answers with can be read, for clients and for stateful fuzzing.
+ORDER_LINKS = {
+    "GetOrder": {
+        "operationId": "get_order",
+        "parameters": {"order_number": "$response.body#/order_number"},
+    },
+    "UpdateOrder": {
+        "operationId": "update_order",
+        "parameters": {"order_number": "$response.body#/order_number"},
+    },
+    "AddShipment": {
+        "operationId": "add_shipment",
+        "parameters": {"order_number": "$response.body#/order_number"},
+    },
 }
 
 
 def _context(
     principal: IngestPrincipal, settings: SettingsDep, now: NowDep
 ) -> service.IngestContext:
-    return service.IngestContext(
-        actor=principal.actor, now=now, reuse_window=settings.tracking_number_reuse_window
-    )
+    return service.IngestContext.from_settings(settings, actor=principal.actor, now=now)
+
+
+async def _ingest_answer(session: SessionDep, outcome: service.IngestOutcome) -> OrderIngestRead:
+    order = await lookup.read_order(session, order_id=outcome.order_id)
+    warnings = [InputWarning(field=w.field, reason=w.reason) for w in outcome.warnings]
+    return OrderIngestRead(**order.model_dump(), warnings=warnings)
 
 
 @router.post(
     "/orders",
-    response_model=OrderRead,
+    response_model=OrderIngestRead,
     status_code=201,
     responses={
-        200: {"description": "the order existed; the body is the same"},
-        409: PROBLEM,
-        **ERRORS,
+        201: {"description": "the order was created", "links": ORDER_LINKS},
+        200: {
+            "model": OrderIngestRead,
+            "description": "the order existed; the body is the same",
+            "links": ORDER_LINKS,
+        },
+        **problem_responses(400, 401, 403, 409, 413, 422),
     },
 )
 async def upsert_order(
@@ -54,15 +78,19 @@ async def upsert_order(
     principal: IngestPrincipal,
     settings: SettingsDep,
     now: NowDep,
-) -> OrderRead:
+) -> OrderIngestRead:
     outcome = await service.ingest_order(
         session, order_in=body, context=_context(principal, settings, now)
     )
     response.status_code = 201 if outcome.created else 200
-    return await lookup.read_order(session, order_id=outcome.order_id)
+    return await _ingest_answer(session, outcome)
 
 
-@router.get("/orders/{order_number}", response_model=OrderRead, responses={404: PROBLEM, **ERRORS})
+@router.get(
+    "/orders/{order_number}",
+    response_model=OrderRead,
+    responses=READ_ERRORS,
+)
 async def get_order(
     order_number: OrderNumberPath, session: SessionDep, _: ReaderPrincipal
 ) -> OrderRead:
@@ -71,13 +99,11 @@ async def get_order(
 
 @router.post(
     "/orders/{order_number}/shipments",
-    response_model=OrderRead,
+    response_model=OrderIngestRead,
     status_code=201,
     responses={
-        200: {"description": "the label was already on the order"},
-        404: PROBLEM,
-        409: PROBLEM,
-        **ERRORS,
+        200: {"model": OrderIngestRead, "description": "the label was already on the order"},
+        **WRITE_ERRORS,
     },
 )
 async def add_shipment(
@@ -88,7 +114,7 @@ async def add_shipment(
     principal: IngestPrincipal,
     settings: SettingsDep,
     now: NowDep,
-) -> OrderRead:
+) -> OrderIngestRead:
     outcome = await service.add_shipment(
         session,
         order_number=order_number,
@@ -96,11 +122,15 @@ async def add_shipment(
         context=_context(principal, settings, now),
     )
     response.status_code = 201 if outcome.changed else 200
-    return await lookup.read_order(session, order_id=outcome.order_id)
+    return await _ingest_answer(session, outcome)
 
 
 @router.patch(
-    "/orders/{order_number}", response_model=OrderRead, responses={404: PROBLEM, **ERRORS}
+    "/orders/{order_number}",
+    response_model=OrderUpdateReceipt,
+    responses={
+        **problem_responses(400, 401, 403, 404, 413, 422, s404="no such order"),
+    },
 )
 async def update_order(
     order_number: OrderNumberPath,
@@ -109,19 +139,28 @@ async def update_order(
     principal: IngestPrincipal,
     settings: SettingsDep,
     now: NowDep,
-) -> OrderRead:
-    order_id = await service.update_order(
+) -> OrderUpdateReceipt:
+    # An ingest key may write, not read: the answer says what changed, never the order itself.
+    outcome = await service.update_order(
         session,
         order_number=order_number,
         changes=body,
         context=_context(principal, settings, now),
     )
-    return await lookup.read_order(session, order_id=order_id)
+    return OrderUpdateReceipt(
+        order_number=outcome.order_number,
+        changed=list(outcome.changed),
+        warnings=[InputWarning(field=w.field, reason=w.reason) for w in outcome.warnings],
+    )
 
 
-@router.get("/lookup/{number}", response_model=LookupRead, responses={404: PROBLEM, **ERRORS})
+@router.get(
+    "/lookup/{number}",
+    response_model=LookupRead,
+    responses=problem_responses(401, 403, 404, 422, s404="no order or tracking number matches"),
+)
 async def lookup_number(
-    number: Annotated[str, Path(min_length=1, max_length=100, pattern=PRINTABLE)],
+    number: Annotated[str, Path(min_length=1, max_length=100, pattern=PATH_NAME_PATTERN)],
     session: SessionDep,
     _: ReaderPrincipal,
 ) -> LookupRead:
@@ -139,7 +178,7 @@ IMPORT_MEDIA_TYPES = {
 @router.post(
     "/imports",
     response_model=ImportReport,
-    responses={415: PROBLEM, **ERRORS},
+    responses=problem_responses(401, 403, 413, 415, 422),
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -1,31 +1,73 @@
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, EmailStr, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, EmailStr, Field
 
-from app.input import StrictInput
+from app.input import Name, StrictInput
 
+# Letters and digits of ASCII only (no look-alike letters from other scripts), spaces and
+# # - _ . : + ; first a letter, a digit or # (Shopify's "#1001"). No "/": it would end the path
+# segment of every route that names the order (send SO-2026/001 as SO-2026-001).
+ORDER_NUMBER_PATTERN = r"^ *[A-Za-z0-9#][A-Za-z0-9#_.:+ -]*$"
+ORDER_NUMBER_ALPHABET = (
+    "may contain only ASCII letters, digits, spaces and # - _ . : + and must start with a "
+    "letter, a digit or # (no '/': send SO-2026/001 as SO-2026-001)"
+)
 OrderNumber = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^\S.*$")
+    str, Name(max_length=64, pattern=ORDER_NUMBER_PATTERN, mismatch=ORDER_NUMBER_ALPHABET)
 ]
-TrackingNumberText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
-]
+TrackingNumberText = Annotated[str, Name(max_length=64)]
 CarrierCode = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=32)
+    str,
+    Name(
+        max_length=32,
+        pattern=r"^ *[A-Za-z0-9_]+ *$",
+        mismatch="may contain only letters, digits and _",
+        lower=True,
+    ),
 ]
 PostalCode = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=2, max_length=16, pattern=r"^[A-Za-z0-9 -]+$"
+    Name(
+        min_length=2,
+        max_length=16,
+        pattern=r"^ *[A-Za-z0-9][A-Za-z0-9 -]*[A-Za-z0-9-] *$",
+        mismatch="may contain only letters, digits, spaces and - (at least two)",
     ),
 ]
-ServiceName = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=64)
-]
+ServiceName = Annotated[str, Name(max_length=64, lower=True)]
+
+# RFC 3339 text only: a number (a Unix time, or 0 meaning "none") is refused, not guessed at.
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATETIME_TEXT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})?"
+)
+
+
+def _text_matching(shape: re.Pattern[str], example: str) -> BeforeValidator:
+    def check(value: Any) -> Any:
+        if isinstance(value, date):
+            return value  # built in code (the demo, tests), not sent
+        if not isinstance(value, str) or not shape.fullmatch(value):
+            raise ValueError(f"must be an ISO 8601 text like {example}")
+        return value
+
+    return BeforeValidator(check)
+
+
+IsoDate = Annotated[date, _text_matching(_DATE_TEXT, "2026-12-23")]
+IsoDateTime = Annotated[AwareDatetime, _text_matching(_DATETIME_TEXT, "2026-12-17T14:00:00Z")]
+
+
+class InputWarning(BaseModel):
+    """Something the request carried that was not stored as sent, and why."""
+
+    field: str
+    reason: str
 
 
 class ClaimedStatus(StrEnum):
@@ -46,23 +88,39 @@ class LastMileCreate(StrictInput):
 class ShipmentCreate(StrictInput):
     tracking_number: TrackingNumberText
     carrier: CarrierCode | None = None
-    label_created_at: AwareDatetime
+    label_created_at: IsoDateTime = Field(
+        description="RFC 3339 with an offset; between FIRSTSCAN_LABEL_MAX_AGE_DAYS ago and now"
+    )
     service: ServiceName | None = None
     last_mile: LastMileCreate | None = None
 
 
+PROMISE_DESCRIPTION = (
+    "a 'no date' placeholder (9999-12-31, 1900-01-01, ...) or a date outside the window "
+    "(FIRSTSCAN_LABEL_MAX_AGE_DAYS ago .. FIRSTSCAN_PROMISE_MAX_DAYS_AHEAD ahead) is treated as "
+    "no promise and answered with a warning"
+)
+
+
 class OrderCreate(StrictInput):
-    order_number: OrderNumber
+    order_number: OrderNumber = Field(
+        description="ASCII letters, digits, spaces and # - _ . : + (no '/'), up to 64 characters"
+    )
     customer_email: EmailStr | None = None
     customer_postal_code: PostalCode | None = None
-    promised_delivery_date: date | None = None
+    promised_delivery_date: IsoDate | None = Field(default=None, description=PROMISE_DESCRIPTION)
     claimed_status: ClaimedStatus | None = None
-    shipments: list[ShipmentCreate] = Field(default_factory=list)
+    shipments: list[ShipmentCreate] = Field(
+        default_factory=list,
+        description="at most FIRSTSCAN_MAX_SHIPMENTS_PER_ORDER per order, counting those stored",
+    )
 
 
 class OrderUpdate(StrictInput):
+    """Only the fields sent change; null clears the claim or the promise."""
+
     claimed_status: ClaimedStatus | None = None
-    promised_delivery_date: date | None = None
+    promised_delivery_date: IsoDate | None = Field(default=None, description=PROMISE_DESCRIPTION)
 
 
 class LegRead(BaseModel):
@@ -103,6 +161,20 @@ class OrderRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     shipments: list[ShipmentRead]
+
+
+class OrderIngestRead(OrderRead):
+    warnings: list[InputWarning] = Field(
+        description="what was not stored as sent (e.g. a 'no date' promise), and why"
+    )
+
+
+class OrderUpdateReceipt(BaseModel):
+    """The answer to PATCH: enough for the sender, without reading the order back."""
+
+    order_number: str
+    changed: list[str] = Field(description="the fields whose stored value changed")
+    warnings: list[InputWarning]
 
 
 class TimelineEventRead(BaseModel):
@@ -164,8 +236,17 @@ class ImportRowError(BaseModel):
     reason: str
 
 
+class ImportRowWarning(BaseModel):
+    line: int
+    field: str
+    reason: str
+
+
 class ImportReport(BaseModel):
     rows: int
     stored: int
     unchanged: int
     rejected: list[ImportRowError]
+    warnings: list[ImportRowWarning] = Field(
+        default_factory=list, description="rows stored, but not exactly as sent, and why"
+    )

@@ -2,17 +2,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import db
-from app.audit import repository as audit_repository
-from app.errors import Conflict, FieldError, InvalidInput
-from app.shipments import labels, repository
-from app.shipments.labels import CheckedNumber, CheckedShipment
-from app.shipments.models import Leg, Order, Shipment
+from app.errors import FieldError, InvalidInput
+from app.shipments import attaching, dates, labels, repository
+from app.shipments.context import IngestContext
+from app.shipments.labels import CheckedShipment
+from app.shipments.models import Order
 from app.shipments.schemas import OrderCreate, OrderUpdate, ShipmentCreate
+
+# IngestContext is part of this module's surface: callers build it as service.IngestContext.
+__all__ = [
+    "IngestContext",
+    "IngestOutcome",
+    "UpdateOutcome",
+    "add_shipment",
+    "ingest_order",
+    "update_order",
+]
+
+_WithPromise = TypeVar("_WithPromise", OrderCreate, OrderUpdate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,38 +32,51 @@ class IngestOutcome:
     order_id: int
     created: bool  # the order did not exist before
     changed: bool  # anything at all was stored or updated
+    warnings: tuple[FieldError, ...] = ()  # what was not stored as sent, and why
 
 
 @dataclass(frozen=True, slots=True)
-class IngestContext:
-    actor: str
-    now: datetime
-    reuse_window: timedelta
+class UpdateOutcome:
+    order_number: str
+    changed: tuple[str, ...]  # the API fields whose stored value changed
+    warnings: tuple[FieldError, ...]
 
 
 async def ingest_order(
     session: AsyncSession, *, order_in: OrderCreate, context: IngestContext
 ) -> IngestOutcome:
     """Creates or updates an order and its labels; a repeat of the same request changes nothing."""
-    checked = _checked_or_raise(order_in.shipments, field="shipments", now=context.now)
-    await lock_for_ingest(session, [order_in], now=context.now)
+    _refuse_more_than_allowed(len(order_in.shipments), field="shipments", context=context)
+    checked = _checked_or_raise(order_in.shipments, field="shipments", context=context)
+    order_in, warnings = _without_unusable_promise(order_in, context=context)
+    await lock_for_ingest(session, [order_in], context=context)
     order = await repository.find_order_by_number(session, order_in.order_number)
+    if order is not None:
+        await _refuse_growth_past_limit(
+            session, order=order, shipments=checked, field="shipments", context=context
+        )
     created = order is None
+    audited = created
     if order is None:
-        order = await _create_order(session, order_in=order_in, context=context)
+        order = await _create_order(session, order_in=order_in, warnings=warnings, context=context)
         changed = True
     else:
-        changed = await _update_order_fields(
-            session, order=order, order_in=order_in, context=context
+        changed = audited = await _update_order_fields(
+            session, order=order, order_in=order_in, warnings=warnings, context=context
         )
     for index, shipment in enumerate(checked):
-        changed |= await _attach_shipment(
+        changed |= await attaching.attach_shipment(
             session, order=order, shipment=shipment, field=f"shipments[{index}]", context=context
+        )
+    if warnings and changed and not audited:
+        # A label was added but no field changed: the warning still belongs in the audit.
+        await attaching.audit_order(
+            session, order, "order.updated", _warning_detail(warnings), context
         )
     if changed:
         order.reconcile_due_at = context.now
     await session.flush()
-    return IngestOutcome(order_id=order.id, created=created, changed=changed)
+    return IngestOutcome(order_id=order.id, created=created, changed=changed, warnings=warnings)
 
 
 async def add_shipment(
@@ -59,11 +84,17 @@ async def add_shipment(
 ) -> IngestOutcome:
     """Adds one label to an existing order; the same label twice is stored once."""
     order = await repository.get_order_by_number(session, order_number)
-    (checked,) = _checked_or_raise([shipment_in], field="shipment", now=context.now)
-    await db.lock_for_update(session, _lock_keys([checked]))
+    checked = labels.check_shipment(shipment_in, field="", now=context.now, windows=context.windows)
+    if isinstance(checked, list):
+        raise InvalidInput(checked)
+    # The order's key too: two labels added at once must not both pass the count below.
+    await db.lock_for_update(session, [f"order:{order.order_number}", *_lock_keys([checked])])
     order = await repository.get_order_by_number(session, order_number, lock=True)
-    changed = await _attach_shipment(
-        session, order=order, shipment=checked, field="shipment", context=context
+    await _refuse_growth_past_limit(
+        session, order=order, shipments=[checked], field="body", context=context
+    )
+    changed = await attaching.attach_shipment(
+        session, order=order, shipment=checked, field="", context=context
     )
     if changed:
         order.reconcile_due_at = context.now
@@ -73,51 +104,114 @@ async def add_shipment(
 
 async def update_order(
     session: AsyncSession, *, order_number: str, changes: OrderUpdate, context: IngestContext
-) -> int:
-    """Updates our side's claims; fields absent from the request are left as they are."""
-    if "claimed_status" in changes.model_fields_set and changes.claimed_status is None:
-        raise InvalidInput([FieldError("claimed_status", "cannot be null")])
+) -> UpdateOutcome:
+    """Updates our side's claims: a field sent changes (null clears it), one absent is kept."""
     order = await repository.get_order_by_number(session, order_number, lock=True)
+    sent = changes.model_fields_set
+    changes, warnings = _without_unusable_promise(changes, context=context)
     diff: dict[str, object] = {}
-    if changes.claimed_status is not None and changes.claimed_status != order.claimed_status:
-        diff["claimed_status"] = [order.claimed_status, changes.claimed_status.value]
-        order.claimed_status = changes.claimed_status.value
-    if (
-        "promised_delivery_date" in changes.model_fields_set
-        and changes.promised_delivery_date != order.promised_delivery_on
+    if "claimed_status" in sent:
+        claimed = changes.claimed_status.value if changes.claimed_status else None
+        if claimed != order.claimed_status:
+            diff["claimed_status"] = [order.claimed_status, claimed]
+            order.claimed_status = claimed
+    if "promised_delivery_date" in sent and (
+        changes.promised_delivery_date != order.promised_delivery_on
     ):
         diff["promised_delivery_date"] = [
-            _iso(order.promised_delivery_on),
-            _iso(changes.promised_delivery_date),
+            attaching.iso_value(order.promised_delivery_on),
+            attaching.iso_value(changes.promised_delivery_date),
         ]
         order.promised_delivery_on = changes.promised_delivery_date
     if diff:
         order.updated_at = context.now
         order.reconcile_due_at = context.now
-        await _audit_order(session, order, "order.updated", diff, context)
+        detail = {**diff, **_warning_detail(warnings)}
+        await attaching.audit_order(session, order, "order.updated", detail, context)
     await session.flush()
-    return order.id
+    return UpdateOutcome(order_number=order.order_number, changed=tuple(diff), warnings=warnings)
 
 
 async def lock_for_ingest(
-    session: AsyncSession, orders_in: Sequence[OrderCreate], *, now: datetime
+    session: AsyncSession, orders_in: Sequence[OrderCreate], *, context: IngestContext
 ) -> None:
     """Takes every lock that ingesting `orders_in` needs, in the order every writer takes them
     (docs/locking.md): the advisory keys of their numbers and labels, then the orders that
     exist, in id order. An import takes a whole chunk's at once, before its first row."""
     keys = []
     for order_in in orders_in:
-        checked = labels.check_shipments(order_in.shipments, field="shipments", now=now)
+        checked = labels.check_shipments(
+            order_in.shipments, field="shipments", now=context.now, windows=context.windows
+        )
         keys += [f"order:{order_in.order_number}"]
         keys += _lock_keys([s for s in checked if isinstance(s, CheckedShipment)])
     await db.lock_for_update(session, keys)
     await repository.lock_orders_by_number(session, [o.order_number for o in orders_in])
 
 
+def _without_unusable_promise(
+    request: _WithPromise, *, context: IngestContext
+) -> tuple[_WithPromise, tuple[FieldError, ...]]:
+    """The request with a placeholder or out-of-window promise replaced by none, and why."""
+    warning = dates.judge_promise(
+        request.promised_delivery_date,
+        field="promised_delivery_date",
+        now=context.now,
+        windows=context.windows,
+    )
+    if warning is None:
+        return request, ()
+    return request.model_copy(update={"promised_delivery_date": None}), (warning,)
+
+
+def _refuse_more_than_allowed(count: int, *, field: str, context: IngestContext) -> None:
+    limit = context.max_shipments_per_order
+    if count > limit:
+        raise InvalidInput(
+            [FieldError(field, f"has {count} shipments; {_limit_words(limit)}")],
+        )
+
+
+async def _refuse_growth_past_limit(
+    session: AsyncSession,
+    *,
+    order: Order,
+    shipments: list[CheckedShipment],
+    field: str,
+    context: IngestContext,
+) -> None:
+    """Counts what is stored plus what is new; a label already on the order is not growth."""
+    new = 0
+    for shipment in shipments:
+        known = await repository.find_leg_on_order(
+            session,
+            order_id=order.id,
+            carrier=shipment.first.carrier,
+            tracking_number=shipment.first.tracking_number,
+        )
+        new += known is None
+    if not new:
+        return
+    stored = await repository.count_shipments(session, order_id=order.id)
+    limit = context.max_shipments_per_order
+    if stored + new > limit:
+        reason = (
+            f"would give order {order.order_number} {stored + new} shipments "
+            f"({stored} stored, {new} new); {_limit_words(limit)}"
+        )
+        raise InvalidInput([FieldError(field, reason)])
+
+
+def _limit_words(limit: int) -> str:
+    return f"an order may have at most {limit} (FIRSTSCAN_MAX_SHIPMENTS_PER_ORDER)"
+
+
 def _checked_or_raise(
-    shipments: list[ShipmentCreate], *, field: str, now: datetime
+    shipments: list[ShipmentCreate], *, field: str, context: IngestContext
 ) -> list[CheckedShipment]:
-    result = labels.check_shipments(shipments, field=field, now=now)
+    result = labels.check_shipments(
+        shipments, field=field, now=context.now, windows=context.windows
+    )
     if result and isinstance(result[0], FieldError):
         raise InvalidInput([e for e in result if isinstance(e, FieldError)])
     return [s for s in result if isinstance(s, CheckedShipment)]
@@ -133,7 +227,11 @@ def _lock_keys(shipments: list[CheckedShipment]) -> list[str]:
 
 
 async def _create_order(
-    session: AsyncSession, *, order_in: OrderCreate, context: IngestContext
+    session: AsyncSession,
+    *,
+    order_in: OrderCreate,
+    warnings: tuple[FieldError, ...],
+    context: IngestContext,
 ) -> Order:
     order = Order(
         order_number=order_in.order_number,
@@ -147,12 +245,17 @@ async def _create_order(
     )
     session.add(order)
     await session.flush()
-    await _audit_order(session, order, "order.created", {}, context)
+    await attaching.audit_order(session, order, "order.created", _warning_detail(warnings), context)
     return order
 
 
 async def _update_order_fields(
-    session: AsyncSession, *, order: Order, order_in: OrderCreate, context: IngestContext
+    session: AsyncSession,
+    *,
+    order: Order,
+    order_in: OrderCreate,
+    warnings: tuple[FieldError, ...],
+    context: IngestContext,
 ) -> bool:
     """Applies the fields the request carries; absent fields keep their stored value."""
     incoming = {
@@ -164,236 +267,14 @@ async def _update_order_fields(
     diff: dict[str, object] = {}
     for name, value in incoming.items():
         if value is not None and getattr(order, name) != value:
-            diff[name] = [_iso(getattr(order, name)), _iso(value)]
+            diff[name] = [attaching.iso_value(getattr(order, name)), attaching.iso_value(value)]
             setattr(order, name, value)
     if diff:
         order.updated_at = context.now
-        await _audit_order(session, order, "order.updated", diff, context)
+        detail = {**diff, **_warning_detail(warnings)}
+        await attaching.audit_order(session, order, "order.updated", detail, context)
     return bool(diff)
 
 
-async def _attach_shipment(
-    session: AsyncSession,
-    *,
-    order: Order,
-    shipment: CheckedShipment,
-    field: str,
-    context: IngestContext,
-) -> bool:
-    """Stores a label on the order unless it is already there; returns whether anything changed."""
-    existing = await repository.find_leg_on_order(
-        session,
-        order_id=order.id,
-        carrier=shipment.first.carrier,
-        tracking_number=shipment.first.tracking_number,
-    )
-    if existing is not None:
-        return await _update_shipment(
-            session, order=order, leg=existing, shipment=shipment, field=field, context=context
-        )
-    await _refuse_recent_reuse(
-        session,
-        order=order,
-        number=shipment.first,
-        label_created_at=shipment.label_created_at,
-        field=f"{field}.tracking_number",
-        context=context,
-    )
-    if shipment.last_mile is not None:
-        await _refuse_recent_reuse(
-            session,
-            order=order,
-            number=shipment.last_mile,
-            label_created_at=shipment.label_created_at,
-            field=f"{field}.last_mile.tracking_number",
-            context=context,
-        )
-    row = Shipment(
-        order_id=order.id,
-        service=shipment.service,
-        label_created_at=shipment.label_created_at,
-        created_at=context.now,
-    )
-    session.add(row)
-    await session.flush()
-    first = _new_leg(row, shipment.first, sequence=1, context=context)
-    session.add(first)
-    await session.flush()
-    if shipment.last_mile is not None:
-        session.add(_new_leg(row, shipment.last_mile, sequence=2, context=context, after=first))
-    await _audit_order(
-        session,
-        order,
-        "shipment.created",
-        {
-            "carrier": shipment.first.carrier,
-            "tracking_number": shipment.first.tracking_number,
-            "last_mile": _describe_number(shipment.last_mile),
-        },
-        context,
-    )
-    return True
-
-
-def _new_leg(
-    shipment: Shipment,
-    number: CheckedNumber,
-    *,
-    sequence: int,
-    context: IngestContext,
-    after: Leg | None = None,
-) -> Leg:
-    return Leg(
-        shipment_id=shipment.id,
-        sequence=sequence,
-        carrier=number.carrier,
-        tracking_number=number.tracking_number,
-        service=shipment.service if sequence == 1 else None,
-        source="shop",
-        handoff_from_leg_id=after.id if after else None,
-        label_created_at=shipment.label_created_at,
-        tracking_started_at=context.now,
-        active=True,
-        next_poll_at=context.now,  # a new leg is due at once
-        consecutive_failures=0,
-        created_at=context.now,
-        updated_at=context.now,
-    )
-
-
-async def _update_shipment(
-    session: AsyncSession,
-    *,
-    order: Order,
-    leg: Leg,
-    shipment: CheckedShipment,
-    field: str,
-    context: IngestContext,
-) -> bool:
-    row = await repository.get_shipment_with_legs(session, leg.shipment_id)
-    diff: dict[str, object] = {}
-    if row.label_created_at != shipment.label_created_at:
-        diff["label_created_at"] = [_iso(row.label_created_at), _iso(shipment.label_created_at)]
-        row.label_created_at = shipment.label_created_at
-        for each in row.legs:
-            if each.source == "shop":
-                each.label_created_at = shipment.label_created_at
-    if shipment.service is not None and row.service != shipment.service:
-        diff["service"] = [row.service, shipment.service]
-        row.service = shipment.service
-        row.legs[0].service = shipment.service
-    if shipment.last_mile is not None:
-        diff.update(
-            await _attach_last_mile(
-                session,
-                order=order,
-                row=row,
-                number=shipment.last_mile,
-                field=field,
-                context=context,
-            )
-        )
-    if diff:
-        await _audit_order(session, order, "shipment.updated", diff, context)
-    return bool(diff)
-
-
-async def _attach_last_mile(
-    session: AsyncSession,
-    *,
-    order: Order,
-    row: Shipment,
-    number: CheckedNumber,
-    field: str,
-    context: IngestContext,
-) -> dict[str, object]:
-    current = [leg for leg in row.legs if leg.sequence > 1]
-    if any(
-        leg.carrier == number.carrier and leg.tracking_number == number.tracking_number
-        for leg in current
-    ):
-        return {}
-    if current:
-        known = current[-1]
-        raise Conflict(
-            f"This shipment already hands off to {known.carrier} {known.tracking_number}; "
-            f"it cannot also hand off to {number.carrier} {number.tracking_number}.",
-            extra={
-                "errors": [
-                    {
-                        "field": f"{field}.last_mile.tracking_number",
-                        "reason": "conflicts with the known last-mile number",
-                    }
-                ]
-            },
-        )
-    await _refuse_recent_reuse(
-        session,
-        order=order,
-        number=number,
-        label_created_at=row.label_created_at,
-        field=f"{field}.last_mile.tracking_number",
-        context=context,
-    )
-    session.add(_new_leg(row, number, sequence=2, context=context, after=row.legs[0]))
-    return {"last_mile": _describe_number(number)}
-
-
-async def _refuse_recent_reuse(
-    session: AsyncSession,
-    *,
-    order: Order,
-    number: CheckedNumber,
-    label_created_at: datetime,
-    field: str,
-    context: IngestContext,
-) -> None:
-    """Carriers recycle numbers after months; inside the window the same number is a conflict."""
-    clash = await repository.find_recent_use_elsewhere(
-        session,
-        carrier=number.carrier,
-        tracking_number=number.tracking_number,
-        order_id=order.id,
-        window_start=label_created_at - context.reuse_window,
-        window_end=label_created_at + context.reuse_window,
-    )
-    if clash is None:
-        return
-    other_order, other_label_at = clash
-    days = context.reuse_window.days
-    raise Conflict(
-        f"{number.carrier} tracking number {number.tracking_number} is already on order "
-        f"{other_order} (label created {other_label_at.date().isoformat()}); a number can be "
-        f"reused only for labels more than {days} days apart.",
-        extra={
-            "conflicting_order_number": other_order,
-            "errors": [{"field": field, "reason": f"already used by order {other_order}"}],
-        },
-    )
-
-
-async def _audit_order(
-    session: AsyncSession,
-    order: Order,
-    action: str,
-    detail: dict[str, object],
-    context: IngestContext,
-) -> None:
-    await audit_repository.record(
-        session,
-        actor=context.actor,
-        action=action,
-        entity_type="order",
-        entity_id=order.order_number,
-        order_id=order.id,
-        detail=detail,
-    )
-
-
-def _describe_number(number: CheckedNumber | None) -> str | None:
-    return f"{number.carrier} {number.tracking_number}" if number else None
-
-
-def _iso(value: object) -> object:
-    isoformat = getattr(value, "isoformat", None)
-    return isoformat() if callable(isoformat) else value
+def _warning_detail(warnings: tuple[FieldError, ...]) -> dict[str, object]:
+    return {"warnings": [w.as_dict() for w in warnings]} if warnings else {}

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import Response
@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from app import metrics
 from app.deps import NowDep, SessionDep, SettingsDep
 from app.errors import FieldError, InvalidInput, ServiceError, Unauthenticated, field_path
+from app.openapi import SCHEMAS, problem_responses
 from app.quarantine import repository as quarantine_repository
 from app.quarantine.models import MEMBER_TYPES
 from app.tracking import claims, service
@@ -21,8 +22,8 @@ from app.tracking.webhooks import PushedTracking, PushReceipt, check_delivery
 from carriers.registry import CARRIER_CODES
 
 router = APIRouter(tags=["carriers"])
-
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+# The push body is read raw (its signature covers the bytes), so the document names its model.
+OPENAPI_MODELS = (PushedTracking,)
 
 
 class WebhooksNotConfigured(ServiceError):
@@ -34,17 +35,20 @@ class WebhooksNotConfigured(ServiceError):
 @router.post(
     "/v1/webhooks/{carrier}",
     response_model=PushReceipt,
-    responses={401: PROBLEM, 404: PROBLEM, 409: PROBLEM, 422: PROBLEM, 503: PROBLEM},
+    responses=problem_responses(
+        401,
+        409,
+        413,
+        422,
+        503,
+        s401="bad or missing signature, or a stale timestamp",
+        s409="this delivery id was seen before",
+        s503="FIRSTSCAN_WEBHOOK_SECRET is not set",
+    ),
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {
-                "application/json": {
-                    "schema": PushedTracking.model_json_schema(
-                        ref_template="#/components/schemas/{model}"
-                    )
-                }
-            },
+            "content": {"application/json": {"schema": {"$ref": SCHEMAS + "PushedTracking"}}},
         }
     },
 )

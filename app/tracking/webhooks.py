@@ -19,9 +19,9 @@ import hmac
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field
 
-from app.input import StrictInput
+from app.input import FreeText, Name, StrictInput
 from carriers.types import Location, TrackingEvent, TrackingSnapshot, TrackingStatus
 
 SIGNATURE_PREFIX = "sha256="
@@ -64,17 +64,22 @@ def check_delivery(
     return None
 
 
+PushedNumber = Annotated[str, Name(max_length=64)]
+EventCode = Annotated[str, Name(max_length=64)]
+EventDescription = Annotated[str, FreeText(max_length=1000)]
+
+
 class PushedLocation(StrictInput):
-    city: str | None = Field(default=None, max_length=128)
-    state: str | None = Field(default=None, max_length=64)
-    postal_code: str | None = Field(default=None, max_length=16)
-    country: str | None = Field(default=None, max_length=64)
+    city: Annotated[str, FreeText(max_length=128)] | None = None
+    state: Annotated[str, FreeText(max_length=64)] | None = None
+    postal_code: Annotated[str, FreeText(max_length=16)] | None = None
+    country: Annotated[str, FreeText(max_length=64)] | None = None
 
 
 class PushedEvent(StrictInput):
     status: TrackingStatus
-    code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    description: Annotated[str, StringConstraints(max_length=1000)] = ""
+    code: EventCode
+    description: EventDescription = ""
     occurred_at: AwareDatetime
     location: PushedLocation | None = None
 
@@ -82,7 +87,7 @@ class PushedEvent(StrictInput):
 class PushedTracking(StrictInput):
     """One push: the carrier's events for one number, in the normalized vocabulary."""
 
-    tracking_number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    tracking_number: PushedNumber
     status: TrackingStatus | None = Field(
         default=None, description="the current status; default: the newest event's"
     )

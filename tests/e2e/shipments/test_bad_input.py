@@ -71,7 +71,11 @@ async def test_a_label_time_in_the_future_is_refused(client, auth):
 
     assert response.status_code == 422
     assert response.json()["errors"] == [
-        {"field": "shipments[0].label_created_at", "reason": "is in the future"}
+        {
+            "field": "shipments[0].label_created_at",
+            "reason": "is in the future: a label time must lie between 2024-12-17T15:00:00Z and "
+            "2026-12-17T15:10:00Z (up to 730 days ago)",
+        }
     ]
 
 

@@ -268,7 +268,12 @@ async def test_patch_updates_our_claims_and_leaves_other_fields(client, auth, se
     )
 
     assert response.status_code == 200, response.text
-    order = response.json()
+    assert response.json() == {
+        "order_number": body["order_number"],
+        "changed": ["claimed_status"],
+        "warnings": [],
+    }
+    order = (await client.get(f"/v1/orders/{body['order_number']}", headers=auth("agent"))).json()
     assert order["claimed_status"] == "delivered"
     assert order["promised_delivery_date"] == body["promised_delivery_date"]
     actions = (await session.execute(select(AuditEntry.action))).scalars().all()
