@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,10 +21,12 @@ from app.alerts.routing import parse_alert_routes
 from app.alerts.service import AlertPolicy
 from app.db import utcnow
 from app.public.links import TrackLinks
+from app.reconciliation import rules
 from app.reconciliation.calendar import parse_calendar_overrides
 from app.reconciliation.service import ReconciliationConfig
 from app.reconciliation.thresholds import ThresholdTable, parse_threshold_overrides
 from app.settings import Settings
+from app.shipments.context import FirstAlertDeadline
 from app.tracking.cadence import CadenceTable
 from app.tracking.rate import CarrierLimits, parse_carrier_limits, resolve_limits
 from carriers.protocol import CarrierClient
@@ -112,6 +114,31 @@ def build_reconciliation_config(
         cadence=CadenceTable(),
         policy=build_alert_policy(settings, clock=clock),
     )
+
+
+def build_first_alert_deadline(settings: Settings) -> FirstAlertDeadline:
+    """What ingest stores as a new leg's poll priority: its never_inducted deadline, from the
+    configured thresholds and carrier calendars (parsed once per configuration, not per row)."""
+    return _first_alert_deadline(settings.rule_thresholds, settings.carrier_calendars)
+
+
+@lru_cache(maxsize=8)
+def _first_alert_deadline(
+    rule_thresholds: str | None, carrier_calendars: str | None
+) -> FirstAlertDeadline:
+    thresholds = parse_threshold_overrides(rule_thresholds) if rule_thresholds else ThresholdTable()
+    calendars = parse_calendar_overrides(carrier_calendars)
+
+    def estimate(carrier: str, service: str | None, label_created_at: datetime) -> datetime:
+        return rules.first_alert_deadline(
+            carrier,
+            service,
+            label_created_at,
+            thresholds=thresholds,
+            calendars=calendars,
+        )
+
+    return estimate
 
 
 def build_http_client(settings: Settings) -> httpx.AsyncClient:

@@ -70,6 +70,7 @@ __all__ = [
     "find_discrepancies",
     "find_quarantine",
     "find_with_priorities",
+    "first_alert_deadline",
     "next_deadline",
     "poll_priorities",
     "upcoming_findings",
@@ -107,6 +108,21 @@ def find_with_priorities(
     dues = _collect(scene)
     findings = [due.finding for due in _due(dues, scene, assume_fresh=False)]
     return findings, poll_priorities(dues, scene)
+
+
+def first_alert_deadline(
+    carrier: str,
+    service: str | None,
+    label_created_at: datetime,
+    *,
+    thresholds: ThresholdTable,
+    calendars: CalendarTable,
+) -> datetime:
+    """A new first leg's never_inducted deadline from its label alone: its poll priority until
+    it is first judged. Cheap (one calendar sum, no facts, no rules run), so ingest can afford it
+    per row; the first judgement replaces it with `poll_priorities`."""
+    limit = thresholds.for_leg(carrier, service).never_inducted_business_days
+    return calendars.for_carrier(carrier).add_business_days(label_created_at, limit)
 
 
 def poll_priorities(dues: Sequence[Due], scene: Scene) -> dict[int, datetime]:

@@ -99,6 +99,7 @@ def _new_leg(
         tracking_started_at=context.now,
         active=True,
         next_poll_at=context.now,  # a new leg is due at once
+        alert_deadline_at=None if after else _first_deadline(number.carrier, shipment, context),
         consecutive_failures=0,
         created_at=context.now,
         updated_at=context.now,
@@ -244,3 +245,9 @@ def _describe_number(number: CheckedNumber | None) -> str | None:
 def iso_value(value: object) -> object:
     isoformat = getattr(value, "isoformat", None)
     return isoformat() if callable(isoformat) else value
+
+
+def _first_deadline(carrier: str, shipment: Shipment, context: IngestContext) -> datetime | None:
+    # A last-mile leg waits for the hand-off, which no label tells: it has no deadline yet.
+    estimate = context.first_alert_deadline
+    return estimate(carrier, shipment.service, shipment.label_created_at) if estimate else None

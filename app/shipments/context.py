@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from app.settings import Settings
 from app.shipments.dates import DateWindows
+
+# (carrier, service, label time) -> a new first leg's alert deadline, its poll priority until
+# it is first judged (issue 14: week-old labels ingested now must be polled before fresh ones).
+FirstAlertDeadline = Callable[[str, str | None, datetime], datetime | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,9 +21,17 @@ class IngestContext:
     reuse_window: timedelta
     windows: DateWindows = field(default_factory=DateWindows)
     max_shipments_per_order: int = 200
+    first_alert_deadline: FirstAlertDeadline | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, actor: str, now: datetime) -> IngestContext:
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        actor: str,
+        now: datetime,
+        first_alert_deadline: FirstAlertDeadline | None = None,
+    ) -> IngestContext:
         return cls(
             actor=actor,
             now=now,
@@ -28,4 +41,5 @@ class IngestContext:
                 promise_max_ahead=timedelta(days=settings.promise_max_days_ahead),
             ),
             max_shipments_per_order=settings.max_shipments_per_order,
+            first_alert_deadline=first_alert_deadline,
         )

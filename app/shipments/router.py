@@ -20,6 +20,7 @@ from app.shipments.schemas import (
     OrderUpdateReceipt,
     ShipmentCreate,
 )
+from app.wiring import build_first_alert_deadline
 
 router = APIRouter(prefix="/v1", tags=["orders"])
 
@@ -48,7 +49,12 @@ ORDER_LINKS = {
 def _context(
     principal: IngestPrincipal, settings: SettingsDep, now: NowDep
 ) -> service.IngestContext:
-    return service.IngestContext.from_settings(settings, actor=principal.actor, now=now)
+    return service.IngestContext.from_settings(
+        settings,
+        actor=principal.actor,
+        now=now,
+        first_alert_deadline=build_first_alert_deadline(settings),
+    )
 
 
 async def _ingest_answer(session: SessionDep, outcome: service.IngestOutcome) -> OrderIngestRead:
