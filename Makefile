@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test install dev lint typecheck fuzz screenshots bench-sweep bench-refresh bench-calls \
-	bench-loop-lag clean
+	bench-loop-lag bench-backlog clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,9 @@ bench-calls: $(VENV)/.bench-installed
 
 bench-loop-lag: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.loop_lag $(BENCH_ARGS)
+
+bench-backlog: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.backlog $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) firstscan.db firstscan.db-wal firstscan.db-shm firstscan.db.worker.lock \
