@@ -177,7 +177,7 @@ async def alert_board(
     rule: Annotated[str, Query(max_length=32)] = "",
     carrier: Annotated[str, Query(max_length=32)] = "",
     team: Annotated[str, Query(max_length=64)] = "",
-    status: Annotated[str, Query(pattern="^(|open|acknowledged)$")] = "",
+    status: Annotated[str, Query(pattern="^(|open|acknowledged|resolved)$")] = "",
     min_age_hours: Annotated[str, Query(max_length=8)] = "",
 ) -> Response:
     age = float(min_age_hours) if min_age_hours.replace(".", "", 1).isdigit() else None

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.alerts import repository as alerts_repository
 from app.alerts.models import Alert, AlertNotification
 from app.alerts.repository import UNRESOLVED_STATUSES, AlertFilters
+from app.alerts.service import SEVERITY_RANK
 from app.audit import repository as audit_repository
 from app.audit.models import AuditEntry
 from app.auth import repository as auth_repository
@@ -63,6 +64,15 @@ class OrderPage:
     def closed_alerts(self) -> list[Alert]:
         return [a for a in self.alerts if a.status not in UNRESOLVED_STATUSES]
 
+    @property
+    def main_problem(self) -> Alert | None:
+        """The open alert an agent deals with first: the most severe, then the oldest."""
+        return min(
+            self.open_alerts,
+            key=lambda a: (-SEVERITY_RANK.get(a.severity, 0), a.opened_at),
+            default=None,
+        )
+
 
 async def load_order_page(session: AsyncSession, *, order_number: str, now: datetime) -> OrderPage:
     """The whole file of one order, as an agent needs it before answering the customer."""
@@ -87,7 +97,7 @@ class BoardFilters:
     rule: str | None = None
     carrier: str | None = None
     team: str | None = None
-    status: str | None = None  # open or acknowledged; both when None
+    status: str | None = None  # open, acknowledged or resolved; open and acknowledged when None
     min_age_hours: float | None = None
 
 
@@ -114,7 +124,7 @@ async def load_board(session: AsyncSession, *, filters: BoardFilters, now: datet
         ),
         limit=BOARD_LIMIT,
         after=None,
-        newest_first=False,
+        newest_first=filters.status == "resolved",  # what closed lately comes first
     )
 
     async def counts(column: str) -> list[tuple[str, int]]:
