@@ -48,6 +48,7 @@ async def test_an_agent_finds_the_order_by_its_usps_number_and_works_the_alert(
     await search.press("Enter")
 
     await expect(page).to_have_url(re.compile(rf"/console/orders/{SEED_ORDER_NUMBER}$"))
+    await page.get_by_text("Shipments and legs").click()  # folded below the first screen
     legs = page.locator("ol.legs > li")
     await expect(legs).to_have_count(2)
     await expect(legs.first).to_contain_text("FedEx Ground Economy")
@@ -77,6 +78,7 @@ async def test_an_agent_finds_the_order_by_its_usps_number_and_works_the_alert(
     await alert.get_by_role("button", name="Resolve").click()
 
     await expect(page.get_by_role("status")).to_have_text("Alert resolved.")
+    await page.locator("summary", has_text="Audit log").click()  # folded below the first screen
     audit = page.get_by_role("region", name="Audit log", exact=True)
     await expect(audit).to_contain_text("Riley (support)")
     await expect(audit).to_contain_text("resolved the handoff gap alert: reshipped")
@@ -110,6 +112,7 @@ async def test_an_agent_session_reads_and_notes_but_has_no_action_buttons(
     await alert.get_by_role("button", name="Add note").click()
 
     await expect(page.get_by_role("status")).to_have_text("Note added.")
+    await page.locator("summary", has_text="Audit log").click()
     await expect(page.get_by_role("region", name="Audit log", exact=True)).to_contain_text(
         "Sam (agent)"
     )
