@@ -81,7 +81,25 @@ def install_openapi(app: FastAPI, *, extra_models: Iterable[type[BaseModel]] = (
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             for name, schema in extra.get("$defs", {}).items():
                 schemas.setdefault(name, schema)
+            _document_unavailable(document)
             app.openapi_schema = document
         return app.openapi_schema
 
     app.openapi = build  # type: ignore[method-assign]
+
+
+def _document_unavailable(document: dict[str, Any]) -> None:
+    """Every /v1 operation can answer 503 with Retry-After: the database is unreachable for a
+    moment, or a lock race lost three times in a row (app.database_outage, app.replay)."""
+    unavailable = problem_responses(503, s503=UNAVAILABLE)[503]
+    for path, operations in document.get("paths", {}).items():
+        if not path.startswith("/v1/"):
+            continue
+        for operation in operations.values():
+            operation.setdefault("responses", {}).setdefault("503", unavailable)
+
+
+UNAVAILABLE = (
+    "the database is unreachable for a moment, or other changes kept getting in the way; "
+    "nothing was stored; retry after Retry-After seconds"
+)

@@ -75,3 +75,21 @@ def test_each_operation_documents_the_errors_it_can_answer(label):
         expected |= {"404", "429"}
 
     assert expected <= documented
+
+
+def test_every_v1_operation_documents_its_503_as_problem_details():
+    from app.main import create_app
+    from app.settings import Settings
+
+    document = create_app(Settings()).openapi()
+
+    operations = [
+        (path, method, operation)
+        for path, methods in document["paths"].items()
+        if path.startswith("/v1/")
+        for method, operation in methods.items()
+    ]
+    assert operations
+    for path, method, operation in operations:
+        answer = operation["responses"]["503"]
+        assert "application/problem+json" in answer["content"], (path, method)
