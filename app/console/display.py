@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from app import privacy
 from app.alerts.schemas import Outcome
 from app.reconciliation.wording import scan_moment
 
@@ -40,13 +41,8 @@ def scan_time(local_time: str, now: datetime) -> str:
 
 
 def mask_email(email: str | None) -> str:
-    """'jamie.rivera@example.com' -> 'ja***@example.com': enough to confirm, not to copy."""
-    if not email:
-        return "no email on file"
-    local, at, domain = email.partition("@")
-    if not at:
-        return "***"
-    return f"{local[:2] if len(local) > 2 else local[:1]}***@{domain}"
+    """The masked email an agent sees, or words saying there is none."""
+    return privacy.mask_email(email) or "no email on file"
 
 
 def group_number(number: str) -> str:

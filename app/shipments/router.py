@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
+from app import privacy
 from app.deps import IngestPrincipal, NowDep, ReaderPrincipal, SessionDep, SettingsDep
 from app.errors import FieldError, InvalidInput, UnsupportedMediaType
 from app.input import PATH_NAME_PATTERN
@@ -60,7 +61,13 @@ def _context(
 async def _ingest_answer(session: SessionDep, outcome: service.IngestOutcome) -> OrderIngestRead:
     order = await lookup.read_order(session, order_id=outcome.order_id)
     warnings = [InputWarning(field=w.field, reason=w.reason) for w in outcome.warnings]
-    return OrderIngestRead(**order.model_dump(), warnings=warnings)
+    # An ingest key writes; it does not read customers' contact details back, not even of an
+    # order another system created under the same number.
+    contact = {
+        "customer_email": privacy.mask_email(order.customer_email),
+        "customer_postal_code": privacy.mask_postal_code(order.customer_postal_code),
+    }
+    return OrderIngestRead(**{**order.model_dump(), **contact}, warnings=warnings)
 
 
 @router.post(

@@ -312,3 +312,20 @@ async def test_real_dhl_numbers_without_a_check_digit_ingest_with_the_carrier_na
     assert named.status_code == 201, named.text
     assert named.json()["shipments"][0]["legs"][0]["carrier"] == "dhl"
     assert guessed.status_code == 422
+
+
+async def test_an_ingest_key_never_reads_a_customers_contact_details_back(client, auth):
+    created = order_payload(customer_email="jamie.rivera@example.com", customer_postal_code="97211")
+    first = await client.post("/v1/orders", json=created, headers=auth("ingest"))
+    # Another system posts the bare number: it must not learn who the customer is.
+    probe = await client.post(
+        "/v1/orders", json={"order_number": created["order_number"]}, headers=auth("ingest")
+    )
+    full = await client.get(f"/v1/orders/{created['order_number']}", headers=auth("agent"))
+
+    assert first.status_code == 201
+    assert probe.status_code == 200
+    for answer in (first.json(), probe.json()):
+        assert answer["customer_email"] == "ja***@example.com"
+        assert answer["customer_postal_code"] == "97***"
+    assert full.json()["customer_email"] == "jamie.rivera@example.com"  # agents read it whole
