@@ -110,6 +110,7 @@ async def run(url: str, args: argparse.Namespace) -> None:
 
     claims.claim_due_legs = checked_claim  # type: ignore[assignment]
     last_late_polled: datetime | None = None
+    per_hour: list[tuple[datetime, int, int]] = []
     hours = 0
     async with httpx.AsyncClient() as http:
         context = build_worker_context(settings, sessionmaker=sessionmaker, http=http, clock=clock)
@@ -122,6 +123,10 @@ async def run(url: str, args: argparse.Namespace) -> None:
                         Leg.tracking_number.in_(late), Leg.last_polled_at.is_(None)
                     )
                 )
+                polled = await session.scalar(
+                    select(func.count()).where(Leg.last_polled_at >= clock.now)
+                )
+            per_hour.append((clock.now, polled or 0, waiting or 0))
             if waiting == 0 and last_late_polled is None:
                 last_late_polled = clock.now
                 break
@@ -129,7 +134,10 @@ async def run(url: str, args: argparse.Namespace) -> None:
             hours += 1
     claims.claim_due_legs = real_claim  # type: ignore[assignment]
     await engine.dispose()
-    best = math.ceil(len(late) / args.per_hour)
+    for at, polled, waiting in per_hour:
+        print(f"  {at:%H:%M}: {polled} calls this pass, {waiting} overdue labels still waiting")
+    # The first quota window is the hour the back-fill arrived in: n windows end n - 1 h later.
+    best = math.ceil(len(late) / args.per_hour) - 1
     took = (last_late_polled - START) if last_late_polled else None
     print(f"claims checked: {claims_seen}; with an overdue leg after one not overdue: {misordered}")
     if took is None:

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import db
 from app.tracking.breaker import Breaker
 from app.tracking.models import CarrierState
-from app.tracking.rate import Budget
+from app.tracking.rate import Budget, CarrierLimits, QuotaRoom
+from app.tracking.rate import quota_room as rate_quota_room
 
 
 async def lock_carrier_state(session: AsyncSession, carrier: str, *, now: datetime) -> CarrierState:
@@ -37,6 +38,18 @@ async def list_carrier_states(session: AsyncSession) -> list[CarrierState]:
     return list(
         (await session.execute(select(CarrierState).order_by(CarrierState.carrier))).scalars()
     )
+
+
+async def quota_room(
+    session: AsyncSession, carrier: str, *, limits: CarrierLimits, now: datetime
+) -> QuotaRoom | None:
+    """What the carrier's quotas still allow, read without a lock (a claim's upper bound; the
+    reservation under the lock decides each call)."""
+    if limits.per_hour is None and limits.per_day is None:
+        return None
+    state = await session.get(CarrierState, carrier, populate_existing=True)
+    budget = budget_of(state) if state else Budget(None, None, 0, None, 0, None)
+    return rate_quota_room(budget, limits=limits, now=now)
 
 
 def budget_of(state: CarrierState) -> Budget:

@@ -160,6 +160,14 @@ async def reschedule_backed_off_legs(session: AsyncSession, *, carrier: str, now
     return len(ids)
 
 
+async def count_leased(session: AsyncSession, *, carrier: str, now: datetime) -> int:
+    """Legs of `carrier` that some worker leases now: their calls are on their way."""
+    stmt = select(func.count()).where(
+        Leg.carrier == carrier, Leg.lease_until.is_not(None), Leg.lease_until > now
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
 async def release_legs(session: AsyncSession, *, leg_ids: list[int], worker_id: str) -> None:
     """Gives back leases we will not use now (rate limit reached); the legs stay due."""
     if leg_ids:

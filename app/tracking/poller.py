@@ -102,15 +102,21 @@ class Poller:
 
     async def poll_carrier(self, carrier: str) -> CarrierPollReport:
         report = CarrierPollReport(carrier)
+        # A carrier with an hourly or daily quota gets one pipeline: two would each claim a
+        # share of the due legs and split the scarce calls between them, the second pipeline's
+        # lower-priority legs beside the first's overdue ones. Calls go out in claim order.
+        limits = self._limits[carrier]
+        rationed = limits.per_hour is not None or limits.per_day is not None
+        pipelines = 1 if rationed else self._settings.pipelines
         # The worker's concurrency is shared by its pipelines; slots are handed out as calls
         # start (SlotSource), so a large claim never holds slots it cannot use in time.
-        calls_each = max(1, self._settings.concurrency // self._settings.pipelines)
+        calls_each = max(1, self._settings.concurrency // pipelines)
         legs_each = self._settings.claim_size
 
         async def pipeline() -> None:
             in_flight = asyncio.Semaphore(calls_each)
             while True:
-                due = await self._claim(carrier, limit=legs_each)
+                due = await self._claim(carrier, limit=legs_each, report=report)
                 if not due:
                     return
                 report.takeovers += sum(1 for c in due if c.taken_over_from)
@@ -119,18 +125,33 @@ class Poller:
                 ):
                     return
 
-        await asyncio.gather(*(pipeline() for _ in range(self._settings.pipelines)))
+        await asyncio.gather(*(pipeline() for _ in range(pipelines)))
         metrics.LEASE_TAKEOVERS.inc(report.takeovers)
         return report
 
     @retry_on_conflict
-    async def _claim(self, carrier: str, *, limit: int) -> list[LegClaim]:
+    async def _claim(
+        self, carrier: str, *, limit: int, report: CarrierPollReport
+    ) -> list[LegClaim]:
+        """Leases the most urgent due legs; no more than the carrier's quotas can still serve
+        (less the legs already leased, whose calls are on their way), so that legs the quota
+        cannot cover stay unclaimed for whoever has room, in priority order."""
         async with session_scope(self._sessionmaker) as session:
+            now = self._clock()
+            room = await carrier_state.quota_room(
+                session, carrier, limits=self._limits[carrier], now=now
+            )
+            if room is not None:
+                leased = await claims.count_leased(session, carrier=carrier, now=now)
+                limit = min(limit, room.calls - leased)
+                if limit <= 0:
+                    report.waiting_until = room.opens_at if room.calls == 0 else None
+                    return []
             return await claims.claim_due_legs(
                 session,
                 carrier=carrier,
                 worker_id=self._worker_id,
-                now=self._clock(),
+                now=now,
                 lease=self._settings.lease,
                 limit=limit,
             )

@@ -94,6 +94,28 @@ def plan_reservation(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class QuotaRoom:
+    calls: int  # calls the hourly and daily quotas still allow now
+    opens_at: datetime  # when more room comes (the next window), for a claim that must wait
+
+
+def quota_room(budget: Budget, *, limits: CarrierLimits, now: datetime) -> QuotaRoom | None:
+    """What the hourly and daily quotas still allow; None for a carrier without quotas."""
+    if limits.per_hour is None and limits.per_day is None:
+        return None
+    hour_start, day_start = _hour_start(now), _day_start(now)
+    rooms = []
+    if limits.per_hour is not None:
+        used = budget.hour_used if budget.hour_window_start == hour_start else 0
+        rooms.append((limits.per_hour - used, hour_start + timedelta(hours=1)))
+    if limits.per_day is not None:
+        used = budget.day_used if budget.day_window_start == day_start else 0
+        rooms.append((limits.per_day - used, day_start + timedelta(days=1)))
+    calls, opens_at = min(rooms)
+    return QuotaRoom(max(calls, 0), opens_at)
+
+
 def give_back(budget: Budget, *, unused: int, windows: QuotaWindows) -> Budget:
     """The budget with `unused` slots of a reservation no longer counted against the hourly and
     daily quotas (each only while its window is still the current one). Reserving first is what

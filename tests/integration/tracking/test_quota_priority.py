@@ -101,3 +101,62 @@ async def test_week_old_unscanned_labels_are_polled_before_fresh_ones_and_alert(
 
     assert polled == {"OLD-0", "OLD-1"}, "the quota went to the parcels already overdue"
     assert alerted == {"OLD-0", "OLD-1"}
+
+
+async def test_a_short_quota_is_not_split_between_pipelines_of_different_priority(
+    committing_sessionmaker, clock
+):
+    """Claims smaller than the backlog: a second pipeline must not spend the quota on fresh
+    labels while overdue ones wait in the first pipeline's next claim."""
+    from random import Random
+
+    from app.tracking.cadence import CadenceTable
+    from app.tracking.judging import JudgingPolicy
+    from app.tracking.poller import Poller, PollerSettings
+    from app.tracking.rate import CarrierLimits
+    from carriers.sandbox import SandboxCarrier
+    from tests.factories import create_order
+
+    clock.now = NOW
+    overdue, fresh = [], []
+    async with committing_sessionmaker() as session:
+        for i in range(6):
+            number = example_number("usps", "never_inducted", i)
+            _, (leg,) = await create_order(
+                session, now=NOW, label_at=NOW - timedelta(days=7),
+                shipments=[{"tracking_number": number, "carrier": "usps", "label_created_at": ""}],
+            )  # fmt: skip
+            leg.alert_deadline_at = NOW - timedelta(days=3)
+            overdue.append(leg.id)
+        for i in range(20):
+            number = example_number("usps", "normal", i)
+            _, (leg,) = await create_order(
+                session, now=NOW, label_at=NOW - timedelta(hours=2),
+                shipments=[{"tracking_number": number, "carrier": "usps", "label_created_at": ""}],
+            )  # fmt: skip
+            leg.alert_deadline_at = NOW + timedelta(days=2)
+            fresh.append(leg.id)
+        await session.commit()
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    poller = Poller(
+        committing_sessionmaker,
+        clients={"usps": SandboxCarrier("usps", clock=clock)},
+        limits={"usps": CarrierLimits(per_second=1000, per_hour=6)},
+        settings=PollerSettings(
+            judging=JudgingPolicy(cadence=CadenceTable()), claim_size=4, pipelines=2
+        ),
+        worker_id="w",
+        clock=clock,
+        sleep=no_sleep,
+        rng=Random(1),
+    )
+    await poller.poll_due()
+
+    async with committing_sessionmaker() as session:
+        polled = set(
+            (await session.execute(select(Leg.id).where(Leg.last_polled_at.is_not(None)))).scalars()
+        )
+    assert polled == set(overdue)
