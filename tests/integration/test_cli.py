@@ -214,3 +214,35 @@ def test_rules_plan_restores_the_plans_the_worker_keeps(run, empty_database_url)
 
     assert asyncio.run(plans()) == kept
     assert re.search(rf"planned {len(kept)} alerts for the next deadlines of \d+ orders", output)
+
+
+def test_import_that_loses_the_database_says_how_far_it_got_and_to_run_it_again(
+    run, tmp_path, monkeypatch
+):
+    from sqlalchemy.exc import OperationalError
+
+    from app.shipments import imports
+    from app.shipments import service as shipments_service
+
+    real = shipments_service.ingest_order
+    stop_at = f"CLI-{imports.CHUNK_ROWS + 5}"
+
+    async def ingest(session, *, order_in, context):
+        if order_in.order_number == stop_at:
+            gone = OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+            gone.connection_invalidated = True
+            raise gone
+        return await real(session, order_in=order_in, context=context)
+
+    monkeypatch.setattr(shipments_service, "ingest_order", ingest)
+    path = tmp_path / "labels.csv"
+    rows = [f"CLI-{n},{ups_number()},ups,2026-11-20T10:00:00Z" for n in range(80)]
+    path.write_text("order_number,tracking_number,carrier,label_created_at\n" + "\n".join(rows))
+
+    result = run("import", str(path))
+
+    assert result.exit_code == 1
+    chunk = imports.CHUNK_ROWS
+    assert f"{chunk} rows: {chunk} stored, 0 unchanged, 0 rejected" in result.output
+    assert f"import stopped after line {chunk + 1}: the database failed" in result.output
+    assert "run the same import again" in result.output
