@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install dev lint typecheck screenshots bench-sweep bench-refresh bench-calls clean
+.PHONY: run test install dev lint typecheck screenshots bench-sweep bench-refresh bench-calls \
+	bench-ingest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +59,9 @@ bench-refresh: $(VENV)/.bench-installed
 
 bench-calls: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.calls $(BENCH_ARGS)
+
+bench-ingest: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.ingest $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) firstscan.db .pytest_cache .mypy_cache .ruff_cache

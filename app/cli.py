@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, BinaryIO, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -111,35 +111,47 @@ def import_command(
         except InvalidInput as exc:
             typer.echo(f"firstscan: {file}: {exc.detail}", err=True)
             raise typer.Exit(1) from None
-
-        def context() -> shipments_service.IngestContext:
-            return shipments_service.IngestContext(
-                actor=f"cli import {file.name}",
-                now=db.utcnow(),
-                reuse_window=settings.tracking_number_reuse_window,
-            )
-
-        async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> str | None:
-            size = file.stat().st_size
-            with typer.progressbar(length=size, label=f"importing {file.name}") as progress:
-                try:
-                    await imports.import_rows(
-                        sessionmaker,
-                        rows,
-                        context=context,
-                        tally=tally,
-                        on_chunk=lambda _: progress.update(stream.tell() - progress.pos),
-                    )
-                except Exception as exc:
-                    if not isinstance(exc, InvalidInput) and not imports.is_database_failure(exc):
-                        raise
-                    return _why_import_stopped(exc)
-            return None
-
-        stopped = _run_with_database(settings, work)
+        stopped = _import_stream(settings, file, stream, rows, tally)
     _print_import_report(tally, stopped)
     if tally.rejected_total or stopped:
         raise typer.Exit(1)
+
+
+def _import_stream(
+    settings: Settings,
+    file: Path,
+    stream: BinaryIO,
+    rows: Iterator[imports.ParsedRow],
+    tally: imports.ImportTally,
+) -> str | None:
+    """Stores `rows` with a progress bar over the file's bytes; returns why it stopped early."""
+
+    def context() -> shipments_service.IngestContext:
+        return shipments_service.IngestContext(
+            actor=f"cli import {file.name}",
+            now=db.utcnow(),
+            reuse_window=settings.tracking_number_reuse_window,
+        )
+
+    size = file.stat().st_size
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> str | None:
+        with typer.progressbar(length=size, label=f"importing {file.name}") as progress:
+            try:
+                await imports.import_rows(
+                    sessionmaker,
+                    rows,
+                    context=context,
+                    tally=tally,
+                    on_chunk=lambda _: progress.update(stream.tell() - progress.pos),
+                )
+            except Exception as exc:
+                if not isinstance(exc, InvalidInput) and not imports.is_database_failure(exc):
+                    raise
+                return _why_import_stopped(exc)
+        return None
+
+    return _run_with_database(settings, work)
 
 
 def _why_import_stopped(exc: Exception) -> str:

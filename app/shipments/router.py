@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import Annotated, Any
 
@@ -169,7 +170,8 @@ async def import_labels(
             f"Send CSV (text/csv) or NDJSON (application/x-ndjson), not '{media_type or 'none'}'."
         )
     body = io.BytesIO(await request.body())  # at most max_body_bytes (BodySizeLimit)
-    rows = imports.parse_file(body, file_format)
+    # A CSV is read through before any row is stored: off the event loop, it is up to 5 MiB.
+    rows = await asyncio.to_thread(imports.parse_file, body, file_format)
     # The import commits chunk by chunk on sessions of its own: the key check's transaction ends
     # here, so it holds no lock meanwhile (on SQLite, the one writer's).
     await session.commit()
