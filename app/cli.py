@@ -97,6 +97,7 @@ def import_command(
 ) -> None:
     """Import labels from a CSV or NDJSON file; bad rows are reported with their line number."""
     settings = _settings()
+    configure_logging(settings)  # a row that fails unexpectedly is logged with its traceback
     kind = (file_format or ("csv" if file.suffix.lower() == ".csv" else "ndjson")).lower()
     if kind not in ("csv", "ndjson"):
         typer.echo("firstscan: --format must be csv or ndjson", err=True)
