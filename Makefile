@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test install dev lint typecheck fuzz screenshots bench-sweep bench-refresh bench-calls \
-	bench-loop-lag bench-backlog clean
+	bench-loop-lag bench-backlog bench-ingest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,9 @@ bench-loop-lag: $(VENV)/.bench-installed
 
 bench-backlog: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.backlog $(BENCH_ARGS)
+
+bench-ingest: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.ingest $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) firstscan.db firstscan.db-wal firstscan.db-shm firstscan.db.worker.lock \

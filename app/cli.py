@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, BinaryIO, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,7 +18,6 @@ from app.logs import configure_logging
 from app.settings import ConfigurationError, Settings, load_settings
 from app.shipments import imports
 from app.shipments import service as shipments_service
-from app.shipments.schemas import ImportReport
 
 cli = typer.Typer(
     help="firstscan: catch the parcel the carrier never scanned, before the customer calls.",
@@ -35,7 +34,9 @@ quarantine_cli = typer.Typer(help="What the worker set aside.", no_args_is_help=
 cli.add_typer(quarantine_cli, name="quarantine")
 
 T = TypeVar("T")
-IMPORT_BATCH_ROWS = 500
+# The report lists this many rejected rows and counts the rest, so memory stays bounded whatever
+# the size of the file.
+IMPORT_LISTED_REJECTIONS = 1_000
 
 
 def _settings() -> Settings:
@@ -99,46 +100,98 @@ def import_command(
 ) -> None:
     """Import labels from a CSV or NDJSON file; bad rows are reported with their line number."""
     settings = _settings()
+    configure_logging(settings)  # a row that fails unexpectedly is logged with its traceback
     kind = (file_format or ("csv" if file.suffix.lower() == ".csv" else "ndjson")).lower()
     if kind not in ("csv", "ndjson"):
         typer.echo("firstscan: --format must be csv or ndjson", err=True)
         raise typer.Exit(2)
-    text = file.read_text(encoding="utf-8-sig")
-    parse = imports.parse_csv if kind == "csv" else imports.parse_ndjson
-    try:
-        rows = list(parse(text))
-    except InvalidInput as exc:
-        typer.echo(f"firstscan: {file}: {exc.detail}", err=True)
-        raise typer.Exit(1) from None
-
-    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> ImportReport:
-        total = ImportReport(rows=0, stored=0, unchanged=0, rejected=[])
-        with typer.progressbar(length=len(rows), label=f"importing {file.name}") as progress:
-            for start in range(0, len(rows), IMPORT_BATCH_ROWS):
-                batch = rows[start : start + IMPORT_BATCH_ROWS]
-                async with db.session_scope(sessionmaker) as session:
-                    context = shipments_service.IngestContext(
-                        actor=f"cli import {file.name}",
-                        now=db.utcnow(),
-                        reuse_window=settings.tracking_number_reuse_window,
-                    )
-                    report = await imports.import_rows(session, batch, context=context)
-                total.rows += report.rows
-                total.stored += report.stored
-                total.unchanged += report.unchanged
-                total.rejected.extend(report.rejected)
-                progress.update(len(batch))
-        return total
-
-    report = _run_with_database(settings, work)
-    typer.echo(
-        f"{report.rows} rows: {report.stored} stored, {report.unchanged} unchanged, "
-        f"{len(report.rejected)} rejected"
-    )
-    for error in report.rejected:
-        typer.echo(f"  line {error.line}: {error.field}: {error.reason}")
-    if report.rejected:
+    if not file.is_file():  # a CSV is read twice, so a pipe will not do
+        typer.echo(f"firstscan: {file}: not a regular file", err=True)
+        raise typer.Exit(2)
+    tally = imports.ImportTally(listed_limit=IMPORT_LISTED_REJECTIONS)
+    with file.open("rb") as stream:
+        try:
+            rows = imports.parse_file(stream, "csv" if kind == "csv" else "ndjson")
+        except InvalidInput as exc:
+            typer.echo(f"firstscan: {file}: {exc.detail}", err=True)
+            raise typer.Exit(1) from None
+        stopped = _import_stream(settings, file, stream, rows, tally)
+    _print_import_report(tally, stopped)
+    if tally.rejected_total or stopped:
         raise typer.Exit(1)
+
+
+def _import_stream(
+    settings: Settings,
+    file: Path,
+    stream: BinaryIO,
+    rows: Iterator[imports.ParsedRow],
+    tally: imports.ImportTally,
+) -> str | None:
+    """Stores `rows` with a progress bar over the file's bytes; returns why it stopped early."""
+
+    from app.wiring import build_first_alert_deadline
+
+    first_alert_deadline = build_first_alert_deadline(settings)
+
+    def context() -> shipments_service.IngestContext:
+        # The configured limits and windows, and each new leg's poll priority, as the API's.
+        return shipments_service.IngestContext.from_settings(
+            settings,
+            actor=f"cli import {file.name}",
+            now=db.utcnow(),
+            first_alert_deadline=first_alert_deadline,
+        )
+
+    size = file.stat().st_size
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> str | None:
+        with typer.progressbar(length=size, label=f"importing {file.name}") as progress:
+            try:
+                await imports.import_rows(
+                    sessionmaker,
+                    rows,
+                    context=context,
+                    tally=tally,
+                    on_chunk=lambda _: progress.update(stream.tell() - progress.pos),
+                )
+            except Exception as exc:
+                if not isinstance(exc, InvalidInput) and not imports.is_database_failure(exc):
+                    raise
+                return _why_import_stopped(exc)
+        return None
+
+    return _run_with_database(settings, work)
+
+
+def _why_import_stopped(exc: Exception) -> str:
+    if isinstance(exc, InvalidInput):
+        return exc.detail
+    # The driver's message can quote SQL parameters (a row's data): its first line says enough.
+    cause = getattr(exc, "orig", None) or exc
+    first_line = (str(cause).splitlines() or [""])[0]
+    return f"the database failed ({type(cause).__name__}: {first_line})"
+
+
+def _print_import_report(tally: imports.ImportTally, stopped: str | None) -> None:
+    typer.echo(
+        f"{tally.rows} rows: {tally.stored} stored, {tally.unchanged} unchanged, "
+        f"{tally.rejected_total} rejected"
+    )
+    for error in tally.rejected:
+        typer.echo(f"  line {error.line}: {error.field}: {error.reason}")
+    if tally.rejected_total > len(tally.rejected):
+        typer.echo(
+            f"  ... and {tally.rejected_total - len(tally.rejected)} more rejected rows "
+            f"(only the first {len(tally.rejected)} are listed)"
+        )
+    if stopped:
+        typer.echo(
+            f"firstscan: import stopped after line {tally.through_line}: {stopped}. The rows "
+            "counted above are stored; run the same import again to store the rest (rows "
+            "already stored come back unchanged).",
+            err=True,
+        )
 
 
 @keys_cli.command("create")

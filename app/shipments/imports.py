@@ -1,21 +1,61 @@
-"""Bulk label import from CSV or NDJSON: each row stored whole or not at all, and reported."""
+"""Bulk label import from CSV or NDJSON, streamed and stored in chunks.
+
+A file is read one line at a time (never whole), each row is validated on its own, and the valid
+rows go in chunks of CHUNK_ROWS to `store_chunk`: one transaction per chunk, one savepoint per row.
+
+What one row can come to:
+- stored, or unchanged (replaying a stored row changes nothing);
+- rejected with its line, field and reason: invalid input, a conflict, a line that is not JSON or
+  nests too deeply, or any unexpected error while validating or storing it (logged with its
+  traceback, never with the row's data).
+
+What stops the whole import:
+- a CSV that cannot be read (a missing or unknown column, an unclosed quote, a line over
+  MAX_LINE_BYTES, text that is not UTF-8): found by reading it through before any row is stored;
+- the database failing (unreachable, gone, out of resources): raised; the chunks committed before
+  it stay stored, `ImportTally` says up to which line, and replaying the file stores the rest.
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any
+import logging
+import re
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, BinaryIO, Literal
 
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app import db
 from app.errors import FieldError, InvalidInput, ServiceError, field_path
+from app.quarantine.isolation import is_outage
 from app.shipments import service
-from app.shipments.schemas import ImportReport, ImportRowError, ImportRowWarning, OrderCreate
+from app.shipments.schemas import ImportRowError, ImportRowWarning, OrderCreate
 
+logger = logging.getLogger(__name__)
+
+# Rows per transaction. Each stored row holds two or three advisory locks and a subtransaction (its
+# savepoint) until its chunk commits. PostgreSQL's lock table is shared by every session (64 slots
+# per connection by default) and it caches 64 subtransactions per transaction before every
+# snapshot in the cluster must look them up on disk: 50 rows stay under both, and still spread
+# each commit's flush over 50 rows.
+CHUNK_ROWS = 50
+# A chunk that meets a deadlock or serialization failure is rolled back and stored again.
+CHUNK_ATTEMPTS = 3
+# A label row is a few hundred bytes; the cap bounds what one line can hold in memory.
+MAX_LINE_BYTES = 1024 * 1024
+# Rows are flat objects (two levels with a `last_mile` object). Deeper lines are refused before
+# json.loads, whose recursion a line of 100,000 brackets would otherwise exhaust.
+MAX_NESTING = 4
+
+FileFormat = Literal["csv", "ndjson"]
 REQUIRED_COLUMNS = ("order_number", "tracking_number", "label_created_at")
 OPTIONAL_COLUMNS = (
     "carrier",
@@ -34,6 +74,8 @@ ORDER_FIELDS = (
     "promised_delivery_date",
     "claimed_status",
 )
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +84,51 @@ class ImportRow:
     data: dict[str, Any]
 
 
-def parse_csv(text: str) -> Iterator[ImportRow]:
+@dataclass(frozen=True, slots=True)
+class ValidRow:
+    line: int
+    order: OrderCreate
+
+
+ParsedRow = ImportRow | ImportRowError
+
+
+def parse_file(stream: BinaryIO, file_format: FileFormat) -> Iterator[ParsedRow]:
+    """The rows of a seekable CSV or NDJSON stream, read lazily. A CSV is read through once
+    first, so one that cannot be read is InvalidInput before any row is stored."""
+    if file_format == "ndjson":
+        return parse_ndjson(stream)
+    start = stream.tell()
+    for _ in parse_csv(stream):
+        pass
+    stream.seek(start)
+    return parse_csv(stream)
+
+
+def read_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+    """Yields (line number, line) one at a time; a line over MAX_LINE_BYTES comes as None, its
+    bytes read and dropped a piece at a time."""
+    number = 0
+    while line := stream.readline(MAX_LINE_BYTES + 1):
+        number += 1
+        if number == 1:
+            line = line.removeprefix(codecs.BOM_UTF8)
+        if len(line) <= MAX_LINE_BYTES or line.endswith(b"\n"):
+            yield number, line
+            continue
+        while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+            pass
+        yield number, None
+
+
+def parse_csv(stream: BinaryIO) -> Iterator[ParsedRow]:
     """Yields one row per CSV record; `line` is the record's first line in the file."""
-    reader = csv.DictReader(io.StringIO(text))
-    columns = [c.strip() for c in reader.fieldnames or []]
+    reader = csv.reader(_csv_text(stream))
+    try:
+        header = next(reader, [])
+    except csv.Error as exc:
+        raise InvalidInput([FieldError("header", f"unreadable CSV ({exc})")]) from None
+    columns = [c.strip() for c in header]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         raise InvalidInput(
@@ -55,7 +138,6 @@ def parse_csv(text: str) -> Iterator[ImportRow]:
     unknown = [c for c in columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
     if unknown:
         raise InvalidInput([FieldError("header", f"unknown column(s): {', '.join(unknown)}")])
-    reader.fieldnames = columns
     start = reader.line_num + 1
     while True:
         try:
@@ -68,33 +150,76 @@ def parse_csv(text: str) -> Iterator[ImportRow]:
                 [FieldError(f"line {start}", f"unreadable CSV ({exc})")],
                 detail=f"The CSV cannot be read from line {start} on: {exc}.",
             ) from None
-        if None in record:
-            yield ImportRow(start, {"__error__": "has more fields than the header"})
-        elif any(v for v in record.values()):
-            yield ImportRow(start, {k: v for k, v in record.items() if v not in ("", None)})
+        if len(record) > len(columns):
+            yield ImportRowError(line=start, field="line", reason="has more fields than the header")
+        elif any(record):
+            yield ImportRow(start, {k: v for k, v in zip(columns, record, strict=False) if v})
         start = reader.line_num + 1
 
 
-def parse_ndjson(text: str) -> Iterator[ImportRow]:
-    """Yields one row per non-blank line; a line that is not a JSON object is a row error."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+def _csv_text(stream: BinaryIO) -> Iterator[str]:
+    for number, line in read_lines(stream):
+        if line is None:
+            raise InvalidInput([FieldError(f"line {number}", _too_long())])
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield ImportRow(number, {"__error__": f"is not valid JSON ({exc.msg})"})
-            continue
-        if not isinstance(data, dict):
-            yield ImportRow(number, {"__error__": "is not a JSON object"})
-            continue
-        yield ImportRow(number, data)
+            yield line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput([FieldError(f"line {number}", _not_utf8(exc))]) from None
+
+
+def parse_ndjson(stream: BinaryIO) -> Iterator[ParsedRow]:
+    """Yields one row per non-blank line; a line that is not a JSON object is that line's error
+    and the lines after it are read as usual."""
+    for number, line in read_lines(stream):
+        row = _parse_json_line(number, line)
+        if row is not None:
+            yield row
+
+
+def _parse_json_line(number: int, line: bytes | None) -> ParsedRow | None:
+    if line is None:
+        return ImportRowError(line=number, field="line", reason=_too_long())
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return ImportRowError(line=number, field="line", reason=_not_utf8(exc))
+    if not text.strip():
+        return None
+    if nests_deeper_than(text, MAX_NESTING):
+        reason = f"is nested too deeply (rows are flat; more than {MAX_NESTING} levels)"
+        return ImportRowError(line=number, field="line", reason=reason)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return ImportRowError(line=number, field="line", reason=f"is not valid JSON ({exc.msg})")
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        return ImportRowError(line=number, field="line", reason=f"is not valid JSON ({exc})")
+    if not isinstance(data, dict):
+        return ImportRowError(line=number, field="line", reason="is not a JSON object")
+    return ImportRow(number, data)
+
+
+def nests_deeper_than(text: str, limit: int) -> bool:
+    """Whether a JSON text's arrays and objects nest deeper than `limit`, found without parsing
+    it (brackets inside strings do not count)."""
+    depth = 0
+    for bracket in _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def _too_long() -> str:
+    return f"is longer than {MAX_LINE_BYTES:,} bytes"
+
+
+def _not_utf8(exc: UnicodeDecodeError) -> str:
+    return f"is not UTF-8 text (byte {exc.start + 1} of the line)"
 
 
 def build_order_from_row(data: dict[str, Any]) -> OrderCreate | FieldError:
     """A flat label row becomes an order with one shipment; the first problem is returned."""
-    if "__error__" in data:
-        return FieldError("line", str(data["__error__"]))
     flat = dict(data)
     shipment: dict[str, Any] = {
         k: flat.pop(k)
@@ -121,40 +246,135 @@ def build_order_from_row(data: dict[str, Any]) -> OrderCreate | FieldError:
         return FieldError(path, reason.removeprefix("Value error, "))
 
 
-async def import_rows(
-    session: AsyncSession, rows: Iterable[ImportRow], *, context: service.IngestContext
-) -> ImportReport:
-    """Stores every valid row, each in its own savepoint, and reports every rejected one."""
-    report = ImportReport(rows=0, stored=0, unchanged=0, rejected=[])
-    built = [(row, build_order_from_row(row.data)) for row in rows]
-    # All the rows' locks first, in the one order (docs/locking.md): taken row by row, in the
+def validate_row(row: ParsedRow) -> ValidRow | ImportRowError:
+    """The row as an order ready to store, or the row's first problem."""
+    if isinstance(row, ImportRowError):
+        return row
+    try:
+        order = build_order_from_row(row.data)
+    except Exception as exc:
+        return _unexpected_row_error(row.line, exc, doing="validating")
+    if isinstance(order, FieldError):
+        return ImportRowError(line=row.line, field=order.field, reason=order.reason)
+    return ValidRow(row.line, order)
+
+
+@dataclass(slots=True)
+class ChunkOutcome:
+    stored: int = 0
+    unchanged: int = 0
+    rejected: list[ImportRowError] = field(default_factory=list)
+    warnings: list[ImportRowWarning] = field(default_factory=list)
+
+
+async def store_chunk(
+    session: AsyncSession, rows: Sequence[ValidRow], *, context: service.IngestContext
+) -> ChunkOutcome:
+    """Stores each row whole or not at all (its own savepoint) and never commits. A row that
+    fails is rejected alone; the database failing is raised."""
+    outcome = ChunkOutcome()
+    # All the chunk's locks first, in the one order (docs/locking.md): taken row by row, in the
     # file's order, they would deadlock with a poller or another import locking in id order.
-    wanted = [order_in for _, order_in in built if not isinstance(order_in, FieldError)]
-    await service.lock_for_ingest(session, wanted, context=context)
-    for row, order_in in built:
-        report.rows += 1
-        if isinstance(order_in, FieldError):
-            report.rejected.append(_row_error(row.line, order_in))
-            continue
+    try:
+        await service.lock_for_ingest(session, [row.order for row in rows], context=context)
+    except Exception as exc:  # each row still takes its own locks as it is stored
+        if is_database_failure(exc):
+            raise
+        logger.error("import: taking lines %d-%d's locks raised", rows[0].line, rows[-1].line)
+    for row in rows:
         try:
             async with session.begin_nested():
-                outcome = await service.ingest_order(session, order_in=order_in, context=context)
+                ingested = await service.ingest_order(session, order_in=row.order, context=context)
         except ServiceError as exc:
-            report.rejected.append(_service_row_error(row.line, exc))
-            continue
-        if outcome.changed:
-            report.stored += 1
+            outcome.rejected.append(_service_row_error(row.line, exc))
+        except Exception as exc:
+            if is_database_failure(exc):
+                raise
+            outcome.rejected.append(_unexpected_row_error(row.line, exc, doing="storing"))
         else:
-            report.unchanged += 1
-        report.warnings.extend(
-            ImportRowWarning(line=row.line, field=w.field, reason=w.reason)
-            for w in outcome.warnings
-        )
-    return report
+            if ingested.changed:
+                outcome.stored += 1
+            else:
+                outcome.unchanged += 1
+            outcome.warnings += [
+                ImportRowWarning(line=row.line, field=w.field, reason=w.reason)
+                for w in ingested.warnings
+            ]
+    return outcome
 
 
-def _row_error(line: int, error: FieldError) -> ImportRowError:
-    return ImportRowError(line=line, field=error.field, reason=error.reason)
+def is_database_failure(exc: BaseException) -> bool:
+    """The database failed (unreachable, gone, out of resources, a lock it could not grant), not
+    the row: such an error stops an import instead of rejecting one row."""
+    return is_outage(exc) or isinstance(exc, OSError)
+
+
+@dataclass(slots=True)
+class ImportTally:
+    """What an import has done, counting committed chunks only. It lists the first
+    `listed_limit` rejected rows (None: all of them) and counts the rest."""
+
+    listed_limit: int | None = None
+    rows: int = 0
+    stored: int = 0
+    unchanged: int = 0
+    rejected_total: int = 0
+    rejected: list[ImportRowError] = field(default_factory=list)
+    warnings: list[ImportRowWarning] = field(default_factory=list)
+    through_line: int = 0  # every line up to here is stored, unchanged or rejected
+
+    def add_chunk(self, chunk: Sequence[ValidRow | ImportRowError], outcome: ChunkOutcome) -> None:
+        self.rows += len(chunk)
+        self.stored += outcome.stored
+        self.unchanged += outcome.unchanged
+        errors = [r for r in chunk if isinstance(r, ImportRowError)] + outcome.rejected
+        self.rejected_total += len(errors)
+        room = len(errors) if self.listed_limit is None else self.listed_limit - len(self.rejected)
+        self.rejected.extend(sorted(errors, key=lambda e: e.line)[: max(room, 0)])
+        self.warnings += outcome.warnings
+        self.through_line = chunk[-1].line
+
+
+async def import_rows(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    rows: Iterable[ParsedRow],
+    *,
+    context: Callable[[], service.IngestContext],
+    tally: ImportTally,
+    on_chunk: Callable[[ImportTally], None] | None = None,
+) -> ImportTally:
+    """Validates and stores `rows` chunk by chunk, committing each chunk in a transaction of its
+    own. The database failing is raised, and `tally` then says how far the import got."""
+    validated = (validate_row(row) for row in rows)
+    while chunk := list(islice(validated, CHUNK_ROWS)):
+        valid = [row for row in chunk if isinstance(row, ValidRow)]
+        outcome = await _store_and_commit(sessionmaker, valid, context) if valid else ChunkOutcome()
+        tally.add_chunk(chunk, outcome)
+        if on_chunk is not None:
+            on_chunk(tally)
+    return tally
+
+
+async def _store_and_commit(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    rows: Sequence[ValidRow],
+    context: Callable[[], service.IngestContext],
+) -> ChunkOutcome:
+    attempt = 1
+    while True:
+        try:
+            async with db.session_scope(sessionmaker) as session:
+                return await store_chunk(session, rows, context=context())
+        except DBAPIError as exc:
+            if attempt == CHUNK_ATTEMPTS or not db.is_transient_conflict(exc):
+                raise
+            logger.warning(
+                "import: lines %d-%d rolled back (%s), storing them again",
+                rows[0].line,
+                rows[-1].line,
+                type(exc.orig).__name__,
+            )
+            attempt += 1
 
 
 def _service_row_error(line: int, exc: ServiceError) -> ImportRowError:
@@ -163,3 +383,19 @@ def _service_row_error(line: int, exc: ServiceError) -> ImportRowError:
     field = field.replace("shipments[0].", "")
     reason = str(errors[0]["reason"]) if isinstance(exc, InvalidInput) else exc.detail
     return ImportRowError(line=line, field=field, reason=reason)
+
+
+def _unexpected_row_error(line: int, exc: Exception, *, doing: str) -> ImportRowError:
+    # The exception's message may quote the row (a value, SQL parameters): the log gets where it
+    # failed and the error's type, never its text.
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    kind = type(exc).__name__ + (f" (SQLSTATE {sqlstate})" if sqlstate else "")
+    logger.error(
+        "import: line %d: %s while %s the row; its message is withheld, it may quote the row\n%s",
+        line,
+        kind,
+        doing,
+        "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+    )
+    reason = f"could not be {'validated' if doing == 'validating' else 'stored'}: {kind}, logged"
+    return ImportRowError(line=line, field="row", reason=reason)

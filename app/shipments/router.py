@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import asyncio
+import io
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import privacy
 from app.deps import IngestPrincipal, NowDep, ReaderPrincipal, SessionDep, SettingsDep
@@ -180,17 +183,23 @@ async def lookup_number(
     return await lookup.lookup_number(session, number=number)
 
 
-IMPORT_MEDIA_TYPES = {
-    "text/csv": imports.parse_csv,
-    "application/x-ndjson": imports.parse_ndjson,
-    "application/ndjson": imports.parse_ndjson,
-    "application/jsonl": imports.parse_ndjson,
+IMPORT_MEDIA_TYPES: dict[str, imports.FileFormat] = {
+    "text/csv": "csv",
+    "application/x-ndjson": "ndjson",
+    "application/ndjson": "ndjson",
+    "application/jsonl": "ndjson",
 }
+IMPORT_DESCRIPTION = f"""Good rows are stored, each bad row is reported with its line and reason.
+The body is read as a stream of rows and stored in chunks of {imports.CHUNK_ROWS} rows, each chunk
+committed on its own. If the request fails midway (the database goes away, the connection drops),
+the chunks committed before it stay stored: send the same body again, rows already stored come
+back as `unchanged`."""
 
 
 @router.post(
     "/imports",
     response_model=ImportReport,
+    description=IMPORT_DESCRIPTION,
     responses=problem_responses(401, 403, 413, 415, 422),
     openapi_extra={
         "requestBody": {
@@ -207,23 +216,33 @@ async def import_labels(
     now: NowDep,
 ) -> ImportReport:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    parse = IMPORT_MEDIA_TYPES.get(media_type)
-    if parse is None:
+    file_format = IMPORT_MEDIA_TYPES.get(media_type)
+    if file_format is None:
         raise UnsupportedMediaType(
             f"Send CSV (text/csv) or NDJSON (application/x-ndjson), not '{media_type or 'none'}'."
         )
-    try:
-        text = (await request.body()).decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput([FieldError("body", f"is not UTF-8 text (byte {exc.start})")]) from None
-    report = await imports.import_rows(
-        session, list(parse(text)), context=_context(principal, settings, now)
+    body = io.BytesIO(await request.body())  # at most max_body_bytes (BodySizeLimit)
+    # A CSV is read through before any row is stored: off the event loop, it is up to 5 MiB.
+    rows = await asyncio.to_thread(imports.parse_file, body, file_format)
+    # The import commits chunk by chunk on sessions of its own: the key check's transaction ends
+    # here, so it holds no lock meanwhile (on SQLite, the one writer's).
+    await session.commit()
+    context = _context(principal, settings, now)
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    tally = await imports.import_rows(
+        sessionmaker, rows, context=lambda: context, tally=imports.ImportTally()
     )
-    if report.rows == 0:
+    if tally.rows == 0:
         raise InvalidInput([FieldError("body", "contains no rows")])
-    if report.stored + report.unchanged == 0:
+    if tally.stored + tally.unchanged == 0:
         raise InvalidInput(
-            [FieldError(f"line {e.line}: {e.field}", e.reason) for e in report.rejected],
-            detail=f"None of the {report.rows} rows could be stored.",
+            [FieldError(f"line {e.line}: {e.field}", e.reason) for e in tally.rejected],
+            detail=f"None of the {tally.rows} rows could be stored.",
         )
-    return report
+    return ImportReport(
+        rows=tally.rows,
+        stored=tally.stored,
+        unchanged=tally.unchanged,
+        rejected=tally.rejected,
+        warnings=tally.warnings,
+    )

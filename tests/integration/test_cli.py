@@ -255,3 +255,52 @@ def test_an_order_that_breaks_the_rules_is_listed_as_set_aside_and_the_rest_stil
     assert "1 set aside" in listed
     checked = run("rules", "check").output
     assert "never_inducted" in checked  # FS-1002 is still judged
+
+
+def test_import_that_loses_the_database_says_how_far_it_got_and_to_run_it_again(
+    run, tmp_path, monkeypatch
+):
+    from sqlalchemy.exc import OperationalError
+
+    from app.shipments import imports
+    from app.shipments import service as shipments_service
+
+    real = shipments_service.ingest_order
+    stop_at = f"CLI-{imports.CHUNK_ROWS + 5}"
+
+    async def ingest(session, *, order_in, context):
+        if order_in.order_number == stop_at:
+            gone = OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+            gone.connection_invalidated = True
+            raise gone
+        return await real(session, order_in=order_in, context=context)
+
+    monkeypatch.setattr(shipments_service, "ingest_order", ingest)
+    path = tmp_path / "labels.csv"
+    rows = [f"CLI-{n},{ups_number()},ups,2026-11-20T10:00:00Z" for n in range(80)]
+    path.write_text("order_number,tracking_number,carrier,label_created_at\n" + "\n".join(rows))
+
+    result = run("import", str(path))
+
+    assert result.exit_code == 1
+    chunk = imports.CHUNK_ROWS
+    assert f"{chunk} rows: {chunk} stored, 0 unchanged, 0 rejected" in result.output
+    assert f"import stopped after line {chunk + 1}: the database failed" in result.output
+    assert "run the same import again" in result.output
+
+
+def test_import_lists_the_first_rejected_rows_and_counts_the_rest(run, tmp_path, monkeypatch):
+    import app.cli
+
+    monkeypatch.setattr(app.cli, "IMPORT_LISTED_REJECTIONS", 2)
+    path = tmp_path / "labels.csv"
+    bad = [f"BAD-{n},1Z999AA10000000000,ups,2026-11-20T10:00:00Z" for n in range(4)]
+    path.write_text("order_number,tracking_number,carrier,label_created_at\n" + "\n".join(bad))
+
+    result = run("import", str(path))
+
+    assert result.exit_code == 1
+    assert "4 rows: 0 stored, 0 unchanged, 4 rejected" in result.output
+    listed = [line for line in result.output.splitlines() if line.startswith("  line ")]
+    assert [line.split(":")[0] for line in listed] == ["  line 2", "  line 3"]
+    assert "... and 2 more rejected rows (only the first 2 are listed)" in result.output

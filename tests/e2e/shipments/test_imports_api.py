@@ -145,3 +145,43 @@ async def test_an_unsupported_media_type_is_415(client, auth):
 
     assert response.status_code == 415
     assert "text/xml" in response.json()["detail"]
+
+
+async def test_a_year_1_label_date_is_rejected_with_its_line_and_the_other_rows_stored(
+    client, auth, session
+):
+    text = (
+        HEADER
+        + f"Y1-1,{ups_number()},ups,2026-12-16T10:00:00Z,,\n"
+        + f"Y1-2,{ups_number()},ups,0001-01-01T00:00:00Z,,\n"
+        + f"Y1-3,{ups_number()},ups,2026-12-16T10:00:00Z,,\n"
+    )
+
+    response = await post_csv(client, auth, text)
+
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["stored"], [e["line"] for e in report["rejected"]]) == (2, [3])
+    orders = (await session.execute(select(Order.order_number))).scalars().all()
+    assert sorted(orders) == ["Y1-1", "Y1-3"]
+
+
+async def test_an_ndjson_line_nested_100000_levels_deep_is_that_lines_error(client, auth, session):
+    row = {"order_number": "DEEP-1", "tracking_number": ups_number()}
+    lines = [
+        json.dumps({**row, "label_created_at": "2026-12-16T10:00:00Z"}),
+        "[" * 100_000 + "]" * 100_000,
+        '{"a":' * 30_000 + "1" + "}" * 30_000,
+    ]
+
+    response = await client.post(
+        "/v1/imports",
+        content="\n".join(lines).encode(),
+        headers={**auth("ingest"), "Content-Type": "application/x-ndjson"},
+    )
+
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["stored"] == 1
+    assert [(e["line"], e["field"]) for e in report["rejected"]] == [(2, "line"), (3, "line")]
+    assert all("nested too deeply" in e["reason"] for e in report["rejected"])
