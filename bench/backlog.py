@@ -15,19 +15,16 @@ overdue label was polled, against the best any order could do (overdue labels / 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import itertools
 import math
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from random import Random
 
 import httpx
 from sqlalchemy import func, select
 
-from app import db, migrate
+from app import db
 from app.reconciliation import jobs as reconciliation_jobs
 from app.settings import Settings
 from app.shipments import service as shipments_service
@@ -158,18 +155,9 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     args = parser.parse_args()
     print_machine("bench.backlog: overdue labels polled first under a short quota")
-    if not args.postgres:
-        with tempfile.TemporaryDirectory() as folder:
-            url = f"sqlite+aiosqlite:///{Path(folder) / 'backlog.db'}"
-            migrate.upgrade(url)
-            asyncio.run(run(url, args))
-        return
-    database.create(RUN_DATABASE)
-    try:
-        database.migrate(RUN_DATABASE)
-        asyncio.run(run(database.database_url(RUN_DATABASE, driver="postgresql+psycopg"), args))
-    finally:
-        database.drop(RUN_DATABASE)
+    database.run_on_fresh_database(
+        lambda url: run(url, args), name=RUN_DATABASE, sqlite=not args.postgres
+    )
 
 
 if __name__ == "__main__":

@@ -6,13 +6,18 @@ its database part is ignored, the benchmarks name their own databases.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import psycopg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
+
+from app import migrate as app_migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -58,3 +63,22 @@ def migrate(name: str) -> None:
     config.attributes["url"] = database_url(name, driver="postgresql+psycopg")
     config.attributes["configure_logger"] = False
     command.upgrade(config, "head")
+
+
+def run_on_fresh_database(
+    work: Callable[[str], Awaitable[None]], *, name: str, sqlite: bool = False
+) -> None:
+    """Runs `work(url)` on a freshly migrated database: a throwaway SQLite file, or PostgreSQL
+    database `name` on the benchmark server, dropped afterwards."""
+    if sqlite:
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite+aiosqlite:///{Path(folder) / f'{name}.db'}"
+            app_migrate.upgrade(url)
+            asyncio.run(work(url))
+        return
+    create(name)
+    try:
+        migrate(name)
+        asyncio.run(work(database_url(name, driver="postgresql+psycopg")))
+    finally:
+        drop(name)

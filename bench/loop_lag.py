@@ -17,15 +17,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 from sqlalchemy import update
 
-from app import db, migrate
+from app import db
 from app.reconciliation import jobs as reconciliation_jobs
 from app.reconciliation import service
 from app.settings import Settings
@@ -179,18 +177,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     print_machine("bench.loop_lag: event loop lag while the rules judge the largest orders")
-    if args.sqlite:
-        with tempfile.TemporaryDirectory() as folder:
-            url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-            migrate.upgrade(url)
-            asyncio.run(measure(url, args))
-        return
-    database.create(RUN_DATABASE)
-    try:
-        database.migrate(RUN_DATABASE)
-        asyncio.run(measure(database.database_url(RUN_DATABASE, driver="postgresql+psycopg"), args))
-    finally:
-        database.drop(RUN_DATABASE)
+    database.run_on_fresh_database(
+        lambda url: measure(url, args), name=RUN_DATABASE, sqlite=args.sqlite
+    )
 
 
 if __name__ == "__main__":
