@@ -41,10 +41,12 @@ PostalCode = Annotated[
 ]
 ServiceName = Annotated[str, Name(max_length=64, lower=True)]
 
-# RFC 3339 text only: a number (a Unix time, or 0 meaning "none") is refused, not guessed at.
+# ISO 8601 text only: a number (a Unix time, or 0 meaning "none") is refused, not guessed at.
+# Seconds may be left out and a space may stand for the T, as ERP exports write them.
 _DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATETIME_TEXT = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})?"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
+    r"([Zz]|[+-][0-9]{2}:?[0-9]{2})?"
 )
 
 
