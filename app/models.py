@@ -6,7 +6,13 @@ from app.auth.models import ApiKey
 from app.db import Base
 from app.quarantine.models import QuarantinedMember
 from app.shipments.models import Leg, Order, Shipment
-from app.tracking.models import CarrierCallCount, CarrierState, LegEvent, WebhookDelivery
+from app.tracking.models import (
+    CarrierCallCount,
+    CarrierState,
+    LegEvent,
+    LegPartnerNumber,
+    WebhookDelivery,
+)
 
 __all__ = [
     "Alert",
@@ -19,6 +25,7 @@ __all__ = [
     "DeliveryAttempt",
     "Leg",
     "LegEvent",
+    "LegPartnerNumber",
     "Order",
     "QuarantinedMember",
     "Shipment",

@@ -106,6 +106,18 @@ class Handoff:
 
 
 @dataclass(frozen=True, slots=True)
+class PartnerNumber:
+    """The carrier names a number under which a delivery partner that firstscan does not track
+    (a foreign postal service) carries the parcel on: worth finding the order by, never polled.
+
+    `number` is as the carrier wrote it; `partner_name` only when the carrier names the partner.
+    """
+
+    number: str
+    partner_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TrackingQuery:
     """One number to track. `label_created_at` is a hint: live carriers ignore it, the sandbox
     anchors its simulated timeline on it so that every poll replays the same scans."""
@@ -131,6 +143,7 @@ class TrackingSnapshot:
     estimated_delivery_at: datetime | None = None
     handoff: Handoff | None = None
     unknown_codes: tuple[str, ...] = field(default=())
+    partner_numbers: tuple[PartnerNumber, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,7 @@ from app.shipments.schemas import (
     OpenAlertRead,
     OrderDetailRead,
     OrderRead,
+    PartnerNumberRead,
     ShipmentRead,
     TimelineEventRead,
     UpcomingAlertRead,
@@ -33,7 +34,7 @@ MAX_LOOKUP_MATCHES = 20
 
 async def read_order(session: AsyncSession, *, order_id: int) -> OrderRead:
     order = await repository.get_order_with_legs(session, order_id)
-    return build_order_read(order)
+    return build_order_read(order, await _partner_numbers_of(session, [order]))
 
 
 async def read_order_by_number(session: AsyncSession, *, order_number: str) -> OrderRead:
@@ -42,13 +43,10 @@ async def read_order_by_number(session: AsyncSession, *, order_number: str) -> O
 
 
 async def lookup_number(session: AsyncSession, *, number: str) -> LookupRead:
-    """Finds orders by order number or any leg's tracking number, newest first."""
+    """Finds orders by order number, any leg's tracking number or a partner number a carrier
+    named for a leg, newest first."""
     key = build_lookup_key(number)
-    matches = (
-        await repository.list_orders_matching(session, lookup_key=key, limit=MAX_LOOKUP_MATCHES)
-        if key
-        else []
-    )
+    matches = await _find_matches(session, key) if key else []
     if not matches:
         raise NotFound(f"No order or tracking number matches '{number}' (searched as '{key}').")
     matched_by: dict[int, set[str]] = {}
@@ -62,6 +60,30 @@ async def lookup_number(session: AsyncSession, *, number: str) -> LookupRead:
     return LookupRead(query=number, normalized=key, orders=details)
 
 
+async def _find_matches(session: AsyncSession, key: str) -> list[tuple[int, str, datetime]]:
+    matches = await repository.list_orders_matching(
+        session, lookup_key=key, limit=MAX_LOOKUP_MATCHES
+    )
+    by_partner = await tracking_repository.list_orders_matching_partner_number(
+        session, lookup_key=key, limit=MAX_LOOKUP_MATCHES
+    )
+    return matches + [(order_id, "partner_number", when) for order_id, when in by_partner]
+
+
+async def _partner_numbers_of(
+    session: AsyncSession, orders: Sequence[Order]
+) -> dict[int, list[PartnerNumberRead]]:
+    leg_ids = [leg.id for order in orders for shipment in order.shipments for leg in shipment.legs]
+    by_leg: dict[int, list[PartnerNumberRead]] = {}
+    for row in await tracking_repository.list_partner_numbers_for_legs(session, leg_ids):
+        by_leg.setdefault(row.leg_id, []).append(
+            PartnerNumberRead(
+                number=row.number, partner_name=row.partner_name, first_seen_at=row.first_seen_at
+            )
+        )
+    return by_leg
+
+
 async def build_order_details(
     session: AsyncSession, orders: Sequence[Order], matched_by: dict[int, set[str]]
 ) -> list[OrderDetailRead]:
@@ -72,12 +94,13 @@ async def build_order_details(
     plans = await alerts_repository.list_current_plans_for_orders(session, order_ids)
     already_open = {(a.subject_key, a.rule) for a in alerts}
     legs_by_id = {leg.id: leg for leg in legs}
+    partners = await _partner_numbers_of(session, orders)
     details = []
     for order in orders:
         order_leg_ids = {leg.id for s in order.shipments for leg in s.legs}
         details.append(
             OrderDetailRead(
-                **build_order_read(order).model_dump(),
+                **build_order_read(order, partners).model_dump(),
                 matched_by=sorted(matched_by.get(order.id, set())),
                 timeline=[
                     _timeline_event(e, legs_by_id[e.leg_id])
@@ -95,7 +118,11 @@ async def build_order_details(
     return details
 
 
-def build_order_read(order: Order) -> OrderRead:
+def build_order_read(
+    order: Order, partner_numbers: Mapping[int, list[PartnerNumberRead]] | None = None
+) -> OrderRead:
+    """The order as the API shows it; `partner_numbers` by leg id, none when not given."""
+    partners = partner_numbers or {}
     legs_by_id = {leg.id: leg for s in order.shipments for leg in s.legs}
     next_leg = {
         leg.handoff_from_leg_id: leg for leg in legs_by_id.values() if leg.handoff_from_leg_id
@@ -113,14 +140,21 @@ def build_order_read(order: Order) -> OrderRead:
                 id=s.id,
                 service=s.service,
                 label_created_at=s.label_created_at,
-                legs=[_leg_read(leg, legs_by_id, next_leg) for leg in s.legs],
+                legs=[
+                    _leg_read(leg, legs_by_id, next_leg, partners.get(leg.id, [])) for leg in s.legs
+                ],
             )
             for s in order.shipments
         ],
     )
 
 
-def _leg_read(leg: Leg, legs_by_id: dict[int, Leg], next_leg: dict[int, Leg]) -> LegRead:
+def _leg_read(
+    leg: Leg,
+    legs_by_id: dict[int, Leg],
+    next_leg: dict[int, Leg],
+    partner_numbers: list[PartnerNumberRead],
+) -> LegRead:
     following = next_leg.get(leg.id)
     previous = legs_by_id.get(leg.handoff_from_leg_id) if leg.handoff_from_leg_id else None
     role = "last_mile" if previous else "first_mile" if following else "only"
@@ -143,6 +177,7 @@ def _leg_read(leg: Leg, legs_by_id: dict[int, Leg], next_leg: dict[int, Leg]) ->
         last_successful_poll_at=leg.last_successful_poll_at,
         next_poll_at=leg.next_poll_at,
         active=leg.active,
+        partner_numbers=partner_numbers,
     )
 
 

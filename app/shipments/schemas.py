@@ -125,6 +125,12 @@ class OrderUpdate(StrictInput):
     promised_delivery_date: IsoDate | None = Field(default=None, description=PROMISE_DESCRIPTION)
 
 
+class PartnerNumberRead(BaseModel):
+    number: str = Field(description="the number as the carrier gave it")
+    partner_name: str | None = Field(description="the partner, when the carrier names it")
+    first_seen_at: datetime
+
+
 class LegRead(BaseModel):
     id: int
     sequence: int
@@ -145,6 +151,12 @@ class LegRead(BaseModel):
     last_successful_poll_at: datetime | None
     next_poll_at: datetime | None
     active: bool
+    partner_numbers: list[PartnerNumberRead] = Field(
+        default_factory=list,
+        description="numbers under which a local delivery partner firstscan does not track "
+        "(e.g. the foreign postal service after DHL eCommerce) carries the parcel on: found by "
+        "a lookup, never polled",
+    )
 
 
 class ShipmentRead(BaseModel):
@@ -214,7 +226,8 @@ class UpcomingAlertRead(BaseModel):
 
 class OrderDetailRead(OrderRead):
     matched_by: list[str] = Field(
-        description="what the searched number matched: 'order_number' and/or 'tracking_number'"
+        description="what the searched number matched: 'order_number', 'tracking_number' "
+        "and/or 'partner_number' (a leg's partner number, see legs[].partner_numbers)"
     )
     timeline: list[TimelineEventRead] = Field(description="every leg's events, newest first")
     open_alerts: list[OpenAlertRead]

@@ -72,6 +72,7 @@ def _judge_snapshot(
         handoff=snapshot.handoff,
         unknown_codes=snapshot.unknown_codes,
         dropped_events=dropped,
+        partner_numbers=snapshot.partner_numbers,
     )
 
 

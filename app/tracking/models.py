@@ -37,6 +37,22 @@ class LegEvent(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class LegPartnerNumber(Base):
+    """A number under which a partner firstscan does not track carries a leg's parcel on (a DHL
+    eCommerce parcel's foreign postal service), as the carrier named it: found by a lookup, never
+    polled. `number` is as the carrier wrote it, `lookup_key` the form searches match."""
+
+    __tablename__ = "partner_numbers"
+    __table_args__ = (UniqueConstraint("leg_id", "lookup_key"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
+    leg_id: Mapped[int] = mapped_column(ForeignKey("legs.id", ondelete="CASCADE"))
+    number: Mapped[str] = mapped_column(String(64))
+    lookup_key: Mapped[str] = mapped_column(String(64), index=True)
+    partner_name: Mapped[str | None] = mapped_column(String(128))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class CarrierState(Base):
     """What every worker must agree on about one carrier, shared through the database.
 

@@ -1,5 +1,6 @@
 """Writing a batch of poll outcomes: events once each, legs moved on, revealed hand-off legs
-added, the orders that changed queued for the rules. One transaction per batch."""
+added, partner numbers kept for lookups, the orders that changed queued for the rules. One
+transaction per batch."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from sqlalchemy import CursorResult, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import db
+from app.shipments.labels import build_lookup_key
 from app.shipments.models import Leg, Order
 from app.tracking.cadence import CadenceTable, max_poll_age
 from app.tracking.claims import LegClaim
-from app.tracking.models import CarrierCallCount, LegEvent
+from app.tracking.models import CarrierCallCount, LegEvent, LegPartnerNumber
 from app.tracking.progress import LegProgress
-from carriers.types import Handoff, TrackingEvent, TrackingStatus
+from carriers.types import Handoff, PartnerNumber, TrackingEvent, TrackingStatus
 
 CADENCE = CadenceTable()
 
@@ -38,6 +40,7 @@ class LegOutcome:
     unknown_codes: Sequence[str] = ()
     dropped_events: Sequence[str] = ()  # why each dropped event was dropped
     set_aside: bool = False  # the answer could not be judged: the leg goes to the quarantine
+    partner_numbers: Sequence[PartnerNumber] = ()  # searchable, never polled
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +200,7 @@ async def record_outcomes(
     statement = _LEASED_LEG_UPDATE if source == "poll" else _PUSHED_LEG_UPDATE
     result = await session.execute(statement, params)
     added = await add_handoff_legs(session, outcomes=outcomes, now=now)
+    await store_partner_numbers(session, outcomes=outcomes, now=now)
     return RecordedBatch(stored, cast(CursorResult[Any], result).rowcount or 0, added)
 
 
@@ -287,6 +291,47 @@ async def add_handoff_legs(
     if added:
         await session.flush()
     return added
+
+
+PARTNER_NUMBER_MAX = 64  # the column's width; a longer "number" is no tracking number
+PARTNER_NAME_MAX = 128
+
+
+async def store_partner_numbers(
+    session: AsyncSession, *, outcomes: Sequence[LegOutcome], now: datetime
+) -> None:
+    """Keeps the partner numbers a carrier named, once per leg and number, for lookups only:
+    nothing polls them. One statement for the whole batch; a number seen before is left as is
+    (its first_seen_at stays)."""
+    rows: dict[tuple[int, str], dict[str, object]] = {}
+    for outcome in outcomes:
+        for partner in outcome.partner_numbers:
+            row = _partner_row(outcome.claim.id, partner, now=now)
+            if row is not None:
+                rows.setdefault((outcome.claim.id, str(row["lookup_key"])), row)
+    if rows:
+        stmt = db.insert_ignoring_duplicates(
+            session, LegPartnerNumber.__table__, unique=["leg_id", "lookup_key"]
+        )
+        await session.execute(stmt, [rows[key] for key in sorted(rows)])
+
+
+def _partner_row(leg_id: int, partner: PartnerNumber, *, now: datetime) -> dict[str, object] | None:
+    # Carrier text is checked here, where it meets the columns: an unprintable or over-long
+    # number is skipped (it could never be typed into a search), never allowed to fail the batch.
+    number = partner.number.strip()
+    key = build_lookup_key(number)
+    if not key or len(number) > PARTNER_NUMBER_MAX or not number.isprintable():
+        return None
+    raw_name = partner.partner_name or ""
+    name = " ".join("".join(c if c.isprintable() else " " for c in raw_name).split())
+    return {
+        "leg_id": leg_id,
+        "number": number,
+        "lookup_key": key,
+        "partner_name": name[:PARTNER_NAME_MAX] or None,
+        "first_seen_at": now,
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from carriers.types import (
     PHYSICAL_STATUSES,
     Handoff,
     Location,
+    PartnerNumber,
     TrackingEvent,
     TrackingQuery,
     TrackingSnapshot,
@@ -108,6 +109,7 @@ def _build_snapshot(number: str, shipment: payloads.Shipment) -> TrackingSnapsho
         status = _event_status(number, shipment.status, unknown)
     else:
         status = S.LABEL_CREATED  # DHL knows the number and reports nothing physical
+    handoff = _handoff(shipment)
     return TrackingSnapshot(
         carrier=CARRIER,
         tracking_number=number,
@@ -115,8 +117,9 @@ def _build_snapshot(number: str, shipment: payloads.Shipment) -> TrackingSnapsho
         events=tuple(events),
         service=shipment.service,
         estimated_delivery_at=_estimated_delivery(shipment, resolver),
-        handoff=_handoff(shipment),
+        handoff=handoff,
         unknown_codes=tuple(dict.fromkeys(unknown)),
+        partner_numbers=_partner_numbers(shipment, number, handoff),
     )
 
 
@@ -215,18 +218,44 @@ def _estimated_delivery(
 def _handoff(shipment: payloads.Shipment) -> Handoff | None:
     # DHL eCommerce Americas hands US parcels to USPS for the last mile and lists the USPS
     # number as the "local-tracking-number" reference. Elsewhere that reference belongs to
-    # another postal partner (Royal Mail, Canada Post...) that firstscan does not track.
+    # another postal partner (Royal Mail, Canada Post...) that firstscan does not track: it
+    # becomes a partner number (_partner_numbers), searchable but never polled.
     destination = shipment.destination.address if shipment.destination else None
     if shipment.service != "ecommerce" or destination is None:
         return None
-    if (destination.country_code or "").upper() != "US" or shipment.details is None:
+    if (destination.country_code or "").upper() != "US":
         return None
-    references = shipment.details.references
+    local = _local_numbers(shipment)
+    return Handoff(carrier="usps", tracking_number=local[0]) if local else None
+
+
+def _partner_numbers(
+    shipment: payloads.Shipment, number: str, handoff: Handoff | None
+) -> tuple[PartnerNumber, ...]:
+    # The reference itself carries only a number and a type. The one place the Unified API
+    # names another company is details.carrier (an Organization); where it names someone other
+    # than DHL, that is the partner. Unnamed otherwise: the country alone does not say who.
+    taken = {number.upper()} | ({handoff.tracking_number.upper()} if handoff else set())
+    carrier = shipment.details.carrier if shipment.details else None
+    name = " ".join((carrier.organization_name or "").split()) if carrier else ""
+    partner = name if name and not name.upper().startswith("DHL") else None
+    return tuple(
+        PartnerNumber(number=local, partner_name=partner)
+        for local in _local_numbers(shipment)
+        if local.upper() not in taken
+    )
+
+
+def _local_numbers(shipment: payloads.Shipment) -> list[str]:
+    """The "local-tracking-number" references, as DHL wrote them, each once, in DHL's order."""
+    references = shipment.details.references if shipment.details else None
     listed = references if isinstance(references, list) else [references] if references else []
-    for reference in listed:
-        if reference.type == LOCAL_TRACKING_NUMBER and reference.number:
-            return Handoff(carrier="usps", tracking_number=reference.number.strip())
-    return None
+    numbers = (
+        (reference.number or "").strip()
+        for reference in listed
+        if reference.type == LOCAL_TRACKING_NUMBER
+    )
+    return list(dict.fromkeys(local for local in numbers if local))
 
 
 def _location(place: payloads.Place | None) -> Location | None:

@@ -38,7 +38,12 @@ class Reference(Model):
     type: str | None = None
 
 
+class Organization(Model):
+    organization_name: str | None = None
+
+
 class Details(Model):
+    carrier: Organization | None = None
     # An array in the spec; some services send a single object.
     references: list[Reference] | Reference | None = None
 

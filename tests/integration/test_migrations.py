@@ -58,5 +58,7 @@ def test_every_lookup_column_has_an_index():
         ("alerts", "status"),
         ("api_keys", "key_hash"),
         ("audit_log", "order_id"),
+        ("partner_numbers", "lookup_key"),
+        ("partner_numbers", "leg_id"),
     ]:
         assert needed in indexed, needed

@@ -6,7 +6,14 @@ import pytest
 
 from carriers.dhl.parse import STATUS_CODES, STATUS_LABELS, parse_problem, parse_shipments
 from carriers.errors import CarrierResponseInvalid, TrackingNotFound
-from carriers.types import Handoff, Location, TrackingQuery, TrackingSnapshot, TrackingStatus
+from carriers.types import (
+    Handoff,
+    Location,
+    PartnerNumber,
+    TrackingQuery,
+    TrackingSnapshot,
+    TrackingStatus,
+)
 from tests.unit.carriers.dhl.payloads import dump, load, load_text, shipment_of
 
 S = TrackingStatus
@@ -138,6 +145,62 @@ def test_ecommerce_receipt_at_the_distribution_center_is_the_acceptance_scan():
 
 def test_international_ecommerce_local_number_is_no_usps_handoff():
     assert snapshot_of(load("ecommerce_international.json")).handoff is None
+
+
+def test_international_ecommerce_local_number_is_a_partner_number_unnamed_by_dhl():
+    snapshot = snapshot_of(load("ecommerce_international.json"))
+
+    assert snapshot.partner_numbers == (PartnerNumber(number="H01PQA0010751022"),)
+    assert snapshot.handoff is None
+
+
+def test_partner_is_named_when_dhl_names_the_carrier_and_it_is_not_dhl():
+    answer = load("ecommerce_international.json")
+    shipment_of(answer)["details"]["carrier"] = {
+        "@type": "Organization",
+        "organizationName": " Royal  Mail ",
+    }
+
+    assert snapshot_of(answer).partner_numbers == (
+        PartnerNumber(number="H01PQA0010751022", partner_name="Royal Mail"),
+    )
+
+
+def test_dhl_naming_itself_as_carrier_leaves_the_partner_unnamed():
+    answer = load("ecommerce_international.json")
+    shipment_of(answer)["details"]["carrier"] = {"organizationName": "DHL eCommerce"}
+
+    assert snapshot_of(answer).partner_numbers == (PartnerNumber(number="H01PQA0010751022"),)
+
+
+def test_us_ecommerce_local_number_stays_the_usps_handoff_and_no_partner_number():
+    snapshot = snapshot_of(load("ecommerce_us_handoff.json"))
+
+    assert snapshot.handoff == Handoff(carrier="usps", tracking_number="9361289691090239488371")
+    assert snapshot.partner_numbers == ()
+
+
+def test_partner_numbers_are_listed_once_each_and_never_the_number_asked_for():
+    answer = load("ecommerce_international.json")
+    references = shipment_of(answer)["details"]["references"]
+    references += [
+        {"number": " H01PQA0010751022 ", "type": "local-tracking-number"},
+        {"number": "GMDBD8E9CCE94842E495B7", "type": "local-tracking-number"},
+        {"number": "", "type": "local-tracking-number"},
+        {"number": "LP00123456789", "type": "local-tracking-number"},
+    ]
+
+    assert [p.number for p in snapshot_of(answer).partner_numbers] == [
+        "H01PQA0010751022",
+        "LP00123456789",
+    ]
+
+
+def test_a_shipment_without_references_has_no_partner_numbers():
+    answer = load("ecommerce_international.json")
+    del shipment_of(answer)["details"]
+
+    assert snapshot_of(answer).partner_numbers == ()
 
 
 def test_a_single_reference_object_is_read_like_a_list():
