@@ -22,7 +22,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import repeat
 from typing import Any
 
 from sqlalchemy import (
@@ -64,6 +63,7 @@ from app.alerts.service import (
 )
 from app.audit.models import AuditEntry
 from app.db import UTCDateTime, lock_for_update
+from app.pacing import Pacer
 from app.public.wording import NOTICE_PROBLEMS
 from app.reconciliation.facts import Finding
 from app.shipments.models import Leg, Order
@@ -107,8 +107,14 @@ async def replace_plans(
     if not order_ids:
         return
     await session.execute(delete(_plans).where(_plans.c.order_id.in_(order_ids)))
-    # One plan per subject and rule, as one alert: the unique index refuses a second.
-    rows = {(row["subject_key"], row["rule"]): row for row in map(_plan_row, plans, repeat(policy))}
+    # One plan per subject and rule, as one alert: the unique index refuses a second. A big
+    # order has hundreds: building them gives the event loop its turns.
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    pacer = Pacer()
+    for plan in plans:
+        row = _plan_row(plan, policy)
+        rows[(row["subject_key"], row["rule"])] = row
+        await pacer.turn()
     if rows:
         await session.execute(insert(_plans), list(rows.values()))
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
 
 from app.reconciliation.facts import EventFacts, LegFacts, OrderFacts
 from app.shipments.models import Leg, Order
 from app.tracking.cadence import CadenceTable, max_poll_age
-from app.tracking.models import LegEvent
 from carriers.types import TrackingStatus
 
 
@@ -21,7 +21,22 @@ def _status(value: str | None) -> TrackingStatus | None:
         return TrackingStatus.UNKNOWN
 
 
-def build_event_facts(event: LegEvent) -> EventFacts:
+class StoredEvent(Protocol):
+    """What the rules read of a stored scan: a LegEvent, or a row of the same columns."""
+
+    id: int
+    leg_id: int
+    status: str
+    occurred_at: datetime
+    utc_offset_minutes: int
+    carrier_code: str
+    description: str
+    location_city: str | None
+    location_state: str | None
+    location_country: str | None
+
+
+def build_event_facts(event: StoredEvent) -> EventFacts:
     location = ", ".join(
         p for p in (event.location_city, event.location_state, event.location_country) if p
     )
@@ -38,7 +53,7 @@ def build_event_facts(event: LegEvent) -> EventFacts:
 
 
 def build_order_facts(
-    order: Order, events_by_leg: Mapping[int, Sequence[LegEvent]], cadence: CadenceTable
+    order: Order, events_by_leg: Mapping[int, Sequence[StoredEvent]], cadence: CadenceTable
 ) -> OrderFacts:
     """`order` must have its shipments and legs loaded; events may be in any order."""
     legs: list[Leg] = [leg for s in order.shipments for leg in s.legs]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from app import db
 from app.reconciliation.facts import CarrierHealth
+from app.reconciliation.facts_builder import StoredEvent
 from app.shipments.models import Leg, Order, Shipment
 from app.tracking.models import CarrierState, LegEvent
 
@@ -79,11 +80,27 @@ async def list_orders_with_legs(session: AsyncSession, order_ids: Sequence[int])
     return list((await session.execute(stmt)).scalars())
 
 
-async def list_events_for_legs(session: AsyncSession, leg_ids: Sequence[int]) -> list[LegEvent]:
+async def list_events_for_legs(
+    session: AsyncSession, leg_ids: Sequence[int]
+) -> Sequence[StoredEvent]:
+    """The scans the rules read, as plain rows (named like LegEvent's columns): a big order has
+    thousands, and turning each into an ORM object held the event loop for tens of ms."""
     if not leg_ids:
         return []
-    stmt = select(LegEvent).where(LegEvent.leg_id.in_(leg_ids))
-    return list((await session.execute(stmt)).scalars())
+    stmt = select(
+        LegEvent.id,
+        LegEvent.leg_id,
+        LegEvent.status,
+        LegEvent.occurred_at,
+        LegEvent.utc_offset_minutes,
+        LegEvent.carrier_code,
+        LegEvent.description,
+        LegEvent.location_city,
+        LegEvent.location_state,
+        LegEvent.location_country,
+    ).where(LegEvent.leg_id.in_(leg_ids))
+    rows: Sequence[StoredEvent] = (await session.execute(stmt)).all()
+    return rows
 
 
 async def iter_active_order_ids(session: AsyncSession, *, batch: int) -> AsyncIterator[list[int]]:

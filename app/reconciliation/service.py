@@ -17,17 +17,17 @@ from app.alerts import repository as alerts_repository
 from app.alerts import service as alerts_service
 from app.alerts.models import Alert
 from app.db import session_scope
+from app.pacing import Pacer
 from app.quarantine import repository as quarantine_repository
 from app.quarantine.isolation import describe_error, is_outage
 from app.reconciliation import repository, rules
 from app.reconciliation.calendar import CalendarTable, default_calendars
 from app.reconciliation.facts import Finding, OrderFacts
-from app.reconciliation.facts_builder import build_order_facts
+from app.reconciliation.facts_builder import StoredEvent, build_order_facts
 from app.reconciliation.thresholds import ThresholdTable
 from app.shipments.models import Leg, Order
 from app.tracking.cadence import CadenceTable, next_poll_at
 from app.tracking.explain import describe_status
-from app.tracking.models import LegEvent
 from carriers.registry import carrier_name
 from carriers.types import TrackingStatus
 
@@ -74,7 +74,7 @@ async def load_order_facts(
 ) -> list[tuple[Order, OrderFacts]]:
     orders = await repository.list_orders_with_legs(session, order_ids)
     leg_ids = [leg.id for o in orders for s in o.shipments for leg in s.legs]
-    events_by_leg: dict[int, list[LegEvent]] = defaultdict(list)
+    events_by_leg: dict[int, list[StoredEvent]] = defaultdict(list)
     for event in await repository.list_events_for_legs(session, leg_ids):
         events_by_leg[event.leg_id].append(event)
     return [(o, build_order_facts(o, events_by_leg, cadence)) for o in orders]
@@ -120,6 +120,7 @@ async def reconcile_orders(
     judged = [
         (order, facts, verdict) for (order, facts), verdict in zip(loaded, verdicts, strict=True)
     ]
+    pacer = Pacer()
     legs = {order.id: _legs(order) for order, _ in loaded}
     findings = [
         (finding, _subject(order, finding, legs[order.id]))
@@ -130,14 +131,14 @@ async def reconcile_orders(
         session, findings=findings, open_alerts=open_alerts, policy=config.policy, now=now
     )
     _stop_polling_dead_legs(judged, recorded, legs)
+    plans = []
+    for order, facts, verdict in judged:
+        plans += _plans(order, facts, verdict, legs[order.id])
+        await pacer.turn()
     await planned.replace_plans(
         session,
         order_ids=[order.id for order, _, _ in judged],
-        plans=[
-            plan
-            for order, facts, verdict in judged
-            for plan in _plans(order, facts, verdict, legs[order.id])
-        ],
+        plans=plans,
         policy=config.policy,
     )
     for order, facts, verdict in judged:
