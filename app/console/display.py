@@ -90,6 +90,10 @@ def audit_words(action: str, detail: Mapping[str, Any]) -> str:
         "shipment.created": "added a shipment",
         "shipment.updated": "updated a shipment",
         "customer.notice_queued": "queued an email to the customer",
+        "leg.superseded": (
+            f"followed the carrier's last-mile number {detail.get('by_tracking_number', '')} "
+            "instead of the shop's"
+        ),
     }
     return texts.get(action, label(action.replace(".", " ")))
 

@@ -14,8 +14,9 @@ from sqlalchemy import CursorResult, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import db
+from app.audit import repository as audit_repository
 from app.shipments.labels import build_lookup_key
-from app.shipments.models import Leg, Order
+from app.shipments.models import Leg, Order, Shipment
 from app.tracking.cadence import CadenceTable, max_poll_age
 from app.tracking.claims import LegClaim
 from app.tracking.models import CarrierCallCount, LegEvent, LegPartnerNumber
@@ -254,9 +255,14 @@ async def add_handoff_legs(
         return 0
     known = (
         await session.execute(
-            select(Leg.shipment_id, Leg.carrier, Leg.tracking_number, Leg.sequence).where(
-                Leg.shipment_id.in_(wanted)
-            )
+            select(
+                Leg.id,
+                Leg.shipment_id,
+                Leg.carrier,
+                Leg.tracking_number,
+                Leg.sequence,
+                Leg.handoff_from_leg_id,
+            ).where(Leg.shipment_id.in_(wanted))
         )
     ).all()
     added = 0
@@ -269,6 +275,9 @@ async def add_handoff_legs(
             for k in legs
         ):
             continue
+        follower = next((k for k in legs if k.handoff_from_leg_id == outcome.claim.id), None)
+        if follower is not None:
+            await _supersede(session, follower.id, by=handoff, now=now)
         progress = outcome.progress or outcome.claim.progress
         session.add(
             Leg(
@@ -332,6 +341,30 @@ def _partner_row(leg_id: int, partner: PartnerNumber, *, now: datetime) -> dict[
         "partner_name": name[:PARTNER_NAME_MAX] or None,
         "first_seen_at": now,
     }
+
+
+async def _supersede(session: AsyncSession, leg_id: int, *, by: Handoff, now: datetime) -> None:
+    """The carrier handed the parcel on under another number than the shop gave for the last
+    mile: the carrier's is the one the next carrier scans, so it becomes the next leg. The shop's
+    leg stays (its number still finds the order) but leaves the chain and is no longer polled;
+    with its polls stopped, no alert can rest on its silence."""
+    await session.execute(
+        update(Leg)
+        .where(Leg.id == leg_id)
+        .values(handoff_from_leg_id=None, active=False, next_poll_at=None, updated_at=now)
+    )
+    order_id = await session.scalar(
+        select(Shipment.order_id).join(Leg, Leg.shipment_id == Shipment.id).where(Leg.id == leg_id)
+    )
+    await audit_repository.record(
+        session,
+        actor="firstscan",
+        action="leg.superseded",
+        entity_type="leg",
+        entity_id=str(leg_id),
+        order_id=order_id,
+        detail={"by_carrier": by.carrier, "by_tracking_number": by.tracking_number},
+    )
 
 
 @dataclass(frozen=True, slots=True)

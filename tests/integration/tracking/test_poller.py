@@ -279,3 +279,52 @@ async def test_when_the_carrier_recovers_its_backed_off_legs_are_due_at_once(
     second = await session.get(Leg, second_id, populate_existing=True)
     assert second.consecutive_failures == 0
     assert second.last_successful_poll_at == clock.now
+
+
+async def test_a_revealed_number_other_than_the_shops_last_mile_becomes_the_next_leg(
+    committing_sessionmaker, session, clock
+):
+    """Found by the soak: the shop's last-mile number is not the one the carrier hands off
+    under. The carrier's is the one the next carrier scans; the shop's leaves the chain."""
+    from app.audit.models import AuditEntry
+    from app.quarantine.models import QuarantinedMember
+
+    number = example_number("ups", "handoff_gap")
+    timeline = plan_timeline("ups", number, label_created_at=LABEL_AT)
+    shop_number = example_number("usps", "normal", 99)
+    async with committing_sessionmaker() as writer:
+        _, (first, shops) = await create_order(
+            writer,
+            now=LABEL_AT,
+            label_at=LABEL_AT,
+            shipments=[
+                {
+                    "tracking_number": number,
+                    "carrier": "ups",
+                    "label_created_at": "",
+                    "last_mile": {"carrier": "usps", "tracking_number": shop_number},
+                }
+            ],
+        )
+        await writer.commit()
+    clock.now = LABEL_AT + timedelta(days=10)
+    revealed = timeline.handed_off(clock.now)
+    assert revealed is not None
+    assert revealed.tracking_number != shop_number
+
+    (report,) = await make_poller(
+        committing_sessionmaker, clock, {"ups": SandboxCarrier("ups", clock=clock)}
+    ).poll_due()
+
+    assert (report.legs_added, report.set_aside) == (1, 0)
+    legs = (await session.execute(select(Leg).order_by(Leg.sequence))).scalars().all()
+    by_number = {leg.tracking_number: leg for leg in legs}
+    carriers_leg = by_number[revealed.tracking_number]
+    assert carriers_leg.handoff_from_leg_id == first.id
+    assert (by_number[shop_number].handoff_from_leg_id, by_number[shop_number].active) == (
+        None,
+        False,
+    )
+    assert (await session.execute(select(QuarantinedMember))).scalars().all() == []
+    actions = (await session.execute(select(AuditEntry.action))).scalars().all()
+    assert "leg.superseded" in actions
