@@ -293,7 +293,7 @@ async def test_a_revealed_number_other_than_the_shops_last_mile_becomes_the_next
     timeline = plan_timeline("ups", number, label_created_at=LABEL_AT)
     shop_number = example_number("usps", "normal", 99)
     async with committing_sessionmaker() as writer:
-        _, (first, shops) = await create_order(
+        _, (first, _shops_leg) = await create_order(
             writer,
             now=LABEL_AT,
             label_at=LABEL_AT,
