@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache, partial
+from functools import partial
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,18 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.alerts.channels import build_channels
 from app.alerts.customer_notice import CustomerNoticePolicy
 from app.alerts.delivery import Channel
-from app.alerts.routing import parse_alert_routes
 from app.alerts.service import AlertPolicy
 from app.db import utcnow
 from app.public.links import TrackLinks
 from app.reconciliation import rules
-from app.reconciliation.calendar import parse_calendar_overrides
 from app.reconciliation.service import ReconciliationConfig
-from app.reconciliation.thresholds import ThresholdTable, parse_threshold_overrides
 from app.settings import Settings
 from app.shipments.context import FirstAlertDeadline
 from app.tracking.cadence import CadenceTable
-from app.tracking.rate import CarrierLimits, parse_carrier_limits, resolve_limits
+from app.tracking.rate import CarrierLimits, resolve_limits
 from carriers.protocol import CarrierClient
 from carriers.registry import (
     CARRIER_CODES,
@@ -67,7 +64,7 @@ def build_carrier_config(settings: Settings) -> CarrierConfig:
 def build_limits(
     settings: Settings, clients: Mapping[str, CarrierClient]
 ) -> dict[str, CarrierLimits]:
-    overrides = parse_carrier_limits(settings.carrier_limits)
+    overrides = settings.carrier_limits
     return {
         code: resolve_limits(
             client.default_rate_limit, overrides.get(code, {}), safety=settings.rate_safety
@@ -92,7 +89,7 @@ def build_customer_notice_policy(
 def build_alert_policy(settings: Settings, *, clock: Clock = utcnow) -> AlertPolicy:
     return AlertPolicy(
         default_team=settings.default_team,
-        routes=parse_alert_routes(settings.alert_routes),
+        routes=settings.alert_routes,
         webhook_urls=tuple(settings.webhook_urls),
         email_recipients=tuple(settings.alert_email_recipients),
         console_base_url=settings.public_base_url,
@@ -103,14 +100,9 @@ def build_alert_policy(settings: Settings, *, clock: Clock = utcnow) -> AlertPol
 def build_reconciliation_config(
     settings: Settings, *, clock: Clock = utcnow
 ) -> ReconciliationConfig:
-    thresholds = (
-        parse_threshold_overrides(settings.rule_thresholds)
-        if settings.rule_thresholds
-        else ThresholdTable()
-    )
     return ReconciliationConfig(
-        thresholds=thresholds,
-        calendars=parse_calendar_overrides(settings.carrier_calendars),
+        thresholds=settings.rule_thresholds,
+        calendars=settings.carrier_calendars,
         cadence=CadenceTable(),
         policy=build_alert_policy(settings, clock=clock),
     )
@@ -118,24 +110,12 @@ def build_reconciliation_config(
 
 def build_first_alert_deadline(settings: Settings) -> FirstAlertDeadline:
     """What ingest stores as a new leg's poll priority: its never_inducted deadline, from the
-    configured thresholds and carrier calendars (parsed once per configuration, not per row)."""
-    return _first_alert_deadline(settings.rule_thresholds, settings.carrier_calendars)
-
-
-@lru_cache(maxsize=8)
-def _first_alert_deadline(
-    rule_thresholds: str | None, carrier_calendars: str | None
-) -> FirstAlertDeadline:
-    thresholds = parse_threshold_overrides(rule_thresholds) if rule_thresholds else ThresholdTable()
-    calendars = parse_calendar_overrides(carrier_calendars)
+    configured thresholds and carrier calendars."""
+    thresholds, calendars = settings.rule_thresholds, settings.carrier_calendars
 
     def estimate(carrier: str, service: str | None, label_created_at: datetime) -> datetime:
         return rules.first_alert_deadline(
-            carrier,
-            service,
-            label_created_at,
-            thresholds=thresholds,
-            calendars=calendars,
+            carrier, service, label_created_at, thresholds=thresholds, calendars=calendars
         )
 
     return estimate

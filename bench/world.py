@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from app.reconciliation.facts import EventFacts, Finding, LegFacts, OrderFacts
+from app.kernel.findings import Finding
+from app.reconciliation.facts import EventFacts, LegFacts, OrderFacts
 from app.reconciliation.service import ReconciliationConfig, judge_order
 from app.tracking.cadence import CadenceTable, max_poll_age, next_poll_at
 from app.tracking.progress import LegProgress, apply_not_found, apply_snapshot

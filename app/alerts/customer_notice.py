@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.alerts import repository
 from app.alerts.models import Alert, AlertNotification
 from app.audit import repository as audit_repository
+from app.kernel.calendar import BusinessCalendar
 from app.public.wording import NOTICE_PROBLEMS, AlertView, alert_message, build_notice_email
-from app.reconciliation.calendar import BusinessCalendar
 
 CHANNEL = "customer_email"
 EVENT = "customer_notice"

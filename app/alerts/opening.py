@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.alerts import repository, service
 from app.alerts.models import Alert
 from app.alerts.service import AlertPolicy, FindingSubject, subject_key
-from app.reconciliation.facts import Finding
+from app.kernel.findings import Finding
 
 Keyed = tuple[str, Finding, FindingSubject]
 

@@ -63,9 +63,9 @@ from app.alerts.service import (
 )
 from app.audit.models import AuditEntry
 from app.db import UTCDateTime, lock_for_update
+from app.kernel.findings import Finding
 from app.pacing import Pacer
 from app.public.wording import NOTICE_PROBLEMS
-from app.reconciliation.facts import Finding
 from app.shipments.models import Leg, Order
 
 # The sweep runs every few seconds; a plan whose deadline passed longer ago than this belongs to

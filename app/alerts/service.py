@@ -15,11 +15,12 @@ from app.alerts import repository
 from app.alerts.customer_notice import CustomerNoticePolicy, enqueue_customer_notice
 from app.alerts.delivery import webhook_destination
 from app.alerts.models import Alert, AlertNotification
-from app.alerts.routing import AlertRoute, route_alert
+from app.alerts.routing import route_alert
 from app.alerts.schemas import AlertStatus, Outcome
 from app.audit import repository as audit_repository
 from app.errors import Conflict
-from app.reconciliation.facts import Finding
+from app.kernel.findings import Finding
+from app.settings.overrides import AlertRoute
 from carriers.registry import carrier_name
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}

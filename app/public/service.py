@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import repository as alerts_repository
+from app.kernel.calendar import BusinessCalendar
 from app.public import repository
 from app.public.access import postal_code_matches
 from app.public.schemas import PublicLeg, PublicShipment, PublicStatus
@@ -18,7 +19,6 @@ from app.public.wording import (
     describe_shipment,
     most_important_alert,
 )
-from app.reconciliation.calendar import BusinessCalendar
 from app.shipments import repository as shipments_repository
 from app.shipments.labels import build_lookup_key
 from app.shipments.models import Order

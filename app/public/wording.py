@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 
-from app.reconciliation.calendar import BusinessCalendar
+from app.kernel.calendar import BusinessCalendar
 from app.reconciliation.wording import long_date
 from carriers.types import TrackingStatus
 

@@ -1,12 +1,10 @@
-"""What the rules read (facts about an order and its legs) and what they write (findings)."""
+"""What the rules read: facts about an order and its legs (what they write: app.kernel.findings)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import StrEnum
-from types import MappingProxyType
 
 from carriers.types import TrackingStatus
 
@@ -14,12 +12,6 @@ from carriers.types import TrackingStatus
 def _require_aware(name: str, value: datetime | None) -> None:
     if value is not None and (value.tzinfo is None or value.utcoffset() is None):
         raise ValueError(f"{name} must be timezone-aware")
-
-
-class Severity(StrEnum):
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,28 +102,3 @@ class QuarantineSummary:
 
     def __post_init__(self) -> None:
         _require_aware("QuarantineSummary.oldest_since", self.oldest_since)
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One problem, worded for a support agent, with the facts that prove it.
-
-    `key` identifies the problem: the same problem found again on a later evaluation has the same
-    key even though the wording (days elapsed) changes. `evidence` is read-only.
-    """
-
-    rule: str
-    severity: Severity
-    leg_id: int | None
-    carrier: str | None
-    tracking_number: str | None
-    explanation: str
-    recommended_action: str
-    evidence: Mapping[str, str] = field(default_factory=dict, hash=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "evidence", MappingProxyType(dict(self.evidence)))
-
-    @property
-    def key(self) -> tuple[str, int | None, str | None]:
-        return self.rule, self.leg_id, self.carrier

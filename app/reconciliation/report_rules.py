@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.reconciliation.facts import Finding, LegFacts, Severity
+from app.kernel.findings import Finding, Severity
+from app.reconciliation.facts import LegFacts
 from app.reconciliation.scene import (
     Due,
     Scene,

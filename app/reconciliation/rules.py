@@ -50,18 +50,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from app.kernel.calendar import CalendarTable
+from app.kernel.findings import Finding, Severity
+from app.kernel.thresholds import ThresholdTable
 from app.reconciliation import report_rules, silence_rules
-from app.reconciliation.calendar import CalendarTable
-from app.reconciliation.facts import (
-    CarrierHealth,
-    Finding,
-    LegFacts,
-    OrderFacts,
-    QuarantineSummary,
-    Severity,
-)
+from app.reconciliation.facts import CarrierHealth, LegFacts, OrderFacts, QuarantineSummary
 from app.reconciliation.scene import Due, Scene
-from app.reconciliation.thresholds import ThresholdTable
 from app.reconciliation.wording import carrier_name, iso, moment, span
 
 __all__ = [

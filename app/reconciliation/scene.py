@@ -6,9 +6,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.reconciliation.calendar import BusinessCalendar, CalendarTable
-from app.reconciliation.facts import EventFacts, Finding, LegFacts, OrderFacts, Severity
-from app.reconciliation.thresholds import RuleThresholds, ThresholdTable
+from app.kernel.calendar import BusinessCalendar, CalendarTable
+from app.kernel.findings import Finding, Severity
+from app.kernel.thresholds import RuleThresholds, ThresholdTable
+from app.reconciliation.facts import EventFacts, LegFacts, OrderFacts
 from carriers.types import PHYSICAL_STATUSES, TrackingStatus
 
 CANCELLED_CLAIMS = frozenset({"cancelled", "canceled"})

@@ -17,14 +17,15 @@ from app.alerts import repository as alerts_repository
 from app.alerts import service as alerts_service
 from app.alerts.models import Alert
 from app.db import session_scope
+from app.kernel.calendar import CalendarTable, default_calendars
+from app.kernel.findings import Finding
+from app.kernel.thresholds import ThresholdTable
 from app.pacing import Pacer
 from app.quarantine import repository as quarantine_repository
 from app.quarantine.isolation import describe_error, is_outage
 from app.reconciliation import repository, rules
-from app.reconciliation.calendar import CalendarTable, default_calendars
-from app.reconciliation.facts import Finding, OrderFacts
+from app.reconciliation.facts import OrderFacts
 from app.reconciliation.facts_builder import StoredEvent, build_order_facts
-from app.reconciliation.thresholds import ThresholdTable
 from app.shipments.models import Leg, Order
 from app.tracking.cadence import CadenceTable, next_poll_at
 from app.tracking.explain import describe_status

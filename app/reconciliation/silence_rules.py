@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.reconciliation.facts import LegFacts, Severity
+from app.kernel.findings import Severity
+from app.reconciliation.facts import LegFacts
 from app.reconciliation.scene import (
     Due,
     Scene,

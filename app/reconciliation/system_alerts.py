@@ -9,10 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import repository as alerts_repository
 from app.alerts import service as alerts_service
+from app.kernel.findings import Finding
 from app.quarantine import repository as quarantine_repository
 from app.quarantine.models import QuarantinedMember
 from app.reconciliation import rules
-from app.reconciliation.facts import Finding, QuarantineSummary
+from app.reconciliation.facts import QuarantineSummary
 from app.shipments import repository as shipments_repository
 
 EXAMPLES = 3

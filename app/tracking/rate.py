@@ -8,7 +8,7 @@ Quotas: fixed hourly windows (on the hour, UTC) and daily windows (UTC midnight)
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -136,30 +136,8 @@ def give_back(budget: Budget, *, unused: int, windows: QuotaWindows) -> Budget:
     )
 
 
-_LIMIT_KEYS = {"per_second", "per_hour", "per_day"}
-
-
-def parse_carrier_limits(text: str | None) -> dict[str, dict[str, float | None]]:
-    """Parses FIRSTSCAN_CARRIER_LIMITS; raises ValueError naming the bad entry."""
-    if not text or not text.strip():
-        return {}
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid JSON ({exc.msg})") from None
-    if not isinstance(raw, dict):
-        raise ValueError('must be a JSON object like {"dhl": {"per_day": 250}}')
-    for carrier, limits in raw.items():
-        if not isinstance(limits, dict) or not set(limits) <= _LIMIT_KEYS:
-            raise ValueError(f"{carrier}: use only the keys per_second, per_hour, per_day")
-        for key, value in limits.items():
-            if value is not None and (not isinstance(value, int | float) or value <= 0):
-                raise ValueError(f"{carrier}.{key} must be a positive number or null")
-    return raw
-
-
 def resolve_limits(
-    published: RateLimit, overrides: dict[str, float | None], *, safety: float
+    published: RateLimit, overrides: Mapping[str, float | None], *, safety: float
 ) -> CarrierLimits:
     """The published limit, overridden per key, with `safety` taken off the per-second rate."""
     per_second = overrides.get("per_second", published.requests_per_second)

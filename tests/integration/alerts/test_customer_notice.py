@@ -11,8 +11,8 @@ from app.alerts.dispatch import dispatch_due_notifications
 from app.alerts.models import AlertNotification
 from app.alerts.schemas import Outcome
 from app.audit.models import AuditEntry
+from app.kernel.findings import Finding, Severity
 from app.public.links import TrackLinks
-from app.reconciliation.facts import Finding, Severity
 from app.settings import Settings
 from app.wiring import build_alert_policy
 from tests.factories import create_order, fedex_number, shipment_payload, usps_number

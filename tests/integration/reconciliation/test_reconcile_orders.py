@@ -175,7 +175,7 @@ async def test_the_sweep_judges_only_orders_that_are_due(session):
 async def test_bulk_opening_falls_back_when_another_worker_opened_the_same_alert(session):
     from app.alerts import opening
     from app.alerts.service import FindingSubject
-    from app.reconciliation.facts import Finding, Severity
+    from app.kernel.findings import Finding, Severity
 
     order_id, leg = await usps_label_only_order(session, polled_at=AFTER_DEADLINE)
     finding = Finding(

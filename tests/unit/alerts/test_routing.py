@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.alerts.routing import AlertRoute, parse_alert_routes, route_alert
+from app.alerts.routing import route_alert
+from app.settings.overrides import AlertRoute, parse_alert_routes
 
 ROUTES = parse_alert_routes(
     '[{"rule": "handoff_gap", "carrier": "usps", "team": "usps-desk"},'

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from app.kernel.calendar import BusinessCalendar
 from app.public.wording import (
     ALERT_WORDS,
     NOTICE_PROBLEMS,
@@ -18,7 +19,6 @@ from app.public.wording import (
     describe_shipment,
     most_important_alert,
 )
-from app.reconciliation.calendar import BusinessCalendar
 
 CALENDAR = BusinessCalendar()
 # Thursday 17 December 2026, 10:00 in New York.

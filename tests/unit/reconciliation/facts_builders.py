@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.reconciliation.calendar import CalendarTable
-from app.reconciliation.facts import EventFacts, Finding, LegFacts, OrderFacts
+from app.kernel.calendar import CalendarTable
+from app.kernel.findings import Finding
+from app.kernel.thresholds import ThresholdTable
+from app.reconciliation.facts import EventFacts, LegFacts, OrderFacts
 from app.reconciliation.rules import find_discrepancies
-from app.reconciliation.thresholds import ThresholdTable
 from carriers.types import TrackingStatus
 
 NEW_YORK = ZoneInfo("America/New_York")

@@ -4,7 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from app.reconciliation.facts import CarrierHealth, Severity
+from app.kernel.findings import Severity
+from app.reconciliation.facts import CarrierHealth
 from app.reconciliation.rules import find_carrier_outages
 from tests.unit.reconciliation.facts_builders import ny
 

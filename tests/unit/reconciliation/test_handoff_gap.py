@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from app.reconciliation.facts import LegFacts, OrderFacts, Severity
+from app.kernel.findings import Severity
+from app.reconciliation.facts import LegFacts, OrderFacts
 from carriers.types import TrackingStatus
 from tests.unit.reconciliation.facts_builders import (
     findings_at,

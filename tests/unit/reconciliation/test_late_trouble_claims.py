@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from app.reconciliation.calendar import BusinessCalendar, CalendarTable
-from app.reconciliation.facts import Severity
+from app.kernel.calendar import BusinessCalendar, CalendarTable
+from app.kernel.findings import Severity
 from carriers.types import TrackingStatus
 from tests.unit.reconciliation.facts_builders import (
     findings_at,

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from app.reconciliation.facts import Severity
-from app.reconciliation.thresholds import ThresholdTable
+from app.kernel.findings import Severity
+from app.kernel.thresholds import ThresholdTable
 from carriers.types import TrackingStatus
 from tests.unit.reconciliation.facts_builders import (
     findings_at,

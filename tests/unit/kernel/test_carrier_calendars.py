@@ -4,7 +4,8 @@ from datetime import date, time
 
 import pytest
 
-from app.reconciliation.calendar import default_calendars, parse_calendar_overrides
+from app.kernel.calendar import default_calendars
+from app.settings.overrides import parse_calendar_overrides
 
 VETERANS_DAY = date(2026, 11, 11)
 THANKSGIVING = date(2026, 11, 26)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -190,25 +189,18 @@ _CALENDAR_KEYS = {
 }
 
 
-def parse_calendar_overrides(text: str | None) -> CalendarTable:
-    """Parses FIRSTSCAN_CARRIER_CALENDARS over the defaults; raises ValueError naming the entry.
+def build_calendar_table(document: Mapping[str, object]) -> CalendarTable:
+    """The default calendars with a decoded FIRSTSCAN_CARRIER_CALENDARS over them; raises
+    ValueError naming the entry.
 
     Shape: {"ups": {"timezone": "America/Chicago", "pickup_cutoff": "18:30",
     "extra_holidays": ["2026-12-24"], "worked_holidays": ["Veterans Day"]}, "*": {...}}.
     """
     base = default_calendars()
-    if not text or not text.strip():
-        return base
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid JSON ({exc.msg})") from None
-    if not isinstance(raw, dict):
-        raise ValueError('must be a JSON object like {"ups": {"pickup_cutoff": "18:00"}}')
-    default = _calendar(base.default, raw.get("*", {}), "*")
+    default = _calendar(base.default, document.get("*", {}), "*")
     by_carrier = {
         carrier: _calendar(base.by_carrier.get(carrier, default), entry, carrier)
-        for carrier, entry in raw.items()
+        for carrier, entry in document.items()
         if carrier != "*"
     }
     untouched = {c: cal for c, cal in base.by_carrier.items() if c not in by_carrier}

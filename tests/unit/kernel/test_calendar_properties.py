@@ -5,7 +5,7 @@ from datetime import UTC, datetime, time, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.reconciliation.calendar import BusinessCalendar
+from app.kernel.calendar import BusinessCalendar
 
 calendars = st.builds(
     BusinessCalendar,

@@ -1,18 +1,34 @@
+"""All configuration, read once from FIRSTSCAN_* environment variables at the edge and passed
+down. Settings is a leaf: it imports only the kernel's vocabulary, never a domain."""
+
 from __future__ import annotations
 
 import ipaddress
 from datetime import timedelta
 from functools import cached_property
-from typing import Literal
+from typing import Annotated, Literal
 
 from limits import parse_many
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    Field,
+    InstanceOf,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from app.alerts.routing import parse_alert_routes
-from app.reconciliation.calendar import parse_calendar_overrides
-from app.reconciliation.thresholds import parse_threshold_overrides
-from app.tracking.rate import parse_carrier_limits
+from app.kernel.calendar import CalendarTable, default_calendars
+from app.kernel.thresholds import ThresholdTable
+from app.settings.overrides import (
+    AlertRoute,
+    CarrierLimitOverrides,
+    parse_alert_routes,
+    parse_calendar_overrides,
+    parse_carrier_limits,
+    parse_threshold_overrides,
+)
 
 ENV_PREFIX = "FIRSTSCAN_"
 
@@ -55,7 +71,7 @@ class Settings(BaseSettings):
     carrier_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     # JSON {"dhl": {"per_second": 1, "per_hour": null, "per_day": 250}, ...} overriding the
     # carriers' published defaults; the share of a limit we allow ourselves is rate_safety.
-    carrier_limits: str | None = None
+    carrier_limits: Annotated[CarrierLimitOverrides, NoDecode] = Field(default_factory=dict)
     # 0.7: under CPU load an event loop can send a call up to ~100 ms late and bunch it with the
     # next ones; 30 % headroom kept four workers on a loaded 2-core machine under the limit.
     rate_safety: float = Field(default=0.7, gt=0, le=1)
@@ -79,14 +95,18 @@ class Settings(BaseSettings):
     promise_max_days_ahead: int = Field(default=365, ge=1, le=3650)
 
     # Rules: JSON overrides of the default thresholds, per carrier or carrier/service.
-    rule_thresholds: str | None = None
+    rule_thresholds: Annotated[InstanceOf[ThresholdTable], NoDecode] = Field(
+        default_factory=ThresholdTable
+    )
     # JSON per carrier: time zone, pickup cutoff, extra holidays, holidays the carrier works.
-    carrier_calendars: str | None = None
+    carrier_calendars: Annotated[InstanceOf[CalendarTable], NoDecode] = Field(
+        default_factory=default_calendars
+    )
 
     # Alerts: routing to teams and delivery to ops.
     default_team: str = "ops"
     # JSON list of {"rule"?, "carrier"?, "severity"?, "team"}; the first route that matches wins.
-    alert_routes: str | None = None
+    alert_routes: Annotated[tuple[InstanceOf[AlertRoute], ...], NoDecode] = ()
     # Comma-separated Slack-compatible incoming webhook URLs (secret: they carry the token).
     alert_webhook_urls: SecretStr | None = None
     alert_email_to: str | None = None  # comma-separated addresses for alert emails
@@ -156,30 +176,27 @@ class Settings(BaseSettings):
             raise ValueError("needs FIRSTSCAN_SECRET_KEY, which signs the link in the email")
         return value
 
-    @field_validator("alert_routes")
+    # The JSON settings arrive as text from the environment (NoDecode: our parsers, not
+    # pydantic's, decode them, so a mistake names its entry) or already typed from code.
+    @field_validator("alert_routes", mode="before")
     @classmethod
-    def _alert_routes(cls, value: str | None) -> str | None:
-        parse_alert_routes(value)
-        return value
+    def _alert_routes(cls, value: object) -> object:
+        return parse_alert_routes(value) if isinstance(value, str | None) else value
 
-    @field_validator("rule_thresholds")
+    @field_validator("rule_thresholds", mode="before")
     @classmethod
-    def _rule_thresholds(cls, value: str | None) -> str | None:
-        if value:
-            parse_threshold_overrides(value)
-        return value
+    def _rule_thresholds(cls, value: object) -> object:
+        return parse_threshold_overrides(value) if isinstance(value, str | None) else value
 
-    @field_validator("carrier_calendars")
+    @field_validator("carrier_calendars", mode="before")
     @classmethod
-    def _carrier_calendars(cls, value: str | None) -> str | None:
-        parse_calendar_overrides(value)
-        return value
+    def _carrier_calendars(cls, value: object) -> object:
+        return parse_calendar_overrides(value) if isinstance(value, str | None) else value
 
-    @field_validator("carrier_limits")
+    @field_validator("carrier_limits", mode="before")
     @classmethod
-    def _carrier_limits(cls, value: str | None) -> str | None:
-        parse_carrier_limits(value)
-        return value
+    def _carrier_limits(cls, value: object) -> object:
+        return parse_carrier_limits(value) if isinstance(value, str | None) else value
 
     @field_validator("alert_webhook_urls")
     @classmethod

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from app.reconciliation.calendar import BusinessCalendar, CalendarTable
+from app.kernel.calendar import BusinessCalendar, CalendarTable
 from tests.unit.reconciliation.facts_builders import ny
 
 US = BusinessCalendar()

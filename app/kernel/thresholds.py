@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -94,20 +93,13 @@ _JSON_FIELDS: Mapping[str, tuple[str, str]] = {
 _DEFAULT_KEY = "*"
 
 
-def parse_threshold_overrides(json_text: str) -> ThresholdTable:
-    """Builds a ThresholdTable from configuration JSON; raises ValueError naming the bad entry.
+def build_threshold_table(document: Mapping[str, object]) -> ThresholdTable:
+    """A ThresholdTable from decoded FIRSTSCAN_RULE_THRESHOLDS; raises ValueError naming the bad
+    entry.
 
     Shape: {"usps": {"never_inducted_business_days": 3}, "fedex/ground_economy": {...},
-    "*": {...}} where "*" changes the default for every carrier. Blank text means no overrides.
+    "*": {...}} where "*" changes the default for every carrier.
     """
-    if not json_text.strip():
-        return ThresholdTable()
-    try:
-        document = json.loads(json_text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"threshold overrides are not valid JSON: {exc}") from exc
-    if not isinstance(document, dict):
-        raise ValueError("threshold overrides must be a JSON object keyed by carrier[/service]")
     default = RuleThresholds()
     overrides: dict[OverrideKey, Mapping[str, ThresholdValue]] = {}
     for raw_key, raw_changes in document.items():

@@ -4,7 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from app.reconciliation.thresholds import RuleThresholds, ThresholdTable, parse_threshold_overrides
+from app.kernel.thresholds import RuleThresholds, ThresholdTable
+from app.settings.overrides import parse_threshold_overrides
 
 
 def test_defaults_match_the_documented_values():
