@@ -19,7 +19,9 @@ from app.alerts.customer_notice import CustomerNoticePolicy
 from app.alerts.delivery import Channel
 from app.alerts.service import AlertPolicy
 from app.db import utcnow
+from app.kernel.calendar import BusinessCalendar
 from app.public.links import TrackLinks
+from app.public.wording import write_notice_email
 from app.reconciliation import rules
 from app.reconciliation.service import ReconciliationConfig
 from app.settings import Settings
@@ -82,7 +84,9 @@ def build_customer_notice_policy(
     valid_for = timedelta(days=settings.track_link_days)
     links = TrackLinks(settings.secret_key.get_secret_value(), max_age=valid_for, clock=clock)
     return CustomerNoticePolicy(
-        link_for=partial(links.url, settings.public_base_url), link_valid_for=valid_for
+        link_for=partial(links.url, settings.public_base_url),
+        link_valid_for=valid_for,
+        write=partial(write_notice_email, calendar=BusinessCalendar()),
     )
 
 

@@ -5,8 +5,8 @@ that opens the alert."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,20 +14,36 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.alerts import repository
 from app.alerts.models import Alert, AlertNotification
 from app.audit import repository as audit_repository
-from app.kernel.calendar import BusinessCalendar
-from app.public.wording import NOTICE_PROBLEMS, AlertView, alert_message, build_notice_email
 
 CHANNEL = "customer_email"
 EVENT = "customer_notice"
+# Rules that open a proactive email, and the customer-facing problem they share: a parcel the
+# carrier never received is one problem to the customer, whichever leg it stopped on.
+NOTICE_PROBLEMS: dict[str, str] = {"never_inducted": "not_received", "handoff_gap": "not_received"}
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeDraft:
+    """What the email is about, before it is worded for the customer."""
+
+    order_number: str
+    rule: str
+    leg_id: int | None
+    opened_at: datetime
+    story: str | None  # the finding's one-sentence story, word for word what ops read
+    link: str
+    link_expires_on: date
+    now: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class CustomerNoticePolicy:
-    """Turned on by FIRSTSCAN_CUSTOMER_NOTIFY; `link_for` signs an order number into a URL."""
+    """Turned on by FIRSTSCAN_CUSTOMER_NOTIFY; `link_for` signs an order number into a URL and
+    `write` words a draft as (subject, plain-text body), in the customer's words, not ops'."""
 
     link_for: Callable[[str], str]
     link_valid_for: timedelta
-    calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
+    write: Callable[[NoticeDraft], tuple[str, str]]
 
 
 def notice_key(order_number: str, problem: str) -> str:
@@ -82,17 +98,17 @@ def build_notice_row(
     now: datetime,
 ) -> AlertNotification:
     """The outbox row: subject and body with the honest message and the signed link."""
-    view = AlertView(
-        rule=alert.rule,
-        leg_id=alert.leg_id,
-        opened_at=alert.opened_at,
-        story=alert.evidence.get("story"),
-    )
-    subject, body = build_notice_email(
-        order_number=order_number,
-        message=alert_message(view, now=now, calendar=policy.calendar),
-        link=policy.link_for(order_number),
-        link_expires_on=(now + policy.link_valid_for).date(),
+    subject, body = policy.write(
+        NoticeDraft(
+            order_number=order_number,
+            rule=alert.rule,
+            leg_id=alert.leg_id,
+            opened_at=alert.opened_at,
+            story=alert.evidence.get("story"),
+            link=policy.link_for(order_number),
+            link_expires_on=(now + policy.link_valid_for).date(),
+            now=now,
+        )
     )
     return AlertNotification(
         alert_id=alert.id,

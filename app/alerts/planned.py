@@ -49,7 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement, Select
 
 from app import metrics
-from app.alerts.customer_notice import enqueue_customer_notice
+from app.alerts.customer_notice import NOTICE_PROBLEMS, enqueue_customer_notice
 from app.alerts.models import Alert, AlertNotification, PlannedAlert
 from app.alerts.service import (
     OPENED_EVENT,
@@ -65,7 +65,6 @@ from app.audit.models import AuditEntry
 from app.db import UTCDateTime, lock_for_update
 from app.kernel.findings import Finding
 from app.pacing import Pacer
-from app.public.wording import NOTICE_PROBLEMS
 from app.shipments.models import Leg, Order
 
 # The sweep runs every few seconds; a plan whose deadline passed longer ago than this belongs to

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 
+from app.alerts.customer_notice import NOTICE_PROBLEMS, NoticeDraft
 from app.kernel.calendar import BusinessCalendar
 from app.reconciliation.wording import long_date
 from carriers.types import TrackingStatus
@@ -89,9 +90,6 @@ ALERT_WORDS: dict[str, str] = {
 }
 # When several alerts are open, the customer hears about the most fundamental one.
 ALERT_PRIORITY = tuple(ALERT_WORDS)
-# Rules that open a proactive email, and the customer-facing problem they share: a parcel the
-# carrier never received is one problem to the customer, whichever leg it stopped on.
-NOTICE_PROBLEMS: dict[str, str] = {"never_inducted": "not_received", "handoff_gap": "not_received"}
 FOLLOW_UP = "We are looking into it and will contact you by {date}."
 CONTACT_WITHIN_BUSINESS_DAYS = 2
 _QUIET_STATUSES = frozenset({None, TrackingStatus.LABEL_CREATED, TrackingStatus.NOT_FOUND})
@@ -328,3 +326,16 @@ def build_notice_email(
         f"We are sorry for the wait.\n"
     )
     return subject, body
+
+
+def write_notice_email(draft: NoticeDraft, *, calendar: BusinessCalendar) -> tuple[str, str]:
+    """The proactive email for a newly opened alert, with the message the status page shows."""
+    view = AlertView(
+        rule=draft.rule, leg_id=draft.leg_id, opened_at=draft.opened_at, story=draft.story
+    )
+    return build_notice_email(
+        order_number=draft.order_number,
+        message=alert_message(view, now=draft.now, calendar=calendar),
+        link=draft.link,
+        link_expires_on=draft.link_expires_on,
+    )

@@ -4,10 +4,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from app.alerts.customer_notice import NOTICE_PROBLEMS
 from app.kernel.calendar import BusinessCalendar
 from app.public.wording import (
     ALERT_WORDS,
-    NOTICE_PROBLEMS,
     AlertView,
     CustomerState,
     LegView,
