@@ -28,10 +28,10 @@ from app.console.guards import (
 from app.console.sessions import SESSION_COOKIE, SIGN_IN_COOKIE
 from app.deps import NowDep, SessionDep
 from app.errors import Conflict, NotFound, Unauthenticated
+from app.orderfile import lookup
 from app.public.links import TrackLinks
 from app.reconciliation import system_alerts
 from app.settings import Settings
-from app.shipments import lookup
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 

@@ -20,11 +20,11 @@ from app.auth.roles import READ_ROLES, Role
 from app.auth.service import Principal
 from app.console.sessions import ConsoleSessions, SessionClaim
 from app.errors import NotFound
+from app.orderfile import lookup
+from app.orderfile.schemas import OrderDetailRead
 from app.public import service as public_service
 from app.public.schemas import PublicStatus
-from app.shipments import lookup
 from app.shipments import repository as shipments_repository
-from app.shipments.schemas import OrderDetailRead
 
 BOARD_LIMIT = 200
 

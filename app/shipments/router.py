@@ -12,11 +12,12 @@ from app.deps import IngestPrincipal, NowDep, ReaderPrincipal, SessionDep, Setti
 from app.errors import FieldError, InvalidInput, UnsupportedMediaType
 from app.input import PATH_NAME_PATTERN
 from app.openapi import problem_responses
-from app.shipments import imports, lookup, service
+from app.orderfile import lookup
+from app.orderfile.schemas import LookupRead
+from app.shipments import imports, service
 from app.shipments.schemas import (
     ImportReport,
     InputWarning,
-    LookupRead,
     OrderCreate,
     OrderIngestRead,
     OrderRead,

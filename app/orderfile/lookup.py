@@ -10,20 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.alerts import repository as alerts_repository
 from app.alerts.models import Alert, PlannedAlert
 from app.errors import NotFound
-from app.shipments import repository
-from app.shipments.labels import build_lookup_key
-from app.shipments.models import Leg, Order
-from app.shipments.schemas import (
-    LegRead,
+from app.orderfile.schemas import (
     LookupRead,
     OpenAlertRead,
     OrderDetailRead,
-    OrderRead,
-    PartnerNumberRead,
-    ShipmentRead,
     TimelineEventRead,
     UpcomingAlertRead,
 )
+from app.shipments import repository
+from app.shipments.labels import build_lookup_key
+from app.shipments.models import Leg, Order
+from app.shipments.schemas import LegRead, OrderRead, PartnerNumberRead, ShipmentRead
 from app.tracking import repository as tracking_repository
 from app.tracking.explain import describe_status
 from app.tracking.models import LegEvent
