@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -50,11 +50,6 @@ async def count_legs(session: AsyncSession, order_ids: Sequence[int]) -> dict[in
         .group_by(Shipment.order_id)
     )
     return dict(rows.all())
-
-
-async def schedule_order(session: AsyncSession, *, order_id: int, at: datetime | None) -> None:
-    """Sets when the rules look at an order next (without loading it)."""
-    await session.execute(update(Order).where(Order.id == order_id).values(reconcile_due_at=at))
 
 
 async def lock_waiting_orders(

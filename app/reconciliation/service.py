@@ -26,6 +26,7 @@ from app.quarantine.isolation import describe_error, is_outage
 from app.reconciliation import repository, rules
 from app.reconciliation.facts import OrderFacts
 from app.reconciliation.facts_builder import StoredEvent, build_order_facts
+from app.shipments import judging_schedule, poll_schedule
 from app.shipments.models import Leg, Order
 from app.tracking.cadence import CadenceTable, next_poll_at
 from app.tracking.explain import describe_status
@@ -151,7 +152,7 @@ async def reconcile_orders(
             open_alerts=alerts_by_order[order.id],
             now=now,
         )
-        order.reconcile_due_at = verdict.next_deadline
+        judging_schedule.judge_at(order, verdict.next_deadline)
         for leg in legs[order.id].values():
             _schedule_for_deadline(
                 leg, verdict.priorities.get(leg.id), now=now, cadence=config.cadence
@@ -263,8 +264,7 @@ def _stop_polling_dead_legs(
     for (order, finding), alert in zip(findings, recorded, strict=True):
         leg = legs[order.id].get(finding.leg_id) if finding.leg_id is not None else None
         if leg is not None and finding.rule in RULES_THAT_STOP_POLLING and alert is not None:
-            leg.active = False
-            leg.next_poll_at = None
+            poll_schedule.stop_polling(leg)
 
 
 async def _close_what_went_away(
@@ -296,20 +296,14 @@ async def _close_what_went_away(
 def _schedule_for_deadline(
     leg: Leg, deadline: datetime | None, *, now: datetime, cadence: CadenceTable
 ) -> None:
-    """Tells the poller the earliest alert deadline waiting on this leg (its priority when calls
-    are rationed) and polls sooner if it is near, or at once if it has passed and only a fresh
-    poll stands between it and its alert (unless the leg is backing off a failing carrier)."""
-    leg.alert_deadline_at = deadline
-    if not leg.active or leg.next_poll_at is None or deadline is None:
-        return
-    if deadline <= now:
-        if leg.consecutive_failures == 0:
-            leg.next_poll_at = min(leg.next_poll_at, now)
-        return
-    status = TrackingStatus(leg.status) if leg.status in _STATUSES else None
-    sooner = next_poll_at(status, now=leg.last_polled_at or now, deadline=deadline, table=cadence)
-    if sooner is not None and sooner < leg.next_poll_at:
-        leg.next_poll_at = max(sooner, now)
+    """Tells the poll schedule the earliest alert deadline waiting on this leg, with when the
+    carrier's cadence would poll it for that deadline."""
+    sooner = None
+    if deadline is not None and deadline > now:
+        status = TrackingStatus(leg.status) if leg.status in _STATUSES else None
+        last = leg.last_polled_at or now
+        sooner = next_poll_at(status, now=last, deadline=deadline, table=cadence)
+    poll_schedule.follow_alert_deadline(leg, deadline, now=now, sooner=sooner)
 
 
 def describe_recovery(alert: Alert, leg: Leg | None) -> str:
@@ -399,7 +393,7 @@ async def set_order_aside(
         ),
         now=now,
     )
-    await repository.schedule_order(session, order_id=order_id, at=retry_at)
+    await judging_schedule.judge_order_at(session, order_id, retry_at)
 
 
 async def check_all_active_orders(

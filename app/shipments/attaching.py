@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import repository as audit_repository
 from app.errors import Conflict
-from app.shipments import dates, repository
+from app.shipments import dates, poll_schedule, repository
 from app.shipments.context import IngestContext
 from app.shipments.labels import CheckedNumber, CheckedShipment, join_field
 from app.shipments.models import Leg, Order, Shipment
@@ -97,9 +97,10 @@ def _new_leg(
         handoff_from_leg_id=after.id if after else None,
         label_created_at=shipment.label_created_at,
         tracking_started_at=context.now,
-        active=True,
-        next_poll_at=context.now,  # a new leg is due at once
-        alert_deadline_at=None if after else _first_deadline(number.carrier, shipment, context),
+        **poll_schedule.new_leg(
+            now=context.now,
+            alert_deadline_at=None if after else _first_deadline(number.carrier, shipment, context),
+        ),
         consecutive_failures=0,
         created_at=context.now,
         updated_at=context.now,

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import db
 from app.errors import FieldError, InvalidInput
-from app.shipments import attaching, dates, labels, repository
+from app.shipments import attaching, dates, judging_schedule, labels, repository
 from app.shipments.context import IngestContext
 from app.shipments.labels import CheckedShipment
 from app.shipments.models import Order
@@ -74,7 +74,7 @@ async def ingest_order(
             session, order, "order.updated", _warning_detail(warnings), context
         )
     if changed:
-        order.reconcile_due_at = context.now
+        judging_schedule.judge_now(order, now=context.now)
     await session.flush()
     return IngestOutcome(order_id=order.id, created=created, changed=changed, warnings=warnings)
 
@@ -97,7 +97,7 @@ async def add_shipment(
         session, order=order, shipment=checked, field="", context=context
     )
     if changed:
-        order.reconcile_due_at = context.now
+        judging_schedule.judge_now(order, now=context.now)
     await session.flush()
     return IngestOutcome(order_id=order.id, created=False, changed=changed)
 
@@ -125,7 +125,7 @@ async def update_order(
         order.promised_delivery_on = changes.promised_delivery_date
     if diff:
         order.updated_at = context.now
-        order.reconcile_due_at = context.now
+        judging_schedule.judge_now(order, now=context.now)
         detail = {**diff, **_warning_detail(warnings)}
         await attaching.audit_order(session, order, "order.updated", detail, context)
     await session.flush()

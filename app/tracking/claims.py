@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import db
+from app.shipments import poll_schedule
 from app.shipments.models import Leg, Order, Shipment
 from app.tracking.progress import LegProgress
 
@@ -155,8 +156,7 @@ async def reschedule_backed_off_legs(session: AsyncSession, *, carrier: str, now
         .order_by(Leg.id)
     )
     ids = list((await session.execute(db.lock_rows(stmt, skip_locked=True))).scalars())
-    if ids:
-        await session.execute(update(Leg).where(Leg.id.in_(ids)).values(next_poll_at=now))
+    await poll_schedule.poll_now(session, ids, now=now)
     return len(ids)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import db
 from app.audit import repository as audit_repository
+from app.shipments import judging_schedule, poll_schedule
 from app.shipments.labels import build_lookup_key
 from app.shipments.models import Leg, Order, Shipment
 from app.tracking.cadence import CadenceTable, max_poll_age
@@ -152,8 +153,7 @@ def _leg_params(
         "handed_off_at": progress.handed_off_at,
         "delivered_at": progress.delivered_at,
         "estimated_delivery_at": progress.estimated_delivery_at,
-        "active": outcome.next_poll_at is not None,
-        "next_poll_at": outcome.next_poll_at,
+        **poll_schedule.after_poll(outcome.next_poll_at),
         "last_polled_at": now,
         "last_poll_day": now.date(),
         "last_successful_poll_at": last_success if failed else now,
@@ -243,7 +243,7 @@ async def queue_changed_orders(
     changed = list(orders)
     if not changed:
         return
-    await session.execute(update(Order).where(Order.id.in_(changed)).values(reconcile_due_at=now))
+    await judging_schedule.judge_orders_now(session, changed, now=now)
 
 
 async def add_handoff_legs(
@@ -289,8 +289,7 @@ async def add_handoff_legs(
                 handoff_from_leg_id=outcome.claim.id,
                 label_created_at=progress.handed_off_at or now,
                 tracking_started_at=now,
-                active=True,
-                next_poll_at=now,
+                **poll_schedule.new_leg(now=now, alert_deadline_at=None),
                 consecutive_failures=0,
                 created_at=now,
                 updated_at=now,
@@ -349,10 +348,9 @@ async def _supersede(session: AsyncSession, leg_id: int, *, by: Handoff, now: da
     leg stays (its number still finds the order) but leaves the chain and is no longer polled;
     with its polls stopped, no alert can rest on its silence."""
     await session.execute(
-        update(Leg)
-        .where(Leg.id == leg_id)
-        .values(handoff_from_leg_id=None, active=False, next_poll_at=None, updated_at=now)
+        update(Leg).where(Leg.id == leg_id).values(handoff_from_leg_id=None, updated_at=now)
     )
+    await poll_schedule.stop_polling_leg(session, leg_id, now=now)
     order_id = await session.scalar(
         select(Shipment.order_id).join(Leg, Leg.shipment_id == Shipment.id).where(Leg.id == leg_id)
     )

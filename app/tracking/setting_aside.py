@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.quarantine import repository as quarantine_repository
 from app.quarantine.isolation import describe_error, is_outage
+from app.shipments import poll_schedule
 from app.shipments.models import Leg
 from app.tracking import recording
 from app.tracking.recording import LegOutcome, RecordedBatch
@@ -94,7 +95,7 @@ async def _set_leg_aside(
         .values(
             lease_owner=None,
             lease_until=None,
-            next_poll_at=retry_at,
+            **poll_schedule.retry_at(retry_at),
             last_polled_at=now,
             last_poll_error=error[:500],
             updated_at=now,
