@@ -71,21 +71,41 @@ class OrderVerdict:
         return self.upcoming.at if self.upcoming is not None else None
 
 
-async def load_order_facts(
-    session: AsyncSession, order_ids: Sequence[int], cadence: CadenceTable
-) -> list[tuple[Order, OrderFacts]]:
+@dataclass(frozen=True, slots=True)
+class LoadedOrders:
+    """Orders with their legs (ORM, for writing back) and their legs' scans (plain rows)."""
+
+    orders: list[Order]
+    events_by_leg: Mapping[int, Sequence[StoredEvent]]
+
+    def facts(self, cadence: CadenceTable) -> list[tuple[Order, OrderFacts]]:
+        return [(o, build_order_facts(o, self.events_by_leg, cadence)) for o in self.orders]
+
+
+async def load_orders(session: AsyncSession, order_ids: Sequence[int]) -> LoadedOrders:
     orders = await repository.list_orders_with_legs(session, order_ids)
     leg_ids = [leg.id for o in orders for s in o.shipments for leg in s.legs]
     events_by_leg: dict[int, list[StoredEvent]] = defaultdict(list)
     for event in await repository.list_events_for_legs(session, leg_ids):
         events_by_leg[event.leg_id].append(event)
-    return [(o, build_order_facts(o, events_by_leg, cadence)) for o in orders]
+    return LoadedOrders(orders, events_by_leg)
 
 
-def judge_orders(
-    orders: Sequence[OrderFacts], now: datetime, config: ReconciliationConfig
-) -> list[OrderVerdict]:
-    return [judge_order(facts, now=now, config=config) for facts in orders]
+async def load_order_facts(
+    session: AsyncSession, order_ids: Sequence[int], cadence: CadenceTable
+) -> list[tuple[Order, OrderFacts]]:
+    return (await load_orders(session, order_ids)).facts(cadence)
+
+
+def build_and_judge(
+    loaded: LoadedOrders, now: datetime, config: ReconciliationConfig
+) -> list[tuple[Order, OrderFacts, OrderVerdict]]:
+    """Facts and verdicts of loaded orders: pure CPU work over objects no one else touches
+    meanwhile (the caller awaits it), so it runs in a thread and leaves the event loop free."""
+    return [
+        (order, facts, judge_order(facts, now=now, config=config))
+        for order, facts in loaded.facts(config.cadence)
+    ]
 
 
 def judge_order(facts: OrderFacts, *, now: datetime, config: ReconciliationConfig) -> OrderVerdict:
@@ -109,21 +129,19 @@ async def reconcile_orders(
 ) -> list[OrderVerdict]:
     """Judges each order, opens or refreshes its alerts, closes those whose problem went away,
     and schedules the order's next look at its next deadline."""
-    loaded = await load_order_facts(session, order_ids, config.cadence)
+    loaded = await load_orders(session, order_ids)
     open_alerts = await alerts_repository.list_unresolved_alerts_for_orders(
-        session, [order.id for order, _ in loaded]
+        session, [order.id for order in loaded.orders]
     )
     alerts_by_order: dict[int | None, list[Alert]] = defaultdict(list)
     for alert in open_alerts:
         alerts_by_order[alert.order_id].append(alert)
-    # The rules are pure and CPU-bound: judged in a thread, they leave the event loop free for
-    # polling and delivery (the GIL is handed back every few milliseconds), however big the order.
-    verdicts = await asyncio.to_thread(judge_orders, [facts for _, facts in loaded], now, config)
-    judged = [
-        (order, facts, verdict) for (order, facts), verdict in zip(loaded, verdicts, strict=True)
-    ]
+    # Building the facts and judging them is pure and CPU-bound: in a thread, it leaves the
+    # event loop free for polling and delivery (the GIL is handed back every few milliseconds),
+    # however big the order.
+    judged = await asyncio.to_thread(build_and_judge, loaded, now, config)
     pacer = Pacer()
-    legs = {order.id: _legs(order) for order, _ in loaded}
+    legs = {order.id: _legs(order) for order in loaded.orders}
     findings = [
         (finding, _subject(order, finding, legs[order.id]))
         for order, _, verdict in judged
