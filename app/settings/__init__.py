@@ -4,6 +4,7 @@ down. Settings is a leaf: it imports only the kernel's vocabulary, never a domai
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
 from typing import Annotated, Literal
@@ -31,6 +32,12 @@ from app.settings.overrides import (
 )
 
 ENV_PREFIX = "FIRSTSCAN_"
+JSON_SETTINGS: dict[str, Callable[[str | None], object]] = {
+    "alert_routes": parse_alert_routes,
+    "rule_thresholds": parse_threshold_overrides,
+    "carrier_calendars": parse_calendar_overrides,
+    "carrier_limits": parse_carrier_limits,
+}
 
 
 def normalize_database_url(url: str) -> str:
@@ -178,25 +185,12 @@ class Settings(BaseSettings):
 
     # The JSON settings arrive as text from the environment (NoDecode: our parsers, not
     # pydantic's, decode them, so a mistake names its entry) or already typed from code.
-    @field_validator("alert_routes", mode="before")
+    @field_validator(*JSON_SETTINGS, mode="before")
     @classmethod
-    def _alert_routes(cls, value: object) -> object:
-        return parse_alert_routes(value) if isinstance(value, str | None) else value
-
-    @field_validator("rule_thresholds", mode="before")
-    @classmethod
-    def _rule_thresholds(cls, value: object) -> object:
-        return parse_threshold_overrides(value) if isinstance(value, str | None) else value
-
-    @field_validator("carrier_calendars", mode="before")
-    @classmethod
-    def _carrier_calendars(cls, value: object) -> object:
-        return parse_calendar_overrides(value) if isinstance(value, str | None) else value
-
-    @field_validator("carrier_limits", mode="before")
-    @classmethod
-    def _carrier_limits(cls, value: object) -> object:
-        return parse_carrier_limits(value) if isinstance(value, str | None) else value
+    def _json_setting(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str | None):
+            return JSON_SETTINGS[info.field_name or ""](value)
+        return value
 
     @field_validator("alert_webhook_urls")
     @classmethod
