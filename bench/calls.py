@@ -6,7 +6,7 @@
 one simulated week on a simulated clock (nothing sleeps). Each label plays its sandbox scenario,
 so its outcome is known in advance. Both strategies drive firstscan's own pieces: the sandbox
 answers (Timeline.snapshot), judging.judge_answer (progress and cadence.next_poll_at),
-service.judge_order (rules.find_discrepancies and next_deadline on the facts as the worker would
+service.judge_order (rules.find_discrepancies and upcoming_findings on the facts as the worker would
 build them), and the sweep's deadline scheduling (service._schedule_for_deadline).
 
 - firstscan: a new leg is polled at once, then when the cadence says; the order is judged after

@@ -130,12 +130,6 @@ _LEASED_LEG_UPDATE = (
 _PUSHED_LEG_UPDATE = update(LEGS).where(LEGS.c.id == bindparam("b_id")).values(**_LEG_VALUES)
 
 
-def _failures_after(outcome: LegOutcome) -> int:
-    if outcome.counts_as_failure:
-        return outcome.claim.consecutive_failures + 1
-    return outcome.claim.consecutive_failures if outcome.progress is None else 0
-
-
 def _leg_params(
     outcome: LegOutcome, *, worker_id: str, now: datetime, last_success: datetime | None
 ) -> dict[str, object]:
