@@ -33,7 +33,7 @@ from random import Random
 
 from app.reconciliation import service
 from app.reconciliation.facts import LegFacts, OrderFacts
-from app.tracking.cadence import CadenceTable, max_poll_age
+from app.tracking.cadence import CADENCE, max_poll_age
 from app.tracking.claims import LegClaim
 from app.tracking.judging import JudgingPolicy, judge_answer
 from app.tracking.progress import LegProgress
@@ -52,7 +52,7 @@ ONE_INTERVAL = timedelta(hours=1)
 NEVER_SCANNED = frozenset({Scenario.NEVER_INDUCTED, Scenario.NOT_FOUND})
 _CARRIERS = ("usps",) * 40 + ("ups",) * 25 + ("fedex",) * 25 + ("dhl",) * 10
 _EMPTY = LegProgress(None, None, None, None, None, None, None)
-POLICY = JudgingPolicy(cadence=CadenceTable())
+POLICY = JudgingPolicy(cadence=CADENCE)
 
 
 @dataclass(eq=False)

@@ -62,7 +62,8 @@ from app.reconciliation.facts import (
 )
 from app.reconciliation.scene import Due, Scene
 from app.reconciliation.thresholds import ThresholdTable
-from app.reconciliation.wording import carrier_name, iso, moment, span
+from app.reconciliation.wording import iso, moment, span
+from carriers.types import carrier_name
 
 __all__ = [
     "Upcoming",

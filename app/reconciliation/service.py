@@ -26,7 +26,7 @@ from app.reconciliation.facts import Finding, OrderFacts
 from app.reconciliation.facts_builder import StoredEvent, build_order_facts
 from app.reconciliation.thresholds import ThresholdTable
 from app.shipments.models import Leg, Order
-from app.tracking.cadence import CadenceTable, next_poll_at
+from app.tracking.cadence import CADENCE, CadenceTable, next_poll_at
 from app.tracking.explain import describe_status
 from carriers.registry import carrier_name
 from carriers.types import TrackingStatus
@@ -44,7 +44,7 @@ RULES_THAT_STOP_POLLING = frozenset({"expired"})
 class ReconciliationConfig:
     thresholds: ThresholdTable = field(default_factory=ThresholdTable)
     calendars: CalendarTable = field(default_factory=default_calendars)
-    cadence: CadenceTable = field(default_factory=CadenceTable)
+    cadence: CadenceTable = CADENCE
     policy: alerts_service.AlertPolicy = field(default_factory=alerts_service.AlertPolicy)
 
 

@@ -15,15 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import db
 from app.audit import repository as audit_repository
-from app.shipments.labels import build_lookup_key
 from app.shipments.models import Leg, Order, Shipment
-from app.tracking.cadence import CadenceTable, max_poll_age
+from app.tracking.cadence import CADENCE, max_poll_age
 from app.tracking.claims import LegClaim
 from app.tracking.models import CarrierCallCount, LegEvent, LegPartnerNumber
 from app.tracking.progress import LegProgress
+from carriers.numbers import normalize_tracking_number
 from carriers.types import Handoff, PartnerNumber, TrackingEvent, TrackingStatus
-
-CADENCE = CadenceTable()
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,7 +321,7 @@ def _partner_row(leg_id: int, partner: PartnerNumber, *, now: datetime) -> dict[
     # Carrier text is checked here, where it meets the columns: an unprintable or over-long
     # number is skipped (it could never be typed into a search), never allowed to fail the batch.
     number = partner.number.strip()
-    key = build_lookup_key(number)
+    key = normalize_tracking_number(number)
     if not key or len(number) > PARTNER_NUMBER_MAX or not number.isprintable():
         return None
     raw_name = partner.partner_name or ""

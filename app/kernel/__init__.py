@@ -1,0 +1,1 @@
+"""The small shared vocabulary below the domains: it imports no domain."""
