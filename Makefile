@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test install dev lint typecheck fuzz screenshots bench-sweep bench-refresh bench-calls \
-	bench-loop-lag bench-backlog bench-ingest clean
+	bench-loop-lag bench-backlog bench-ingest mock-carriers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,8 @@ test: dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: dev
-	$(BIN)/ruff check app carriers tests bench migrations .ci
-	$(BIN)/ruff format --check app carriers tests bench migrations .ci
+	$(BIN)/ruff check app carriers mock_carriers tests bench migrations .ci
+	$(BIN)/ruff format --check app carriers mock_carriers tests bench migrations .ci
 	$(BIN)/lint-imports
 
 typecheck: dev
@@ -75,6 +75,11 @@ bench-backlog: $(VENV)/.bench-installed
 
 bench-ingest: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.ingest $(BENCH_ARGS)
+
+# The four carriers' APIs on loopback (mock_carriers/, not installed): point a live-mode
+# FIRSTSCAN_<CARRIER>_BASE_URL at http://127.0.0.1:8765/<carrier>. MOCK_ARGS="--help" lists faults.
+mock-carriers: dev
+	$(BIN)/python -m mock_carriers $(MOCK_ARGS)
 
 clean:
 	rm -rf $(VENV) firstscan.db firstscan.db-wal firstscan.db-shm firstscan.db.worker.lock \

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
@@ -13,9 +13,8 @@ from app.auth import service as auth_service
 from app.auth.roles import ACT_ROLES, INGEST_ROLES, READ_ROLES, Role
 from app.auth.service import Principal
 from app.errors import Forbidden, Unauthenticated
+from app.kernel.clock import Clock
 from app.settings import Settings
-
-Clock = Callable[[], datetime]
 
 
 def get_settings(request: Request) -> Settings:

@@ -19,8 +19,8 @@ from app.console import guards as console_guards
 from app.console import router as console_router
 from app.console.sessions import ConsoleSessions
 from app.database_outage import install_outage_handler
-from app.deps import Clock
 from app.errors import install_error_handlers
+from app.kernel.clock import Clock
 from app.nul_bytes import NulByteReplacement
 from app.openapi import install_openapi
 from app.public import router as public_router

@@ -20,13 +20,14 @@ from app.alerts.delivery import Channel
 from app.alerts.service import AlertPolicy
 from app.db import utcnow
 from app.kernel.calendar import BusinessCalendar
+from app.kernel.clock import Clock
 from app.public.links import TrackLinks
 from app.public.wording import write_notice_email
 from app.reconciliation import rules
 from app.reconciliation.service import ReconciliationConfig
 from app.settings import Settings
 from app.shipments.context import FirstAlertDeadline
-from app.tracking.cadence import CadenceTable
+from app.tracking.cadence import CADENCE
 from app.tracking.rate import CarrierLimits, resolve_limits
 from carriers.protocol import CarrierClient
 from carriers.registry import (
@@ -35,8 +36,6 @@ from carriers.registry import (
     CarrierCredentials,
     build_carrier_clients,
 )
-
-Clock = Callable[[], datetime]
 
 
 def build_carrier_config(settings: Settings) -> CarrierConfig:
@@ -107,7 +106,7 @@ def build_reconciliation_config(
     return ReconciliationConfig(
         thresholds=settings.rule_thresholds,
         calendars=settings.carrier_calendars,
-        cadence=CadenceTable(),
+        cadence=CADENCE,
         policy=build_alert_policy(settings, clock=clock),
     )
 

@@ -6,7 +6,7 @@
 one simulated week on a simulated clock (nothing sleeps). Each label plays its sandbox scenario,
 so its outcome is known in advance. Both strategies drive firstscan's own pieces: the sandbox
 answers (Timeline.snapshot), judging.judge_answer (progress and cadence.next_poll_at),
-service.judge_order (rules.find_discrepancies and next_deadline on the facts as the worker would
+service.judge_order (rules.find_discrepancies and upcoming_findings on the facts as the worker would
 build them), and the sweep's deadline scheduling (service._schedule_for_deadline).
 
 - firstscan: a new leg is polled at once, then when the cadence says; the order is judged after
@@ -33,7 +33,7 @@ from random import Random
 
 from app.reconciliation import service
 from app.reconciliation.facts import LegFacts, OrderFacts
-from app.tracking.cadence import CadenceTable, max_poll_age
+from app.tracking.cadence import CADENCE, max_poll_age
 from app.tracking.claims import LegClaim
 from app.tracking.judging import JudgingPolicy, judge_answer
 from app.tracking.progress import LegProgress
@@ -52,7 +52,7 @@ ONE_INTERVAL = timedelta(hours=1)
 NEVER_SCANNED = frozenset({Scenario.NEVER_INDUCTED, Scenario.NOT_FOUND})
 _CARRIERS = ("usps",) * 40 + ("ups",) * 25 + ("fedex",) * 25 + ("dhl",) * 10
 _EMPTY = LegProgress(None, None, None, None, None, None, None)
-POLICY = JudgingPolicy(cadence=CadenceTable())
+POLICY = JudgingPolicy(cadence=CADENCE)
 
 
 @dataclass(eq=False)

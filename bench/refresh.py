@@ -3,7 +3,7 @@ process then two. Targets: >= 1,000 refreshes/s per worker, <= 1 ms of worker CP
 
     python -m bench.refresh [--legs 100000] [--latency-ms 100] [--carriers fedex usps]
 
-The mock carrier server (carriers.mock_server) runs in its own process on loopback; the workers
+The mock carrier server (mock_carriers) runs in its own process on loopback; the workers
 are separate processes running the real poll job (bench.refresh_worker) in live mode against it,
 with carrier limits raised out of the way (FIRSTSCAN_CARRIER_LIMITS). For each carrier: FedEx
 asks 30 numbers per request, USPS one. Each carrier's 100,000 legs are polled three times:
@@ -29,8 +29,8 @@ import psycopg
 
 from bench import database
 from bench.machine import print_machine
-from carriers.mock_server import DEFAULT_CREDENTIALS, DEFAULT_DHL_API_KEY
 from carriers.sandbox.numbering import build_number
+from mock_carriers import DEFAULT_CREDENTIALS, DEFAULT_DHL_API_KEY
 
 RUN_DATABASE = "firstscan_bench_refresh"
 TARGET_RATE = 1000.0
@@ -48,7 +48,7 @@ def start_mock(latency_ms: float) -> tuple[subprocess.Popen[bytes], str]:
     """The mock carrier in its own process; label times are the first request minus 0-72 h, so
     parcels are mid-journey."""
     port = _free_port()
-    argv = [sys.executable, "-m", "carriers.mock_server", "--port", str(port),
+    argv = [sys.executable, "-m", "mock_carriers", "--port", str(port),
             "--latency-ms", str(latency_ms), "--label-times", "first_seen",
             "--label-age-spread-hours", "72"]  # fmt: skip
     process = subprocess.Popen(argv)

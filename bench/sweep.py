@@ -7,7 +7,7 @@
     alerts, schedule) on a fresh copy of the generated database at NOW, three seconds after a
     business-day midnight: the heaviest sweep interval of the day. Then the same sweep with a
     larger share of the orders made due, to show how the time grows with the due share.
-(b) The pure rules (judge_order: find_discrepancies and next_deadline) over facts loaded for a
+(b) The pure rules (judge_order: find_discrepancies and upcoming_findings) over facts loaded for a
     random sample of orders, in orders per second, projected to all 1 M legs; with --full, the
     whole re-judgement (check_all_active_orders, what `firstscan rules check` runs) is timed too.
 """

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from app.kernel.findings import Finding
 from app.reconciliation.facts import EventFacts, LegFacts, OrderFacts
 from app.reconciliation.service import ReconciliationConfig, judge_order
-from app.tracking.cadence import CadenceTable, max_poll_age, next_poll_at
+from app.tracking.cadence import CADENCE, max_poll_age, next_poll_at
 from app.tracking.progress import LegProgress, apply_not_found, apply_snapshot
 from carriers.sandbox import Scenario, Timeline, plan_timeline, scenario_for
 from carriers.sandbox.numbering import build_number
@@ -37,7 +37,6 @@ _CARRIERS = ("usps",) * 40 + ("ups",) * 25 + ("fedex",) * 25 + ("dhl",) * 10
 _SERIAL_BASE = {"usps": 1_000_000_000, "ups": 1_000_000, "fedex": 10_000_000_000, "dhl": 1_000}
 _GOLDEN = 0.6180339887498949
 _EMPTY = LegProgress(None, None, None, None, None, None, None)
-CADENCE = CadenceTable()
 CONFIG = ReconciliationConfig()
 
 

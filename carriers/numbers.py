@@ -65,7 +65,9 @@ class NumberFormat:
 
 
 def normalize_tracking_number(raw: str) -> str:
-    """Returns `raw` upper-cased, without spaces, dashes, dots or underscores; never validates."""
+    """Returns `raw` upper-cased, without spaces, dashes, dots or underscores; never validates.
+
+    Also the form the app stores and searches order numbers in, so one key finds either."""
     return _SEPARATORS.sub("", raw).upper()
 
 

@@ -2,9 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
-import socket
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -27,11 +25,6 @@ logger = logging.getLogger(__name__)
 # none starts after half the lease has passed, and each may take at most 40% of it.
 START_FRACTION = 0.5
 SEND_FRACTION = 0.4
-
-
-def default_worker_id() -> str:
-    """host:pid, unique among live dispatchers and readable in lease_owner."""
-    return f"{socket.gethostname()}:{os.getpid()}"[-64:]
 
 
 @dataclass(slots=True)

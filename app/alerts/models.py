@@ -28,7 +28,7 @@ class Alert(Base):
         ),
         Index("ix_alerts_status_opened_at", "status", "opened_at"),
         # find_latest_resolved runs whenever an alert opens; without this it scans every
-        # resolved alert ever kept (387 ms at 1 M, measured by bench/sweep.py).
+        # resolved alert ever kept (BENCHMARKS.md, section 1).
         Index(
             "ix_alerts_resolved_subject_rule",
             "subject_key",

@@ -18,12 +18,12 @@ from app.orderfile.schemas import (
     UpcomingAlertRead,
 )
 from app.shipments import repository
-from app.shipments.labels import build_lookup_key
 from app.shipments.models import Leg, Order
 from app.shipments.schemas import LegRead, OrderRead, PartnerNumberRead, ShipmentRead
 from app.tracking import repository as tracking_repository
 from app.tracking.explain import describe_status
 from app.tracking.models import LegEvent
+from carriers.numbers import normalize_tracking_number
 from carriers.registry import carrier_name
 
 MAX_LOOKUP_MATCHES = 20
@@ -42,7 +42,7 @@ async def read_order_by_number(session: AsyncSession, *, order_number: str) -> O
 async def lookup_number(session: AsyncSession, *, number: str) -> LookupRead:
     """Finds orders by order number, any leg's tracking number or a partner number a carrier
     named for a leg, newest first."""
-    key = build_lookup_key(number)
+    key = normalize_tracking_number(number)
     matches = await _find_matches(session, key) if key else []
     if not matches:
         raise NotFound(f"No order or tracking number matches '{number}' (searched as '{key}').")

@@ -16,7 +16,7 @@ from app.public.links import TrackLinks
 from app.public.schemas import PublicStatus
 from app.public.throttle import PublicThrottle
 from app.public.wording import date_words
-from app.shipments.labels import build_lookup_key
+from carriers.numbers import normalize_tracking_number
 
 router = APIRouter(tags=["public"])
 templates = Jinja2Templates(directory=FilePath(__file__).parent / "templates")
@@ -62,7 +62,9 @@ async def public_status(
     now: NowDep,
     throttle: ThrottleDep,
 ) -> PublicStatus | JSONResponse:
-    throttle.check(address=client_address(request), order_key=build_lookup_key(order_number))
+    throttle.check(
+        address=client_address(request), order_key=normalize_tracking_number(order_number)
+    )
     status = await service.find_status(
         session, order_number=order_number, postal_code=postal_code, now=now
     )
@@ -138,7 +140,9 @@ async def _lookup_page(
 ) -> HTMLResponse:
     form = {"order_number": order_number.strip() or None}
     try:
-        throttle.check(address=client_address(request), order_key=build_lookup_key(order_number))
+        throttle.check(
+            address=client_address(request), order_key=normalize_tracking_number(order_number)
+        )
     except RateLimited as exc:
         retry = exc.headers["Retry-After"]
         return _page(request, "track_form.html", {**form, "retry_after": retry}, status_code=429)

@@ -20,9 +20,9 @@ from app.public.wording import (
     most_important_alert,
 )
 from app.shipments import repository as shipments_repository
-from app.shipments.labels import build_lookup_key
 from app.shipments.models import Order
 from app.tracking import repository as tracking_repository
+from carriers.numbers import normalize_tracking_number
 from carriers.registry import carrier_name
 
 DEFAULT_CALENDAR = BusinessCalendar()
@@ -38,7 +38,7 @@ async def find_status(
 ) -> PublicStatus | None:
     """The customer's view, or None when the order does not exist or the postal code is wrong:
     both paths run the same query and the same constant-time comparison."""
-    order = await repository.find_order_by_key(session, build_lookup_key(order_number))
+    order = await repository.find_order_by_key(session, normalize_tracking_number(order_number))
     allowed = postal_code_matches(order.customer_postal_code if order else None, postal_code)
     if order is None or not allowed:
         return None

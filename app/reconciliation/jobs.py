@@ -14,8 +14,8 @@ logger = logging.getLogger("app.reconciliation.jobs")
 SWEEP_BATCH = 500
 # One run judges batches until this much time has passed; polling and delivery share the process.
 RUN_BUDGET = timedelta(seconds=30)
-# Connections that open a midnight's planned alerts side by side on PostgreSQL: 1.3-1.5x faster
-# with two on two cores, slower with three (BENCHMARKS.md); SQLite has one writer.
+# Connections that open a midnight's planned alerts side by side on PostgreSQL: one per core, as
+# a third only contends on two cores (figures in BENCHMARKS.md, section 1); SQLite has one writer.
 OPENING_CONNECTIONS = 2
 
 

@@ -18,14 +18,13 @@ from app.reconciliation.scene import (
     newest_event,
 )
 from app.reconciliation.wording import (
-    carrier_name,
     date_words,
     iso,
     quote,
     scan_moment,
     status_words,
 )
-from carriers.types import TrackingStatus
+from carriers.types import TrackingStatus, carrier_name
 
 SHIPPED_CLAIMS = frozenset({"shipped", "fulfilled", "in_transit"})
 TROUBLE = {

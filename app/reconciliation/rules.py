@@ -56,7 +56,8 @@ from app.kernel.thresholds import ThresholdTable
 from app.reconciliation import report_rules, silence_rules
 from app.reconciliation.facts import CarrierHealth, LegFacts, OrderFacts, QuarantineSummary
 from app.reconciliation.scene import Due, Scene
-from app.reconciliation.wording import carrier_name, iso, moment, span
+from app.reconciliation.wording import iso, moment, span
+from carriers.types import carrier_name
 
 __all__ = [
     "Upcoming",
@@ -65,7 +66,6 @@ __all__ = [
     "find_quarantine",
     "find_with_priorities",
     "first_alert_deadline",
-    "next_deadline",
     "poll_priorities",
     "upcoming_findings",
 ]
@@ -146,23 +146,15 @@ class Upcoming:
     dues: tuple[Due, ...]
 
 
-def next_deadline(
-    order: OrderFacts, *, now: datetime, thresholds: ThresholdTable, calendars: CalendarTable
-) -> datetime | None:
-    """Earliest instant after `now` at which a new finding appears if the data stay as they are.
-
-    Assumes polls keep succeeding with the same answer, so the deadline of a leg that is stale
-    now is still reported: it is when that leg's alert would open once polled. None: no rule is
-    pending.
-    """
-    upcoming = upcoming_findings(order, now=now, thresholds=thresholds, calendars=calendars)
-    return upcoming.at if upcoming is not None else None
-
-
 def upcoming_findings(
     order: OrderFacts, *, now: datetime, thresholds: ThresholdTable, calendars: CalendarTable
 ) -> Upcoming | None:
-    """`next_deadline` with the findings due at it (polls assumed to keep succeeding)."""
+    """The earliest instant after `now` at which a new finding appears if the data stay as they
+    are, with every finding due then; None when no rule is pending.
+
+    Assumes polls keep succeeding with the same answer, so the deadline of a leg that is stale
+    now is still reported: it is when that leg's alert would open once polled.
+    """
     scene = _scene(order, now, thresholds, calendars)
     pending = sorted(
         (due for due in _collect(scene) if due.due_at is not None and due.due_at > now),

@@ -28,7 +28,7 @@ from app.reconciliation.facts import OrderFacts
 from app.reconciliation.facts_builder import StoredEvent, build_order_facts
 from app.shipments import judging_schedule, poll_schedule
 from app.shipments.models import Leg, Order
-from app.tracking.cadence import CadenceTable, next_poll_at
+from app.tracking.cadence import CADENCE, CadenceTable, next_poll_at
 from app.tracking.explain import describe_status
 from carriers.registry import carrier_name
 from carriers.types import TrackingStatus
@@ -46,7 +46,7 @@ RULES_THAT_STOP_POLLING = frozenset({"expired"})
 class ReconciliationConfig:
     thresholds: ThresholdTable = field(default_factory=ThresholdTable)
     calendars: CalendarTable = field(default_factory=default_calendars)
-    cadence: CadenceTable = field(default_factory=CadenceTable)
+    cadence: CadenceTable = CADENCE
     policy: alerts_service.AlertPolicy = field(default_factory=alerts_service.AlertPolicy)
 
 

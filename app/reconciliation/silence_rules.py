@@ -21,7 +21,6 @@ from app.reconciliation.scene import (
 )
 from app.reconciliation.wording import (
     business_days_passed,
-    carrier_name,
     date_words,
     day,
     handoff_sentence,
@@ -32,7 +31,7 @@ from app.reconciliation.wording import (
     span,
     unscanned_label_sentence,
 )
-from carriers.types import TERMINAL_STATUSES, TrackingStatus
+from carriers.types import TERMINAL_STATUSES, TrackingStatus, carrier_name
 
 # Statuses of a parcel that should keep being scanned as it moves; UNKNOWN counts once the parcel
 # has been scanned physically, since an unmapped code is most often an ordinary hub scan.

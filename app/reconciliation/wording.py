@@ -6,15 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from app.kernel.calendar import BusinessCalendar
 
-CARRIER_NAMES = {"usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL"}
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MAX_QUOTE = 160
-
-
-def carrier_name(code: str) -> str:
-    """Display name of a carrier slug: 'fedex' -> 'FedEx'; unknown slugs are title-cased."""
-    return CARRIER_NAMES.get(code.lower(), code.replace("_", " ").title())
 
 
 def day(at: datetime, calendar: BusinessCalendar, now: datetime) -> str:

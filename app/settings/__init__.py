@@ -79,8 +79,8 @@ class Settings(BaseSettings):
     # JSON {"dhl": {"per_second": 1, "per_hour": null, "per_day": 250}, ...} overriding the
     # carriers' published defaults; the share of a limit we allow ourselves is rate_safety.
     carrier_limits: Annotated[CarrierLimitOverrides, NoDecode] = Field(default_factory=dict)
-    # 0.7: under CPU load an event loop can send a call up to ~100 ms late and bunch it with the
-    # next ones; 30 % headroom kept four workers on a loaded 2-core machine under the limit.
+    # Under CPU load an event loop can send a call late and bunch it with the next ones: the
+    # headroom keeps several workers under the carrier's limit (BENCHMARKS.md, section 2).
     rate_safety: float = Field(default=0.7, gt=0, le=1)
 
     # Worker.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,17 +10,10 @@ from app.shipments.dates import DateWindows, check_label_time
 from app.shipments.schemas import ShipmentCreate
 from carriers import numbers
 
-_SEPARATORS = re.compile(r"[\s\-_.]+")
-
 
 def join_field(prefix: str, name: str) -> str:
     """The path of `name` inside `prefix` ("shipments[0]" + "carrier"); a bare name at the top."""
     return f"{prefix}.{name}" if prefix else name
-
-
-def build_lookup_key(text: str) -> str:
-    """The form every searchable number is stored and searched in: no separators, upper case."""
-    return _SEPARATORS.sub("", text).upper()
 
 
 @dataclass(frozen=True, slots=True)

@@ -134,12 +134,6 @@ async def list_orders_matching(
     return matches
 
 
-async def list_legs_by_ids(session: AsyncSession, leg_ids: Sequence[int]) -> list[Leg]:
-    if not leg_ids:
-        return []
-    return list((await session.execute(select(Leg).where(Leg.id.in_(leg_ids)))).scalars())
-
-
 async def list_order_numbers(session: AsyncSession, order_ids: Sequence[int]) -> dict[int, str]:
     """Order id -> order number, for the ids that exist."""
     if not order_ids:

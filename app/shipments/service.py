@@ -13,6 +13,7 @@ from app.shipments.context import IngestContext
 from app.shipments.labels import CheckedShipment
 from app.shipments.models import Order
 from app.shipments.schemas import OrderCreate, OrderUpdate, ShipmentCreate
+from carriers import numbers
 
 # IngestContext is part of this module's surface: callers build it as service.IngestContext.
 __all__ = [
@@ -235,7 +236,7 @@ async def _create_order(
 ) -> Order:
     order = Order(
         order_number=order_in.order_number,
-        order_key=labels.build_lookup_key(order_in.order_number),
+        order_key=numbers.normalize_tracking_number(order_in.order_number),
         customer_email=order_in.customer_email,
         customer_postal_code=order_in.customer_postal_code,
         promised_delivery_on=order_in.promised_delivery_date,

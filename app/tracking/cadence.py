@@ -61,6 +61,11 @@ class CadenceTable:
         return self.intervals.get(status, 6 * HOUR)
 
 
+# The one table firstscan polls by (it is not configurable): pollers, webhooks, recording and the
+# rules all ask for this instance.
+CADENCE = CadenceTable()
+
+
 def next_poll_at(
     status: TrackingStatus | None,
     *,

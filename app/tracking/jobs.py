@@ -6,7 +6,7 @@ from datetime import timedelta
 from app import metrics
 from app.db import session_scope
 from app.tracking import claims
-from app.tracking.cadence import CadenceTable
+from app.tracking.cadence import CADENCE
 from app.tracking.judging import JudgingPolicy
 from app.tracking.poller import CarrierPollReport, Poller, PollerSettings
 from app.wiring import ScheduledJob, WorkerContext
@@ -21,7 +21,7 @@ def build_poller(context: WorkerContext) -> Poller:
         clients=context.clients,
         limits=context.limits,
         settings=PollerSettings(
-            judging=JudgingPolicy(cadence=CadenceTable()),
+            judging=JudgingPolicy(cadence=CADENCE),
             claim_size=settings.poll_claim_size,
             lease=timedelta(seconds=settings.lease_seconds),
             concurrency=settings.poll_concurrency,

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import metrics
 from app.db import retry_on_conflict, session_scope
+from app.kernel.clock import Clock
 from app.tracking import breaker as breakers
 from app.tracking import carrier_state, claims, recording
 from app.tracking.breaker import BreakerPolicy
@@ -40,7 +41,6 @@ from carriers.protocol import CarrierClient, TrackingFailure, TrackingResult
 from carriers.types import TrackingQuery
 
 logger = logging.getLogger("app.tracking.poller")
-Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 
 

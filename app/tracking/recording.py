@@ -16,15 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import db
 from app.audit import repository as audit_repository
 from app.shipments import judging_schedule, poll_schedule
-from app.shipments.labels import build_lookup_key
 from app.shipments.models import Leg, Order, Shipment
-from app.tracking.cadence import CadenceTable, max_poll_age
+from app.tracking.cadence import CADENCE, max_poll_age
 from app.tracking.claims import LegClaim
 from app.tracking.models import CarrierCallCount, LegEvent, LegPartnerNumber
 from app.tracking.progress import LegProgress
+from carriers.numbers import normalize_tracking_number
 from carriers.types import Handoff, PartnerNumber, TrackingEvent, TrackingStatus
-
-CADENCE = CadenceTable()
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,12 +127,6 @@ _LEASED_LEG_UPDATE = (
 )
 # Pushed events arrive outside any lease; the caller holds the row lock instead.
 _PUSHED_LEG_UPDATE = update(LEGS).where(LEGS.c.id == bindparam("b_id")).values(**_LEG_VALUES)
-
-
-def _failures_after(outcome: LegOutcome) -> int:
-    if outcome.counts_as_failure:
-        return outcome.claim.consecutive_failures + 1
-    return outcome.claim.consecutive_failures if outcome.progress is None else 0
 
 
 def _leg_params(
@@ -328,7 +320,7 @@ def _partner_row(leg_id: int, partner: PartnerNumber, *, now: datetime) -> dict[
     # Carrier text is checked here, where it meets the columns: an unprintable or over-long
     # number is skipped (it could never be typed into a search), never allowed to fail the batch.
     number = partner.number.strip()
-    key = build_lookup_key(number)
+    key = normalize_tracking_number(number)
     if not key or len(number) > PARTNER_NUMBER_MAX or not number.isprintable():
         return None
     raw_name = partner.partner_name or ""

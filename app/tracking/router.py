@@ -15,7 +15,7 @@ from app.quarantine import repository as quarantine_repository
 from app.quarantine.models import MEMBER_TYPES
 from app.tracking import claims, service
 from app.tracking.backlog import load_backlog
-from app.tracking.cadence import CadenceTable
+from app.tracking.cadence import CADENCE
 from app.tracking.carrier_state import list_carrier_states
 from app.tracking.judging import JudgingPolicy
 from app.tracking.webhooks import PushedTracking, PushReceipt, check_delivery
@@ -91,7 +91,7 @@ async def receive_carrier_push(
         delivery_id=delivery,
         push=push,
         now=now,
-        policy=JudgingPolicy(cadence=CadenceTable()),
+        policy=JudgingPolicy(cadence=CADENCE),
     )
 
 

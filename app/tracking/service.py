@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from random import Random
 
 from sqlalchemy.exc import IntegrityError
@@ -18,8 +18,6 @@ from app.tracking.webhooks import PushedTracking, PushReceipt, build_snapshot
 from carriers.numbers import normalize_tracking_number
 
 logger = logging.getLogger("app.tracking.service")
-# Remembered delivery ids older than this are pruned; the signature window refuses them anyway.
-DELIVERY_MEMORY = timedelta(days=1)
 
 
 async def accept_push(

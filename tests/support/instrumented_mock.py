@@ -24,13 +24,16 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import uvicorn
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
-from carriers.mock_server import MockCarrierServer
-from carriers.mock_server.asgi import Request, Response, json_response
 from carriers.sandbox.timeline import Scan, Timeline
 from carriers.sandbox.vocabulary import Milestone, wording
-
-_TRACKING_MARKERS = ("/tracking/", "/track/")
+from mock_carriers import MockCarrierServer
+from mock_carriers.responses import json_response
+from mock_carriers.server import CarrierRoute
 
 
 class InstrumentedMockServer(MockCarrierServer):
@@ -55,22 +58,32 @@ class InstrumentedMockServer(MockCarrierServer):
             await asyncio.sleep(0.01)
             self.max_lag = max(self.max_lag, time.monotonic() - before - 0.01)
 
-    async def handle(self, request: Request) -> Response:
-        if self._lag_task is None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self._lag_task is None:
             self._lag_task = asyncio.create_task(self._watch_lag())
-        if request.path.startswith("/_test/"):
-            return self._test_control(request)
-        carrier = request.path.split("/")[1]
-        tracking = any(marker in request.path for marker in _TRACKING_MARKERS)
-        if not tracking:
-            return await super().handle(request)
-        self.started[carrier] += 1
-        self.arrivals[carrier].append(time.monotonic())
-        self.in_flight[carrier] += 1
+        await super().__call__(scope, receive, send)
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/_test/asked", self._asked, methods=["GET"]),
+            Route("/_test/traffic", self._traffic, methods=["GET"]),
+            Route("/_test/arrivals", self._arrivals, methods=["GET"]),
+            Route("/_test/clock", self._set_clock, methods=["POST"]),
+            Route("/_test/scans", self._feed_scan, methods=["POST"]),
+            Route("/_test/reset", self._reset_all, methods=["POST"]),
+            *super().routes(),
+        ]
+
+    async def handle(self, route: CarrierRoute, request: Request) -> Response:
+        if route.kind != "track":
+            return await super().handle(route, request)
+        self.started[route.carrier] += 1
+        self.arrivals[route.carrier].append(time.monotonic())
+        self.in_flight[route.carrier] += 1
         try:
-            return await super().handle(request)
+            return await super().handle(route, request)
         finally:
-            self.in_flight[carrier] -= 1
+            self.in_flight[route.carrier] -= 1
 
     def timeline(self, carrier: str, tracking_number: str) -> Timeline:
         self.asked[f"{carrier} {tracking_number}"].append(time.time())
@@ -82,35 +95,35 @@ class InstrumentedMockServer(MockCarrierServer):
         extra = tuple(Scan(m, at, place, wording(carrier, m)) for m, at in fed)
         return replace(planned, scans=tuple(sorted(planned.scans + extra, key=lambda s: s.at)))
 
-    def _test_control(self, request: Request) -> Response:
-        endpoint = (request.method, request.path)
-        if endpoint == ("GET", "/_test/asked"):
-            return json_response(200, self.asked)
-        if endpoint == ("GET", "/_test/traffic"):
-            return json_response(
-                200,
-                {"started": self.started, "in_flight": self.in_flight, "max_lag": self.max_lag},
-            )
-        if endpoint == ("GET", "/_test/arrivals"):
-            return json_response(200, self.arrivals)
-        if endpoint == ("POST", "/_test/clock"):
-            now = request.json()["now"]
-            self.fixed_now = datetime.fromisoformat(now) if now else None
-            return json_response(200, {"now": self.now().isoformat()})
-        if endpoint == ("POST", "/_test/scans"):
-            body = request.json()
-            at = datetime.fromisoformat(body["at"]).astimezone(UTC).replace(second=0)
-            self.fed[(body["carrier"], body["tracking_number"])].append(
-                (Milestone(body["milestone"]), at)
-            )
-            return json_response(200, {"fed": True})
-        if endpoint == ("POST", "/_test/reset"):
-            self.reset()
-            self.fixed_now = None
-            for tally in (self.asked, self.started, self.in_flight, self.fed, self.arrivals):
-                tally.clear()
-            return json_response(200, {"reset": True})
-        return json_response(404, {"title": "Not Found", "status": 404})
+    async def _asked(self, request: Request) -> Response:
+        return json_response(200, self.asked)
+
+    async def _traffic(self, request: Request) -> Response:
+        traffic = {"started": self.started, "in_flight": self.in_flight, "max_lag": self.max_lag}
+        return json_response(200, traffic)
+
+    async def _arrivals(self, request: Request) -> Response:
+        return json_response(200, self.arrivals)
+
+    async def _set_clock(self, request: Request) -> Response:
+        now = (await request.json())["now"]
+        self.fixed_now = datetime.fromisoformat(now) if now else None
+        return json_response(200, {"now": self.now().isoformat()})
+
+    async def _feed_scan(self, request: Request) -> Response:
+        body = await request.json()
+        at = datetime.fromisoformat(body["at"]).astimezone(UTC).replace(second=0)
+        self.fed[(body["carrier"], body["tracking_number"])].append(
+            (Milestone(body["milestone"]), at)
+        )
+        return json_response(200, {"fed": True})
+
+    async def _reset_all(self, request: Request) -> Response:
+        self.reset()
+        self.fixed_now = None
+        for tally in (self.asked, self.started, self.in_flight, self.fed, self.arrivals):
+            tally.clear()
+        return json_response(200, {"reset": True})
 
 
 def main() -> None:

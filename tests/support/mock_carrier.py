@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import uvicorn
 
-from carriers.mock_server import MockCarrierServer
+from mock_carriers import MockCarrierServer
 from tests.support.waiting import wait_until
 
 STARTUP_DEADLINE_SECONDS = 10.0

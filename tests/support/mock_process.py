@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from carriers.mock_server import DEFAULT_CREDENTIALS, DEFAULT_DHL_API_KEY
+from mock_carriers import DEFAULT_CREDENTIALS, DEFAULT_DHL_API_KEY
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_DEADLINE_SECONDS = 30.0
@@ -52,7 +52,7 @@ class MockCarrierProcess:
         return response.json()
 
     async def configure(self, **faults: object) -> None:
-        """POST /_mock/config: change faults at runtime (see carriers.mock_server.faults)."""
+        """POST /_mock/config: change faults at runtime (see mock_carriers.faults)."""
         await self._post("/_mock/config", faults)
 
     async def fix_shipments(self, shipments: list[dict[str, object]]) -> None:
@@ -119,11 +119,11 @@ def reported_event_keys(
     from carriers.dhl import parse as dhl_parse
     from carriers.errors import TrackingNumberError
     from carriers.fedex import parse as fedex_parse
-    from carriers.mock_server.payloads import dhl, fedex, ups, usps
     from carriers.sandbox import plan_timeline
     from carriers.types import TrackingQuery, TrackingSnapshot
     from carriers.ups import parse as ups_parse
     from carriers.usps import parse as usps_parse
+    from mock_carriers.payloads import dhl, fedex, ups, usps
 
     timeline = plan_timeline(carrier, number, label_created_at=label_created_at)
     try:

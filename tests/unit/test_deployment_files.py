@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+from fnmatch import fnmatch
 from pathlib import Path
 
 import yaml
@@ -33,3 +35,14 @@ def test_the_build_context_leaves_out_the_virtualenv_databases_and_history():
     ignored = (ROOT / ".dockerignore").read_text().split()
 
     assert {".git", ".venv", "*.db", "*.db-*", "tests"} <= set(ignored)
+
+
+def test_the_mock_carrier_server_stays_out_of_the_image_and_the_wheel():
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    included = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+
+    assert "mock_carriers" in ignored
+    assert "mock_carriers" not in dockerfile
+    assert not any(fnmatch("mock_carriers", pattern) for pattern in included)

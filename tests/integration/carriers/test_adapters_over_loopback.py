@@ -35,13 +35,13 @@ from carriers import (
     plan_timeline,
 )
 from carriers.errors import MAX_EXCERPT_CHARS
-from carriers.mock_server import (
+from carriers.sandbox import shares_for
+from mock_carriers import (
     DEFAULT_CREDENTIALS,
     DEFAULT_DHL_API_KEY,
     MockCarrierServer,
     MockShipment,
 )
-from carriers.sandbox import shares_for
 from tests.support.mock_carrier import running_mock_carrier
 
 LABEL_AT = datetime(2026, 11, 16, 14, 7, tzinfo=UTC)  # a Monday, 09:07 in New York

@@ -14,8 +14,8 @@ from sqlalchemy import func, select, text
 from app import db, migrate
 from app.shipments.models import Leg
 from app.tracking.models import LegEvent
-from carriers.mock_server import max_in_window
 from carriers.sandbox.numbering import build_number
+from mock_carriers import max_in_window
 from tests.integration.workers.conftest import POSTGRES_ONLY, seed_legs, wait_until
 from tests.support.mock_process import reported_event_keys
 

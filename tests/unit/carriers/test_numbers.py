@@ -69,6 +69,14 @@ def test_normalization_strips_spaces_dashes_dots_and_underscores_and_upper_cases
     assert normalize_tracking_number(" 1z-5r8.939_0357\t5671 27\n") == "1Z5R89390357567127"
 
 
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [("fs-1001", "FS1001"), (" 9400 1000 ", "94001000"), ("a_b.c", "ABC"), ("X\t1", "X1")],
+)
+def test_order_and_tracking_lookup_keys_drop_separators_and_case(typed, key):
+    assert normalize_tracking_number(typed) == key
+
+
 def test_normalization_does_not_validate():
     assert normalize_tracking_number("not a number!") == "NOTANUMBER!"
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.reconciliation.facts import OrderFacts
-from app.reconciliation.rules import find_discrepancies, next_deadline, upcoming_findings
+from app.reconciliation.rules import find_discrepancies, upcoming_findings
 from carriers.types import TrackingStatus
 from tests.unit.reconciliation.facts_builders import (
     CALENDARS,
@@ -24,8 +24,14 @@ from tests.unit.reconciliation.facts_builders import (
 SECOND = timedelta(seconds=1)
 
 
+def next_deadline(order: OrderFacts, now: datetime) -> datetime | None:
+    """When the rules say the next new finding appears: what the sweep schedules the order for."""
+    upcoming = upcoming_findings(order, now=now, thresholds=THRESHOLDS, calendars=CALENDARS)
+    return upcoming.at if upcoming is not None else None
+
+
 def deadline(order: OrderFacts, now: datetime) -> datetime | None:
-    return next_deadline(polled_at(order, now), now=now, thresholds=THRESHOLDS, calendars=CALENDARS)
+    return next_deadline(polled_at(order, now), now)
 
 
 @pytest.mark.parametrize(
@@ -72,7 +78,7 @@ def test_next_deadline_skips_a_rule_that_another_rule_has_superseded():
 def test_a_stale_leg_still_reports_when_its_alert_would_open_once_polled():
     order = make_order(make_leg(last_successful_poll_at=None))
 
-    found = next_deadline(order, now=ny(2026, 12, 18), thresholds=THRESHOLDS, calendars=CALENDARS)
+    found = next_deadline(order, ny(2026, 12, 18))
 
     assert found == ny(2026, 12, 22)
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.reconciliation.facts import EventFacts, LegFacts, OrderFacts
-from app.reconciliation.rules import next_deadline
+from app.reconciliation.rules import upcoming_findings
 from carriers.types import TrackingStatus
 from tests.unit.reconciliation.facts_builders import (
     CALENDARS,
@@ -123,6 +123,7 @@ def test_from_the_tender_on_the_poller_is_told_the_documented_deadline():
     for now in (TENDERED_AT + timedelta(hours=1), ny(2026, 12, 26, 12), ny(2026, 12, 28, 23)):
         facts = what_firstscan_knows_at(now)
 
-        found = next_deadline(facts, now=now, thresholds=THRESHOLDS, calendars=CALENDARS)
+        upcoming = upcoming_findings(facts, now=now, thresholds=THRESHOLDS, calendars=CALENDARS)
 
-        assert found == DOCUMENTED_DEADLINE
+        assert upcoming is not None
+        assert upcoming.at == DOCUMENTED_DEADLINE

@@ -2,22 +2,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-
 from app.errors import FieldError
-from app.shipments.labels import CheckedNumber, build_lookup_key, check_number, check_shipments
+from app.shipments.labels import CheckedNumber, check_number, check_shipments
 from app.shipments.schemas import ShipmentCreate
 from tests.factories import economy_number, ups_number, usps_number
 
 NOW = datetime(2026, 12, 17, 12, tzinfo=UTC)
-
-
-@pytest.mark.parametrize(
-    ("typed", "key"),
-    [("fs-1001", "FS1001"), (" 9400 1000 ", "94001000"), ("a_b.c", "ABC"), ("X\t1", "X1")],
-)
-def test_lookup_keys_drop_separators_and_case(typed, key):
-    assert build_lookup_key(typed) == key
 
 
 def test_a_named_carrier_with_a_valid_number_is_accepted_normalized():

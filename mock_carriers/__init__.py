@@ -1,15 +1,15 @@
-"""A loopback stand-in for the carriers' HTTP APIs (raw ASGI; no web framework in carriers/)."""
+"""A loopback stand-in for the carriers' HTTP APIs, for tests and benchmarks (not installed)."""
 
-from carriers.mock_server.app import (
+from mock_carriers.faults import FaultConfig
+from mock_carriers.server import (
     CARRIERS,
     DEFAULT_CREDENTIALS,
     DEFAULT_DHL_API_KEY,
     MockCarrierServer,
     MockShipment,
 )
-from carriers.mock_server.faults import FaultConfig
-from carriers.mock_server.stats import RecordedRequest, RequestLog, max_in_window
-from carriers.mock_server.tokens import ClientCredentials
+from mock_carriers.stats import RecordedRequest, RequestLog, max_in_window
+from mock_carriers.tokens import ClientCredentials
 
 __all__ = [
     "CARRIERS",

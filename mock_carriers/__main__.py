@@ -1,4 +1,4 @@
-"""Runs the mock carrier server: python -m carriers.mock_server --port 8765 [--latency-ms 100]."""
+"""Runs the mock carrier server: python -m mock_carriers --port 8765 [--latency-ms 100]."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import uvicorn
 
-from carriers.mock_server.app import MockCarrierServer
-from carriers.mock_server.faults import FaultConfig
+from mock_carriers.faults import FaultConfig
+from mock_carriers.server import MockCarrierServer
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Returns the command line: address, faults and how label times are chosen."""
-    parser = argparse.ArgumentParser(prog="python -m carriers.mock_server", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m mock_carriers", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--latency-ms", type=float, nargs="+", metavar="MS", default=[0.0],

@@ -13,13 +13,13 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
-from carriers.mock_server.asgi import JSONValue
-from carriers.mock_server.payloads.errors import error_body
-from carriers.mock_server.payloads.timestamps import offset_text
 from carriers.sandbox import Scan, Timeline
 from carriers.sandbox.geography import Place
 from carriers.sandbox.scenarios import HANDOFF_SCENARIOS
 from carriers.types import PHYSICAL_STATUSES, TrackingStatus
+from mock_carriers.payloads.errors import error_body
+from mock_carriers.payloads.timestamps import offset_text
+from mock_carriers.responses import JSONValue
 
 _SIMPLE_TEXT = {
     TrackingStatus.LABEL_CREATED: "Label Created",

@@ -1,4 +1,4 @@
-"""One ASGI app standing in for the USPS, UPS, FedEx and DHL tracking APIs over real HTTP.
+"""One Starlette app standing in for the USPS, UPS, FedEx and DHL tracking APIs over real HTTP.
 
 Point an adapter's base URL at http://HOST:PORT/<carrier> and it meets the carrier's paths:
 
@@ -8,7 +8,7 @@ Point an adapter's base URL at http://HOST:PORT/<carrier> and it meets the carri
                                                GET  /dhl/track/shipments?trackingNumber={n}
 
 Answers come from the sandbox's deterministic timelines (carriers.sandbox), rendered in each
-carrier's JSON (carriers.mock_server.payloads). Control endpoints, for tests and benches:
+carrier's JSON (mock_carriers.payloads). Control endpoints, for tests and benches:
 
     GET  /_mock/stats      requests per carrier, status and path; busiest 1-second window
     POST /_mock/reset      forget requests, runtime settings and first-seen times
@@ -20,7 +20,6 @@ carrier's JSON (carriers.mock_server.payloads). Control endpoints, for tests and
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -28,26 +27,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
-from carriers.mock_server.asgi import (
-    Receive,
-    Request,
-    Response,
-    Scope,
-    Send,
-    json_response,
-    read_request,
-    send_response,
-    serve_lifespan,
-)
-from carriers.mock_server.control import FaultUpdate, ShipmentSettings
-from carriers.mock_server.faults import FaultConfig, FaultPlan
-from carriers.mock_server.stats import RecordedRequest, RequestLog
-from carriers.mock_server.tokens import TOKEN_LIFETIMES, ClientCredentials, TokenIssuer
-from carriers.mock_server.tracking import TrackingEndpoints
 from carriers.sandbox.scenarios import HANDOFF_SCENARIOS, Dice, Scenario, can_hand_off
 from carriers.sandbox.timeline import Timeline, plan_timeline
 from carriers.types import CARRIER_CODES
+from mock_carriers.control import FaultUpdate, ShipmentSettings
+from mock_carriers.faults import FaultConfig, FaultPlan
+from mock_carriers.responses import json_response, method_not_allowed, not_found
+from mock_carriers.stats import RecordedRequest, RequestLog
+from mock_carriers.tokens import TOKEN_LIFETIMES, ClientCredentials, TokenIssuer
+from mock_carriers.tracking import TrackingEndpoints
 
 CARRIERS = CARRIER_CODES
 DEFAULT_CREDENTIALS = {
@@ -67,30 +61,22 @@ class MockShipment:
     label_created_at: datetime | None = None
 
 
-_RouteKind = Literal["token", "track"]
-
-
 @dataclass(frozen=True, slots=True)
-class _Route:
+class CarrierRoute:
     carrier: str
     method: str
-    pattern: re.Pattern[str]
-    template: str  # the path as counted in stats, with {n} for the number
-    kind: _RouteKind
+    path: str  # as counted in stats, with {n} for the number
+    kind: Literal["token", "track"]
 
 
-_ROUTE_TABLE: tuple[tuple[str, str, str, _RouteKind], ...] = (
-    ("usps", "POST", "/usps/oauth2/v3/token", "token"),
-    ("usps", "GET", "/usps/tracking/v3/tracking/{n}", "track"),
-    ("ups", "POST", "/ups/security/v1/oauth/token", "token"),
-    ("ups", "GET", "/ups/api/track/v1/details/{n}", "track"),
-    ("fedex", "POST", "/fedex/oauth/token", "token"),
-    ("fedex", "POST", "/fedex/track/v1/trackingnumbers", "track"),
-    ("dhl", "GET", "/dhl/track/shipments", "track"),
-)
-_ROUTES = tuple(
-    _Route(carrier, method, re.compile(re.escape(path).replace(r"\{n\}", "([^/]+)")), path, kind)
-    for carrier, method, path, kind in _ROUTE_TABLE
+CARRIER_ROUTES = (
+    CarrierRoute("usps", "POST", "/usps/oauth2/v3/token", "token"),
+    CarrierRoute("usps", "GET", "/usps/tracking/v3/tracking/{n}", "track"),
+    CarrierRoute("ups", "POST", "/ups/security/v1/oauth/token", "token"),
+    CarrierRoute("ups", "GET", "/ups/api/track/v1/details/{n}", "track"),
+    CarrierRoute("fedex", "POST", "/fedex/oauth/token", "token"),
+    CarrierRoute("fedex", "POST", "/fedex/track/v1/trackingnumbers", "track"),
+    CarrierRoute("dhl", "GET", "/dhl/track/shipments", "track"),
 )
 
 
@@ -135,37 +121,52 @@ class MockCarrierServer:
             timeline=self.timeline,
             clock=clock,
         )
+        self.app = Starlette(
+            routes=self.routes(),
+            exception_handlers={404: not_found, 405: method_not_allowed},
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await serve_lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        request = await read_request(scope, receive)
-        await send_response(send, await self.handle(request))
+        await self.app(scope, receive, send)
 
-    async def handle(self, request: Request) -> Response:
-        """Returns the answer to one request; carrier requests are recorded with their status."""
-        if request.path.startswith("/_mock/"):
-            return self._control(request)
-        route, number = _match(request.path)
-        if route is None:
-            return json_response(404, {"title": "Not Found", "status": 404})
-        if route.method != request.method:
-            return json_response(405, {"title": "Method Not Allowed", "status": 405})
+    def routes(self) -> list[BaseRoute]:
+        """Returns the carriers' endpoints and the /_mock/ control endpoints."""
+        carrier_routes: list[BaseRoute] = [
+            Route(route.path, self._endpoint(route), methods=[route.method])
+            for route in CARRIER_ROUTES
+        ]
+        return [
+            *carrier_routes,
+            Route("/_mock/stats", self._stats, methods=["GET"]),
+            Route("/_mock/reset", self._reset, methods=["POST"]),
+            Route("/_mock/config", self._config, methods=["GET"]),
+            Route("/_mock/config", self._configure, methods=["POST"]),
+            Route("/_mock/shipments", self._fix_shipments, methods=["POST"]),
+        ]
+
+    async def handle(self, route: CarrierRoute, request: Request) -> Response:
+        """Returns the answer to one carrier request, recorded with its status."""
         arrived = self._monotonic()
         delay = self.faults.latency_seconds(route.carrier)
         if delay > 0:
             await self._sleep(delay)
         if route.kind == "token":
-            response = self._tracking.token(route.carrier, request)
+            response = await self._tracking.token(route.carrier, request)
         else:
-            response = self._tracking.track(route.carrier, request, number)
+            number = request.path_params.get("n", "")
+            response = await self._tracking.track(route.carrier, request, number)
         self.log.record(
-            RecordedRequest(route.carrier, request.method, route.template, arrived, response.status)
+            RecordedRequest(
+                route.carrier, request.method, route.path, arrived, response.status_code
+            )
         )
         return response
+
+    def _endpoint(self, route: CarrierRoute) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            return await self.handle(route, request)
+
+        return endpoint
 
     @property
     def label_policy(self) -> tuple[Literal["derived", "first_seen"], timedelta]:
@@ -207,40 +208,30 @@ class MockCarrierServer:
         self._runtime.clear()
         self._first_seen.clear()
 
-    def _control(self, request: Request) -> Response:
-        endpoint = (request.method, request.path)
-        if endpoint == ("GET", "/_mock/stats"):
-            return json_response(200, self.log.summary())
-        if endpoint == ("POST", "/_mock/reset"):
-            self.reset()
-            return json_response(200, {"reset": True})
-        if endpoint == ("GET", "/_mock/config"):
-            return json_response(200, self.faults.config.model_dump(mode="json"))
-        if endpoint == ("POST", "/_mock/config"):
-            try:
-                expired = self.configure(FaultUpdate.model_validate_json(request.body or b"{}"))
-            except ValidationError as error:
-                return json_response(400, {"title": "Invalid config", "detail": str(error)})
-            config = self.faults.config.model_dump(mode="json")
-            return json_response(200, {**config, "expired_tokens": expired})
-        if endpoint == ("POST", "/_mock/shipments"):
-            try:
-                settings = ShipmentSettings.model_validate_json(request.body or b"{}")
-            except ValidationError as error:
-                return json_response(400, {"title": "Invalid shipments", "detail": str(error)})
-            for s in settings.shipments:
-                shipment = MockShipment(
-                    s.carrier, s.tracking_number, s.scenario, s.label_created_at
-                )
-                self._runtime[(s.carrier, s.tracking_number)] = shipment
-            return json_response(200, {"registered": len(settings.shipments)})
-        return json_response(404, {"title": "Not Found", "status": 404})
+    async def _stats(self, request: Request) -> Response:
+        return json_response(200, self.log.summary())
 
+    async def _reset(self, request: Request) -> Response:
+        self.reset()
+        return json_response(200, {"reset": True})
 
-def _match(path: str) -> tuple[_Route | None, str]:
-    """Returns the route for the path (ignoring the method) and the number in it, if any."""
-    for route in _ROUTES:
-        found = route.pattern.fullmatch(path)
-        if found is not None:
-            return route, found.group(1) if found.groups() else ""
-    return None, ""
+    async def _config(self, request: Request) -> Response:
+        return json_response(200, self.faults.config.model_dump(mode="json"))
+
+    async def _configure(self, request: Request) -> Response:
+        try:
+            expired = self.configure(FaultUpdate.model_validate_json(await request.body() or b"{}"))
+        except ValidationError as error:
+            return json_response(400, {"title": "Invalid config", "detail": str(error)})
+        config = self.faults.config.model_dump(mode="json")
+        return json_response(200, {**config, "expired_tokens": expired})
+
+    async def _fix_shipments(self, request: Request) -> Response:
+        try:
+            settings = ShipmentSettings.model_validate_json(await request.body() or b"{}")
+        except ValidationError as error:
+            return json_response(400, {"title": "Invalid shipments", "detail": str(error)})
+        for s in settings.shipments:
+            shipment = MockShipment(s.carrier, s.tracking_number, s.scenario, s.label_created_at)
+            self._runtime[(s.carrier, s.tracking_number)] = shipment
+        return json_response(200, {"registered": len(settings.shipments)})

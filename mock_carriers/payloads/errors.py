@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 
-from carriers.mock_server.asgi import JSONValue
+from mock_carriers.responses import JSONValue
 
 _USPS_MESSAGES = {
     400: "Bad Request",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from carriers.mock_server.asgi import JSONValue
+from mock_carriers.responses import JSONValue
 
 WINDOW_SECONDS = 1.0
 

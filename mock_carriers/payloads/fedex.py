@@ -15,13 +15,13 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, time
 
-from carriers.mock_server.asgi import JSONValue
-from carriers.mock_server.payloads.timestamps import with_offset
 from carriers.sandbox import Scan, Timeline
 from carriers.sandbox.geography import Place
 from carriers.sandbox.scenarios import HANDOFF_SCENARIOS
 from carriers.sandbox.vocabulary import Milestone
 from carriers.types import PHYSICAL_STATUSES, TERMINAL_STATUSES
+from mock_carriers.payloads.timestamps import with_offset
+from mock_carriers.responses import JSONValue
 
 MAX_NUMBERS_PER_REQUEST = 30
 NOT_FOUND = {

@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from carriers.mock_server.asgi import JSONValue
-from carriers.mock_server.payloads.errors import error_body
-from carriers.mock_server.payloads.timestamps import offset_text, wall_clock, zulu
 from carriers.sandbox import Scan, Timeline
 from carriers.sandbox.scenarios import HANDOFF_SCENARIOS
 from carriers.sandbox.vocabulary import Milestone
 from carriers.types import PHYSICAL_STATUSES, TERMINAL_STATUSES
+from mock_carriers.payloads.errors import error_body
+from mock_carriers.payloads.timestamps import offset_text, wall_clock, zulu
+from mock_carriers.responses import JSONValue
 
 
 def tracking_answer(timeline: Timeline, now: datetime) -> tuple[int, JSONValue]:

@@ -3,11 +3,11 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from carriers.mock_server import MockCarrierServer, MockShipment
 from carriers.sandbox import Scenario, plan_timeline
 from carriers.sandbox.numbering import parse_last_mile_number
-from tests.unit.carriers.mock_server.conftest import LABEL_AT, NOW
-from tests.unit.carriers.mock_server.helpers import fetch_token, number, track, track_ok
+from mock_carriers import MockCarrierServer, MockShipment
+from tests.unit.mock_carriers.conftest import LABEL_AT, NOW
+from tests.unit.mock_carriers.helpers import fetch_token, number, track, track_ok
 
 USPS_EVENT_FIELDS = {
     "eventType", "eventTimestamp", "GMTTimestamp", "GMTOffset", "eventCountry", "eventCity",

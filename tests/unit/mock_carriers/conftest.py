@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from carriers.mock_server import MockCarrierServer
-from tests.unit.carriers.mock_server.helpers import ManualTime
+from mock_carriers import MockCarrierServer
+from tests.unit.mock_carriers.helpers import ManualTime
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 LABEL_AT = NOW - timedelta(days=12)

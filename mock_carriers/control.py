@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from carriers.mock_server.faults import FaultConfig
 from carriers.sandbox.scenarios import HANDOFF_SCENARIOS, Scenario, can_hand_off
+from mock_carriers.faults import FaultConfig
 
 
 class FaultUpdate(BaseModel):

@@ -2,8 +2,8 @@ import base64
 
 import pytest
 
-from carriers.mock_server import DEFAULT_CREDENTIALS
-from tests.unit.carriers.mock_server.helpers import fetch_token, number, track, track_ok
+from mock_carriers import DEFAULT_CREDENTIALS
+from tests.unit.mock_carriers.helpers import fetch_token, number, track, track_ok
 
 TOKEN_CARRIERS = ("usps", "ups", "fedex")
 

@@ -7,20 +7,22 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
 
-from carriers.mock_server.asgi import JSONValue, Request, Response, json_response
-from carriers.mock_server.control import FedexTrackRequest
-from carriers.mock_server.faults import Fault, FaultPlan, Malformation, malform
-from carriers.mock_server.payloads import dhl, fedex, ups, usps
-from carriers.mock_server.payloads.errors import error_body, token_failure
-from carriers.mock_server.tokens import (
+from carriers.sandbox.timeline import Timeline
+from mock_carriers.control import FedexTrackRequest
+from mock_carriers.faults import Fault, FaultPlan, Malformation, malform
+from mock_carriers.payloads import dhl, fedex, ups, usps
+from mock_carriers.payloads.errors import error_body, token_failure
+from mock_carriers.responses import JSONValue, json_response
+from mock_carriers.tokens import (
     ClientCredentials,
     TokenIssuer,
-    grant_type,
+    body_fields,
     presented_credentials,
     token_document,
 )
-from carriers.sandbox.timeline import Timeline
 
 
 class TrackingEndpoints:
@@ -41,11 +43,13 @@ class TrackingEndpoints:
         self._timeline = timeline
         self._clock = clock
 
-    def token(self, carrier: str, request: Request) -> Response:
+    async def token(self, carrier: str, request: Request) -> Response:
         """Answers an OAuth 2 client-credentials request; 401 unless the credentials match."""
-        if grant_type(carrier, request) != "client_credentials":
+        fields = await body_fields(request)
+        if fields.get("grant_type") != "client_credentials":
             return json_response(400, {"error": "unsupported_grant_type"})
-        if presented_credentials(carrier, request) != self._credentials.get(carrier):
+        presented = presented_credentials(carrier, request.headers, fields)
+        if presented != self._credentials.get(carrier):
             return json_response(401, token_failure(carrier))
         token, lifetime = self._tokens.issue(carrier)
         client_id = self._credentials[carrier].client_id
@@ -54,7 +58,7 @@ class TrackingEndpoints:
         )
         return json_response(200, document)
 
-    def track(self, carrier: str, request: Request, number: str) -> Response:
+    async def track(self, carrier: str, request: Request, number: str) -> Response:
         """Answers a tracking request: auth, then faults, then the carrier-shaped timeline."""
         if not self._authorized(carrier, request):
             return json_response(401, error_body(carrier, 401))
@@ -65,22 +69,22 @@ class TrackingEndpoints:
             return json_response(429, error_body(carrier, 429), {"Retry-After": retry_after})
         if fault is Fault.SERVER_ERROR:
             return json_response(500, error_body(carrier, 500))
-        status, document = self._answer(carrier, request, number)
+        status, document = await self._answer(carrier, request, number)
         response = json_response(status, document)
         if status != 200:
             return response
         how = plan.malformation_for(carrier)
         if how is Malformation.NONE:
             return response
-        body, content_type = malform(response.body, how)
-        return Response(200, body, content_type)
+        body, content_type = malform(bytes(response.body), how)
+        return Response(body, 200, media_type=content_type)
 
     def _authorized(self, carrier: str, request: Request) -> bool:
         if carrier == "dhl":
             return request.headers.get("dhl-api-key") == self._dhl_api_key
         return self._tokens.accepts(carrier, request.headers.get("authorization"))
 
-    def _answer(self, carrier: str, request: Request, number: str) -> tuple[int, JSONValue]:
+    async def _answer(self, carrier: str, request: Request, number: str) -> tuple[int, JSONValue]:
         now = self._clock()
         if carrier == "usps":
             return usps.tracking_answer(self._timeline("usps", number), now)
@@ -90,15 +94,15 @@ class TrackingEndpoints:
                 return 400, error_body("ups", 400)
             return ups.tracking_answer(self._timeline("ups", number), now)
         if carrier == "fedex":
-            return self._fedex_answer(request, now)
-        tracking_number = request.query.get("trackingNumber", "").strip()
+            return self._fedex_answer(await request.body(), now)
+        tracking_number = request.query_params.get("trackingNumber", "").strip()
         if not tracking_number:
             return 400, error_body("dhl", 400)
         return dhl.tracking_answer(self._timeline("dhl", tracking_number), now)
 
-    def _fedex_answer(self, request: Request, now: datetime) -> tuple[int, JSONValue]:
+    def _fedex_answer(self, body: bytes, now: datetime) -> tuple[int, JSONValue]:
         try:
-            asked = FedexTrackRequest.model_validate_json(request.body or b"{}")
+            asked = FedexTrackRequest.model_validate_json(body or b"{}")
         except (ValidationError, json.JSONDecodeError):
             message = "Invalid field value in the input"
             return 400, error_body("fedex", 400, message, code="INVALID.INPUT.EXCEPTION")

@@ -1,7 +1,7 @@
 import pytest
 
-from carriers.mock_server import max_in_window
-from tests.unit.carriers.mock_server.helpers import fetch_token, number, track, track_ok
+from mock_carriers import max_in_window
+from tests.unit.mock_carriers.helpers import fetch_token, number, track, track_ok
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from carriers.mock_server.__main__ import build_parser, build_server
+from mock_carriers.__main__ import build_parser, build_server
 
 
 async def test_unknown_paths_are_404(client):

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from carriers.mock_server import DEFAULT_CREDENTIALS, DEFAULT_DHL_API_KEY
 from carriers.sandbox import example_number
+from mock_carriers import DEFAULT_CREDENTIALS, DEFAULT_DHL_API_KEY
 
 
 class ManualTime:

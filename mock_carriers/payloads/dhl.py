@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from carriers.mock_server.asgi import JSONValue
-from carriers.mock_server.payloads.errors import error_body
-from carriers.mock_server.payloads.timestamps import wall_clock, with_offset
 from carriers.sandbox import Scan, Timeline
 from carriers.sandbox.geography import Place
 from carriers.types import PHYSICAL_STATUSES, TERMINAL_STATUSES
+from mock_carriers.payloads.errors import error_body
+from mock_carriers.payloads.timestamps import wall_clock, with_offset
+from mock_carriers.responses import JSONValue
 
 
 def tracking_answer(timeline: Timeline, now: datetime) -> tuple[int, JSONValue]:

@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from carriers.mock_server.asgi import JSONValue, Request
+from starlette.datastructures import Headers
+from starlette.requests import Request
+
+from mock_carriers.responses import JSONValue
 
 # What each carrier's token endpoint says a token lives for, in seconds.
 TOKEN_LIFETIMES = {"usps": 28799, "ups": 14399, "fedex": 3599}
@@ -57,13 +61,25 @@ class TokenIssuer:
         return len(expired)
 
 
-def presented_credentials(carrier: str, request: Request) -> ClientCredentials | None:
+async def body_fields(request: Request) -> dict[str, str]:
+    """Returns a token request's fields: its JSON object if it says JSON, else its form."""
+    if "json" in request.headers.get("content-type", ""):
+        fields = _json_fields(await request.body())
+        if fields is not None:
+            return fields
+    form = await request.form()
+    return {name: value for name, value in form.items() if isinstance(value, str)}
+
+
+def presented_credentials(
+    carrier: str, headers: Headers, fields: Mapping[str, str]
+) -> ClientCredentials | None:
     """Returns the client id and secret a token request carries, the way `carrier` expects them.
 
     UPS sends HTTP Basic auth with a form body; FedEx a form body; USPS a JSON or form body.
     """
     if carrier == "ups":
-        header = request.headers.get("authorization", "")
+        header = headers.get("authorization", "")
         if not header.lower().startswith("basic "):
             return None
         try:
@@ -72,17 +88,9 @@ def presented_credentials(carrier: str, request: Request) -> ClientCredentials |
             return None
         client_id, _, secret = decoded.partition(":")
         return ClientCredentials(client_id, secret)
-    fields = _json_fields(request) if "json" in request.headers.get("content-type", "") else None
-    fields = fields if fields is not None else request.form()
     if "client_id" not in fields or "client_secret" not in fields:
         return None
     return ClientCredentials(fields["client_id"], fields["client_secret"])
-
-
-def grant_type(carrier: str, request: Request) -> str | None:
-    """Returns the grant_type the token request names, wherever `carrier` puts it."""
-    fields = _json_fields(request) if "json" in request.headers.get("content-type", "") else None
-    return (fields if fields is not None else request.form()).get("grant_type")
 
 
 def token_document(
@@ -121,9 +129,9 @@ def token_document(
     }
 
 
-def _json_fields(request: Request) -> dict[str, str] | None:
+def _json_fields(body: bytes) -> dict[str, str] | None:
     try:
-        document = request.json()
+        document = json.loads(body or b"null")
     except ValueError:
         return None
     if not isinstance(document, dict):

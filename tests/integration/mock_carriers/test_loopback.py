@@ -3,12 +3,15 @@
 import base64
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 
-from carriers.mock_server import DEFAULT_CREDENTIALS, DEFAULT_DHL_API_KEY, MockCarrierServer
 from carriers.sandbox import example_number
+from mock_carriers import DEFAULT_CREDENTIALS, DEFAULT_DHL_API_KEY, MockCarrierServer
 from tests.support.mock_carrier import running_mock_carrier
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _token(http: httpx.Client, base: str, carrier: str) -> str:
@@ -69,11 +72,12 @@ def test_every_carrier_endpoint_answers_over_loopback_http():
 
 def test_runner_prints_its_usage():
     result = subprocess.run(
-        [sys.executable, "-m", "carriers.mock_server", "--help"],
+        [sys.executable, "-m", "mock_carriers", "--help"],
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
+        cwd=PROJECT_ROOT,  # mock_carriers is not installed: it runs from the checkout
     )
     assert "--latency-ms" in result.stdout
     assert "--port" in result.stdout

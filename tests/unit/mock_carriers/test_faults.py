@@ -3,9 +3,9 @@ import json
 import httpx
 import pytest
 
-from carriers.mock_server import FaultConfig, MockCarrierServer
-from carriers.mock_server.control import FaultUpdate
-from tests.unit.carriers.mock_server.helpers import fetch_token, number, track, track_ok
+from mock_carriers import FaultConfig, MockCarrierServer
+from mock_carriers.control import FaultUpdate
+from tests.unit.mock_carriers.helpers import fetch_token, number, track, track_ok
 
 
 async def test_a_throttle_burst_answers_429_with_retry_after_then_recovers(client):
