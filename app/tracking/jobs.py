@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from app import metrics
 from app.db import session_scope
-from app.tracking import claims
+from app.tracking import claims, repository
 from app.tracking.cadence import CADENCE
 from app.tracking.judging import JudgingPolicy
 from app.tracking.poller import CarrierPollReport, Poller, PollerSettings
@@ -53,4 +53,25 @@ async def poll_due_legs(context: WorkerContext) -> list[CarrierPollReport]:
     return reports
 
 
-JOBS = (ScheduledJob(poll_due_legs, every_seconds=lambda s: s.poll_interval_seconds),)
+# A pushed delivery's id is kept to refuse its replay, which its signed timestamp allows only
+# within the webhook window of when it was sent: at most twice the longest window (2 x 1 h) after
+# it arrived. A day is well beyond that, and keeps the table to about a day of pushes.
+DELIVERY_MEMORY = timedelta(days=1)
+FORGET_BATCH = 10_000
+
+
+async def forget_old_webhook_deliveries(context: WorkerContext) -> int:
+    """Deletes delivery ids too old to be replayed, a bounded batch a run."""
+    async with session_scope(context.sessionmaker) as session:
+        forgotten = await repository.forget_webhook_deliveries(
+            session, received_before=context.clock() - DELIVERY_MEMORY, limit=FORGET_BATCH
+        )
+    if forgotten:
+        logger.info("forgot %d webhook delivery ids older than %s", forgotten, DELIVERY_MEMORY)
+    return forgotten
+
+
+JOBS = (
+    ScheduledJob(poll_due_legs, every_seconds=lambda s: s.poll_interval_seconds),
+    ScheduledJob(forget_old_webhook_deliveries, every_seconds=lambda s: 600.0),
+)

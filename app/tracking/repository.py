@@ -3,11 +3,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.shipments.models import Leg, Shipment
-from app.tracking.models import LegEvent, LegPartnerNumber
+from app.tracking.models import LegEvent, LegPartnerNumber, WebhookDelivery
 
 
 async def list_events_for_legs(session: AsyncSession, leg_ids: Sequence[int]) -> list[LegEvent]:
@@ -49,3 +49,19 @@ async def list_partner_numbers_for_legs(
         .order_by(LegPartnerNumber.leg_id, LegPartnerNumber.first_seen_at, LegPartnerNumber.id)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+async def forget_webhook_deliveries(
+    session: AsyncSession, *, received_before: datetime, limit: int
+) -> int:
+    """Deletes up to `limit` of the oldest delivery ids received before `received_before`."""
+    oldest = (
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.received_at < received_before)
+        .order_by(WebhookDelivery.received_at)
+        .limit(limit)
+    )
+    ids = list((await session.execute(oldest)).scalars())
+    if ids:
+        await session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
+    return len(ids)
