@@ -23,6 +23,7 @@ from app.errors import install_error_handlers
 from app.kernel.clock import Clock
 from app.nul_bytes import NulByteReplacement
 from app.openapi import install_openapi
+from app.pacing import settle_heap
 from app.public import router as public_router
 from app.public.links import TrackLinks
 from app.public.throttle import PublicThrottle
@@ -62,6 +63,7 @@ def create_app(
             settings.database_url, pool_size=settings.database_pool_size
         )
         app.state.sessionmaker = db.create_sessionmaker(app.state.engine)
+        settle_heap()
         try:
             yield
         finally:

@@ -4,6 +4,7 @@ the process (polling, delivery, the metrics endpoint) for more than a slice."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from datetime import timedelta
 
@@ -21,3 +22,12 @@ class Pacer:
         if time.monotonic() - self._since >= self._slice:
             await asyncio.sleep(0)
             self._since = time.monotonic()
+
+
+def settle_heap() -> None:
+    """Takes what a process has built by the time it serves (modules, classes, mappers, compiled
+    schemas: hundreds of thousands of objects that live as long as the process) out of the
+    garbage collector's reach. A full collection walks every tracked object while the event loop
+    waits; with these frozen it walks only what the process made since. Call once, at start."""
+    gc.collect()
+    gc.freeze()

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from app import db
 from app.alerts import jobs as alerts_jobs
+from app.pacing import settle_heap
 from app.reconciliation import jobs as reconciliation_jobs
 from app.settings import Settings
 from app.tracking import jobs as tracking_jobs
@@ -105,6 +106,7 @@ async def run_forever(context: WorkerContext) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    settle_heap()
     scheduler.start()
     logger.info(
         "worker %s started with jobs: %s",

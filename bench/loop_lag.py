@@ -24,6 +24,7 @@ import httpx
 from sqlalchemy import update
 
 from app import db
+from app.pacing import settle_heap
 from app.reconciliation import jobs as reconciliation_jobs
 from app.reconciliation import service
 from app.settings import Settings
@@ -127,6 +128,7 @@ async def measure(url: str, args: argparse.Namespace) -> None:
         context = build_worker_context(
             settings, sessionmaker=sessionmaker, http=http, clock=lambda: NOW
         )
+        settle_heap()  # as `firstscan worker` does when it starts
         # A first sweep warms the process (imports, compiled statements, the thread pool), as
         # any worker that has run for a minute is; the measured sweep judges the same orders again.
         await reconciliation_jobs.reconcile_due_orders(context)
