@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from app import metrics
 from app.db import retry_on_conflict, session_scope
-from app.reconciliation import service, system_alerts
+from app.reconciliation import service, sweep, system_alerts
 from app.wiring import ScheduledJob, WorkerContext
 
 logger = logging.getLogger("app.reconciliation.jobs")
@@ -56,7 +56,7 @@ async def reconcile_due_orders(context: WorkerContext) -> int:
     started = time.monotonic()
     while True:
         async with session_scope(context.sessionmaker) as session:
-            outcome = await service.reconcile_due_orders(
+            outcome = await sweep.reconcile_due_orders(
                 session, now=context.clock(), config=context.reconciliation, limit=SWEEP_BATCH
             )
         verdicts = outcome.verdicts

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from app.alerts import service as alerts_service
 from app.quarantine.models import QuarantinedMember
-from app.reconciliation import rules, service
+from app.reconciliation import rules, sweep
 from app.shipments.models import Order
 from tests.integration.reconciliation.test_reconcile_orders import (
     AFTER_DEADLINE,
@@ -46,7 +46,7 @@ async def test_an_order_promised_for_year_9999_is_set_aside_and_the_others_still
     await make_first_due(session, poison, promised_delivery_on=date(9999, 12, 31))
     healthy = await due_label_only_orders(session, 10)
 
-    outcome = await service.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
+    outcome = await sweep.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
 
     assert outcome.set_aside == [poison]
     opened = [a for a in await alerts(session) if a.rule == "never_inducted"]
@@ -67,15 +67,15 @@ async def test_an_order_promised_for_year_9999_is_set_aside_and_the_others_still
 async def test_a_set_aside_order_is_not_claimed_again_until_its_retry_time(session):
     poison, _ = await usps_label_only_order(session, polled_at=AFTER_DEADLINE)
     await make_first_due(session, poison, promised_delivery_on=date(9999, 12, 31))
-    await service.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
+    await sweep.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
 
-    again = await service.reconcile_due_orders(
+    again = await sweep.reconcile_due_orders(
         session, now=AFTER_DEADLINE + timedelta(minutes=1), config=CONFIG
     )
     assert (again.verdicts, again.set_aside) == ([], [])
 
     (entry,) = await quarantine(session)
-    later = await service.reconcile_due_orders(session, now=entry.retry_at, config=CONFIG)
+    later = await sweep.reconcile_due_orders(session, now=entry.retry_at, config=CONFIG)
     assert later.set_aside == [poison]
     (entry,) = await quarantine(session)
     assert entry.failures == 2
@@ -84,7 +84,7 @@ async def test_a_set_aside_order_is_not_claimed_again_until_its_retry_time(sessi
 async def test_a_set_aside_order_that_changes_is_judged_again_and_released(session):
     poison, _ = await usps_label_only_order(session, polled_at=AFTER_DEADLINE)
     await make_first_due(session, poison, promised_delivery_on=date(9999, 12, 31))
-    await service.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
+    await sweep.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
     fixed_at = AFTER_DEADLINE + timedelta(minutes=5)
     # What a writer does on a change: the new promise, and the order due for a look now.
     await session.execute(
@@ -93,7 +93,7 @@ async def test_a_set_aside_order_that_changes_is_judged_again_and_released(sessi
         .values(promised_delivery_on=None, reconcile_due_at=fixed_at)
     )
 
-    outcome = await service.reconcile_due_orders(session, now=fixed_at, config=CONFIG)
+    outcome = await sweep.reconcile_due_orders(session, now=fixed_at, config=CONFIG)
 
     assert [v.order_number for v in outcome.verdicts] == [
         (await session.get(Order, poison)).order_number
@@ -115,7 +115,7 @@ async def test_a_rule_that_raises_for_one_order_sets_aside_only_that_order(sessi
 
     monkeypatch.setattr(rules, "find_with_priorities", raising_for_one)
 
-    outcome = await service.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
+    outcome = await sweep.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
 
     assert outcome.set_aside == [poison]
     assert sorted(a.order_id for a in await alerts(session)) == sorted(healthy)
@@ -136,7 +136,7 @@ async def test_an_alert_that_cannot_be_written_sets_aside_only_its_order(session
 
     monkeypatch.setattr(alerts_service, "build_alert", raising_for_one)
 
-    outcome = await service.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
+    outcome = await sweep.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
 
     assert outcome.set_aside == [poison]
     assert sorted(a.order_id for a in await alerts(session)) == sorted(healthy)
@@ -154,7 +154,7 @@ async def test_a_database_outage_sets_nothing_aside(session, monkeypatch):
     monkeypatch.setattr(rules, "find_with_priorities", down)
 
     with pytest.raises(OperationalError):
-        await service.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
+        await sweep.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
     assert await quarantine(session) == []
 
 
@@ -163,7 +163,7 @@ async def test_a_non_empty_quarantine_keeps_one_ops_alert_open_until_it_empties(
 
     poison, _ = await usps_label_only_order(session, polled_at=AFTER_DEADLINE)
     await make_first_due(session, poison, promised_delivery_on=date(9999, 12, 31))
-    await service.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
+    await sweep.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
     number = (await session.get(Order, poison)).order_number
 
     await system_alerts.check_quarantine(session, now=AFTER_DEADLINE, policy=CONFIG.policy)
@@ -186,7 +186,7 @@ async def test_a_non_empty_quarantine_keeps_one_ops_alert_open_until_it_empties(
         .where(Order.id == poison)
         .values(promised_delivery_on=None, reconcile_due_at=fixed_at)
     )
-    await service.reconcile_due_orders(session, now=fixed_at, config=CONFIG)
+    await sweep.reconcile_due_orders(session, now=fixed_at, config=CONFIG)
 
     await system_alerts.check_quarantine(session, now=fixed_at, policy=CONFIG.policy)
 

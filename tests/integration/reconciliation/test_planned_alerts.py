@@ -13,7 +13,7 @@ from app.alerts.models import Alert, AlertNotification, PlannedAlert
 from app.alerts.planned import PLAN_WINDOW, OpeningRaced
 from app.alerts.service import AlertPolicy, idempotency_key
 from app.audit.models import AuditEntry
-from app.reconciliation import service
+from app.reconciliation import service, sweep
 from app.reconciliation.service import ReconciliationConfig
 from app.settings import Settings
 from app.shipments.models import Order
@@ -119,7 +119,7 @@ async def test_the_sweep_after_the_planned_opening_refreshes_and_sends_nothing_t
     await service.open_planned_alerts(session, now=JUST_AFTER, config=CONFIG)
 
     verdicts = (
-        await service.reconcile_due_orders(
+        await sweep.reconcile_due_orders(
             session, now=JUST_AFTER + timedelta(seconds=5), config=CONFIG
         )
     ).verdicts
@@ -274,7 +274,7 @@ async def test_a_plan_whose_deadline_passed_long_ago_is_left_to_the_rules(sessio
     late = DEADLINE + PLAN_WINDOW + timedelta(seconds=1)
 
     assert await service.open_planned_alerts(session, now=late, config=CONFIG) == []
-    await service.reconcile_due_orders(session, now=late, config=CONFIG)
+    await sweep.reconcile_due_orders(session, now=late, config=CONFIG)
 
     (alert,) = await rows(session, Alert)
     assert alert.opened_at == late
@@ -294,7 +294,7 @@ async def test_the_customer_hears_once_when_a_planned_alert_opens(session, clock
     count = select(func.count()).where(AlertNotification.channel == "customer_email")
     await service.open_planned_alerts(session, now=JUST_AFTER, config=config)
     assert (await session.execute(count)).scalar_one() == 1  # queued with the planned alert
-    await service.reconcile_due_orders(session, now=JUST_AFTER, config=config)
+    await sweep.reconcile_due_orders(session, now=JUST_AFTER, config=config)
 
     assert (await session.execute(count)).scalar_one() == 1
 

@@ -8,7 +8,7 @@ from app.alerts.delivery import webhook_destination
 from app.alerts.models import Alert, AlertNotification
 from app.alerts.service import AlertPolicy
 from app.audit.models import AuditEntry
-from app.reconciliation import service
+from app.reconciliation import service, sweep
 from app.reconciliation.service import ReconciliationConfig
 from app.shipments.models import Order
 from tests.factories import create_order, make_event, usps_number
@@ -166,7 +166,7 @@ async def test_the_sweep_judges_only_orders_that_are_due(session):
     await session.flush()
 
     verdicts = (
-        await service.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
+        await sweep.reconcile_due_orders(session, now=AFTER_DEADLINE, config=CONFIG)
     ).verdicts
 
     assert [v.order_number for v in verdicts] == [(await session.get(Order, due_id)).order_number]

@@ -1,6 +1,6 @@
 import pytest
 
-from app.reconciliation.service import chunks_by_legs
+from app.reconciliation.sweep import chunks_by_legs
 
 
 @pytest.mark.parametrize(
