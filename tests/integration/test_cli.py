@@ -290,9 +290,9 @@ def test_import_that_loses_the_database_says_how_far_it_got_and_to_run_it_again(
 
 
 def test_import_lists_the_first_rejected_rows_and_counts_the_rest(run, tmp_path, monkeypatch):
-    import app.cli
+    from app.cli import importing
 
-    monkeypatch.setattr(app.cli, "IMPORT_LISTED_REJECTIONS", 2)
+    monkeypatch.setattr(importing, "IMPORT_LISTED_REJECTIONS", 2)
     path = tmp_path / "labels.csv"
     bad = [f"BAD-{n},1Z999AA10000000000,ups,2026-11-20T10:00:00Z" for n in range(4)]
     path.write_text("order_number,tracking_number,carrier,label_created_at\n" + "\n".join(bad))
