@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import metrics
-from app.alerts import outbox
+from app.alerts import destination_state, outbox
 from app.alerts.backoff import DEFAULT_RETRY_POLICY, RandomSource, RetryPolicy
 from app.alerts.delivery import Channel, DeliveryResult, NotificationView, Outcome
 from app.alerts.outbox import Settled
+from app.alerts.throttle import DestinationSlots, DestinationThrottle
 from app.db import session_scope
 from app.quarantine import repository as quarantine_repository
 
@@ -36,13 +37,15 @@ def default_worker_id() -> str:
 
 @dataclass(slots=True)
 class DispatchReport:
-    """What one pass did; `released` rows were claimed but not sent in time and are due again."""
+    """What one pass did; `released` rows were claimed but not sent in time and are due again;
+    `deferred` rows wait, unsent and uncounted, until their destination takes messages again."""
 
     claimed: int = 0
     delivered: int = 0
     retried: int = 0
     dead: int = 0
     released: int = 0
+    deferred: int = 0
     unchanged: int = 0
 
 
@@ -52,6 +55,8 @@ class _Sent:
     result: DeliveryResult | None  # None: never started, the lease was running out
     duration: timedelta
     raised: str | None = None  # the channel raised (a bug of ours): the message is set aside
+    # Not sent because the destination says wait (paused, breaker open, slots taken): until then.
+    wait_until: datetime | None = None
 
 
 async def dispatch_due_notifications(
@@ -65,10 +70,12 @@ async def dispatch_due_notifications(
     policy: RetryPolicy = DEFAULT_RETRY_POLICY,
     rng: RandomSource | None = None,
     concurrency: int = 8,
+    throttle: DestinationThrottle | None = None,
 ) -> DispatchReport:
     """Claims due rows of the given channels and commits, sends with no transaction open, then
     records each attempt and new state in a second transaction. At least once: a pass that dies
-    before recording leaves leases that run out, and a later pass resends with the same key."""
+    before recording leaves leases that run out, and a later pass resends with the same key.
+    With a throttle, each send to a paced destination first takes one of its shared slots."""
     async with session_scope(sessionmaker) as session:
         claimed = await outbox.claim_due_notifications(
             session,
@@ -80,7 +87,9 @@ async def dispatch_due_notifications(
         )
     if not claimed:
         return DispatchReport()
-    sent = await _send_all(claimed, channels, lease=lease, concurrency=concurrency)
+    sent = await _send_all(
+        claimed, channels, lease=lease, concurrency=concurrency, throttle=throttle
+    )
     async with session_scope(sessionmaker) as session:
         report = await _record_all(
             session,
@@ -90,6 +99,15 @@ async def dispatch_due_notifications(
             policy=policy,
             rng=rng or random.Random(),
         )
+        if throttle is not None:
+            answers = [
+                destination_state.Answer(s.notification.channel, s.notification.destination, r)
+                for s in sent
+                if (r := s.result) is not None
+            ]
+            await destination_state.record_answers(
+                session, answers, limits=throttle.limits, now=throttle.clock()
+            )
     report.claimed = len(claimed)
     return report
 
@@ -100,15 +118,26 @@ async def _send_all(
     *,
     lease: timedelta,
     concurrency: int,
+    throttle: DestinationThrottle | None,
 ) -> list[_Sent]:
     start_by = time.monotonic() + lease.total_seconds() * START_FRACTION
     send_limit = lease.total_seconds() * SEND_FRACTION
     gate = asyncio.Semaphore(concurrency)
+    sources: dict[str, DestinationSlots | None] = {}
+    if throttle is not None:
+        for item in claimed:
+            if item.destination not in sources:
+                sources[item.destination] = throttle.slots(item.channel, item.destination)
     async with asyncio.TaskGroup() as group:
         tasks = [
             group.create_task(
                 _send_one(
-                    item, channels[item.channel], gate, start_by=start_by, send_limit=send_limit
+                    item,
+                    channels[item.channel],
+                    gate,
+                    start_by=start_by,
+                    send_limit=send_limit,
+                    pacing=_pacing(throttle, sources.get(item.destination)),
                 )
             )
             for item in claimed
@@ -123,8 +152,13 @@ async def _send_one(
     *,
     start_by: float,
     send_limit: float,
+    pacing: _Pacing | None,
 ) -> _Sent:
     async with gate:
+        if pacing is not None:
+            waited = await pacing.wait_for_slot(notification)
+            if waited is not None:
+                return waited
         started = time.monotonic()
         if started >= start_by:
             return _Sent(notification, None, timedelta(0))
@@ -145,7 +179,47 @@ async def _send_one(
             )
             took = timedelta(seconds=time.monotonic() - started)
             return _Sent(notification, DeliveryResult.retry(raised), took, raised=raised)
+        if pacing is not None and result.rate_limited:
+            await pacing.pause(notification, result)
         return _Sent(notification, result, timedelta(seconds=time.monotonic() - started))
+
+
+def _pacing(throttle: DestinationThrottle | None, slots: DestinationSlots | None) -> _Pacing | None:
+    return _Pacing(throttle, slots) if throttle is not None and slots is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Pacing:
+    throttle: DestinationThrottle
+    slots: DestinationSlots
+
+    async def wait_for_slot(self, notification: NotificationView) -> _Sent | None:
+        """Waits for the destination's next slot; a _Sent (not sent) when there is none now."""
+        send_at = await self.slots.take()
+        if send_at is None:
+            until = self.slots.wait_until
+            return _Sent(notification, None, timedelta(0), wait_until=until)
+        delay = (send_at - self.throttle.clock()).total_seconds()
+        if delay > 0:
+            await self.throttle.sleep(delay)
+        if self.slots.stopped:  # a 429 came while we waited: this slot is void
+            self.slots.not_sent(send_at)
+            return _Sent(notification, None, timedelta(0), wait_until=self.slots.wait_until)
+        if self.throttle.clock() - send_at > self.throttle.tolerance(notification.channel):
+            # A busy event loop woke us late: sent now, it would bunch with the next slots.
+            self.slots.not_sent(send_at)
+            return _Sent(notification, None, timedelta(0))
+        return None
+
+    async def pause(self, notification: NotificationView, result: DeliveryResult) -> None:
+        """A 429: every dispatcher waits for the destination, this one from its next send on."""
+        until = await self.throttle.pause(
+            notification.channel, notification.destination, retry_after=result.retry_after
+        )
+        self.slots.stop(until=until)
+        metrics.DESTINATION_RATE_LIMITED.labels(
+            notification.channel, notification.destination
+        ).inc()
 
 
 async def _record_all(
@@ -158,9 +232,16 @@ async def _record_all(
     rng: RandomSource,
 ) -> DispatchReport:
     report = DispatchReport()
-    unsent = [item.notification.id for item in sent if item.result is None]
+    unsent = [s.notification.id for s in sent if s.result is None and s.wait_until is None]
     await outbox.release_claims(session, ids=unsent, worker_id=worker_id)
     report.released = len(unsent)
+    deferred = [
+        (s.notification.id, s.wait_until)
+        for s in sent
+        if s.result is None and s.wait_until is not None
+    ]
+    await outbox.defer_claims(session, deferred, worker_id=worker_id)
+    report.deferred = len(deferred)
     # Rows are locked in id order so two recorders can never deadlock on PostgreSQL.
     for item in sorted(sent, key=lambda s: s.notification.id):
         if item.result is None:

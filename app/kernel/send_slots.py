@@ -101,6 +101,7 @@ class SlotSource(Generic[W]):
         self._unused: Counter[W] = Counter()
         self._lock = asyncio.Lock()
         self.exhausted = False
+        self.stopped = False  # the receiver said wait: slots already handed out are void too
         self.wait_until: datetime | None = None
 
     async def take(self) -> datetime | None:
@@ -127,7 +128,7 @@ class SlotSource(Generic[W]):
 
     def stop(self, *, until: datetime) -> None:
         """The receiver said wait (429): no further slot is handed out, queued ones are unused."""
-        self.exhausted = True
+        self.exhausted = self.stopped = True
         self.wait_until = max(self.wait_until or until, until)
         while self._slots:
             self._discard(self._slots.popleft()[1])
