@@ -72,10 +72,10 @@ async def dispatch_due_notifications(
     concurrency: int = 8,
     throttle: DestinationThrottle | None = None,
 ) -> DispatchReport:
-    """Claims due rows of the given channels and commits, sends with no transaction open, then
-    records each attempt and new state in a second transaction. At least once: a pass that dies
-    before recording leaves leases that run out, and a later pass resends with the same key.
-    With a throttle, each send to a paced destination first takes one of its shared slots."""
+    """Claims due rows of the given channels and commits, sends with no transaction open (to a
+    paced destination, each in one of its shared slots), then records each attempt and new state
+    in a second transaction. At least once: a pass that dies before recording leaves leases that
+    run out, and a later pass resends with the same key."""
     async with session_scope(sessionmaker) as session:
         claimed = await outbox.claim_due_notifications(
             session,
@@ -87,35 +87,50 @@ async def dispatch_due_notifications(
         )
     if not claimed:
         return DispatchReport()
-    sent = await _send_all(
-        claimed, channels, lease=lease, concurrency=concurrency, throttle=throttle
+    sent = await _send_all(claimed, channels, lease, concurrency, throttle)
+    report = await _record_pass(
+        sessionmaker, sent, worker_id, now, policy, rng or random.Random(), throttle
     )
-    async with session_scope(sessionmaker) as session:
-        report = await _record_all(
-            session,
-            sent,
-            worker_id=worker_id,
-            now=now,
-            policy=policy,
-            rng=rng or random.Random(),
-        )
-        if throttle is not None:
-            answers = [
-                destination_state.Answer(s.notification.channel, s.notification.destination, r)
-                for s in sent
-                if (r := s.result) is not None
-            ]
-            await destination_state.record_answers(
-                session, answers, limits=throttle.limits, now=throttle.clock()
-            )
     report.claimed = len(claimed)
     return report
+
+
+async def _record_pass(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    sent: Sequence[_Sent],
+    worker_id: str,
+    now: datetime,
+    policy: RetryPolicy,
+    rng: RandomSource,
+    throttle: DestinationThrottle | None,
+) -> DispatchReport:
+    async with session_scope(sessionmaker) as session:
+        report = await _record_all(
+            session, sent, worker_id=worker_id, now=now, policy=policy, rng=rng
+        )
+        if throttle is not None:
+            await _record_answers(session, sent, throttle)
+    return report
+
+
+async def _record_answers(
+    session: AsyncSession, sent: Sequence[_Sent], throttle: DestinationThrottle
+) -> None:
+    """What each answer says about its destination; a channel that raised (our bug) says
+    nothing about the receiver."""
+    answers = [
+        destination_state.Answer(item.notification.channel, item.notification.destination, result)
+        for item in sent
+        if (result := item.result) is not None and item.raised is None
+    ]
+    await destination_state.record_answers(
+        session, answers, limits=throttle.limits, now=throttle.clock()
+    )
 
 
 async def _send_all(
     claimed: Sequence[NotificationView],
     channels: Mapping[str, Channel],
-    *,
     lease: timedelta,
     concurrency: int,
     throttle: DestinationThrottle | None,
