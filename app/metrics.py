@@ -3,8 +3,9 @@
 WORKER: counters only a worker increments (polls, calls, takeovers, set-aside members, messages
 sent), served by each `firstscan worker` on FIRSTSCAN_WORKER_METRICS_PORT; scrape every worker.
 API: what the API does itself (pushed events) and gauges of shared state read from the database
-at scrape time (breakers, quotas, due lag, the quarantine), served at the API's /metrics. A
-worker-only counter is never shown by the API, where it would read 0 whatever the workers did.
+at scrape time (breakers, quotas, due lag, the quarantine, alert destinations), served at the
+API's /metrics (app/health.py). A worker-only counter is never shown by the API, where it would
+read 0 whatever the workers did.
 """
 
 from __future__ import annotations
@@ -77,6 +78,12 @@ NOTIFICATIONS = Counter(
     ["channel", "outcome"],
     registry=WORKER,
 )
+DESTINATION_RATE_LIMITED = Counter(
+    "firstscan_destination_rate_limited_total",
+    "429 answers from an alert destination (named by its hash, never its URL)",
+    ["channel", "destination"],
+    registry=WORKER,
+)
 QUARANTINED = Counter(
     "firstscan_quarantined_total",
     "Members a job set aside because handling them raised",
@@ -132,5 +139,23 @@ SHARED_OVERDUE_LEGS = Gauge(
     "firstscan_due_legs_past_alert_deadline",
     "Due legs an alert is waiting on past its deadline (polled first)",
     ["carrier"],
+    registry=API,
+)
+SHARED_DESTINATION_PAUSED = Gauge(
+    "firstscan_destination_paused",
+    "1 while no message goes to the destination: a 429's Retry-After or its breaker is open",
+    ["channel", "destination"],
+    registry=API,
+)
+SHARED_DESTINATION_FAILURES = Gauge(
+    "firstscan_destination_consecutive_failures",
+    "Failed sends to the destination since its last success",
+    ["channel", "destination"],
+    registry=API,
+)
+SHARED_DESTINATION_BREAKER_OPEN = Gauge(
+    "firstscan_destination_breaker_open",
+    "1 while the destination's breaker is open or probing after repeated failures",
+    ["channel", "destination"],
     registry=API,
 )

@@ -17,10 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.alerts.channels import build_channels
 from app.alerts.customer_notice import CustomerNoticePolicy
 from app.alerts.delivery import Channel
+from app.alerts.destinations import DestinationLimits
 from app.alerts.service import AlertPolicy
 from app.db import utcnow
 from app.kernel.calendar import BusinessCalendar
 from app.kernel.clock import Clock
+from app.kernel.send_slots import Spacing
 from app.public.links import TrackLinks
 from app.public.wording import write_notice_email
 from app.reconciliation import rules
@@ -72,6 +74,13 @@ def build_limits(
         )
         for code, client in clients.items()
     }
+
+
+def build_destination_limits(settings: Settings) -> dict[str, DestinationLimits]:
+    """The channels whose destinations are paced, by outbox channel: each webhook gets the
+    configured rate. Email goes through one SMTP relay and is not paced here."""
+    spacing = Spacing(settings.webhook_rate_per_second, burst=settings.webhook_burst)
+    return {"webhook": DestinationLimits(spacing)}
 
 
 def build_customer_notice_policy(
@@ -149,6 +158,7 @@ class WorkerContext:
     limits: Mapping[str, CarrierLimits]
     reconciliation: ReconciliationConfig
     channels: Mapping[str, Channel]
+    destination_limits: Mapping[str, DestinationLimits]
     worker_id: str
     clock: Clock
 
@@ -169,6 +179,7 @@ def build_worker_context(
         limits=build_limits(settings, clients),
         reconciliation=build_reconciliation_config(settings, clock=clock),
         channels=build_channels(settings, http),
+        destination_limits=build_destination_limits(settings),
         worker_id=build_worker_id(),
         clock=clock,
     )

@@ -39,6 +39,11 @@ class DeliveryResult:
     error: str | None = None
     retry_after: timedelta | None = None
 
+    @property
+    def rate_limited(self) -> bool:
+        """The receiver said "too many" (429): wait for it, but the message is not at fault."""
+        return self.outcome is Outcome.RETRY and self.status_code == 429
+
     @classmethod
     def delivered(cls, *, status_code: int | None = None) -> DeliveryResult:
         return cls(Outcome.DELIVERED, status_code=status_code)

@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import metrics
-from app.alerts import outbox
+from app.alerts import destination_state, outbox
 from app.alerts.backoff import DEFAULT_RETRY_POLICY, RandomSource, RetryPolicy
 from app.alerts.delivery import Channel, DeliveryResult, NotificationView, Outcome
 from app.alerts.outbox import Settled
+from app.alerts.throttle import DestinationSlots, DestinationThrottle
 from app.db import session_scope
 from app.quarantine import repository as quarantine_repository
 
@@ -29,13 +30,15 @@ SEND_FRACTION = 0.4
 
 @dataclass(slots=True)
 class DispatchReport:
-    """What one pass did; `released` rows were claimed but not sent in time and are due again."""
+    """What one pass did; `released` rows were claimed but not sent in time and are due again;
+    `deferred` rows wait, unsent and uncounted, until their destination takes messages again."""
 
     claimed: int = 0
     delivered: int = 0
     retried: int = 0
     dead: int = 0
     released: int = 0
+    deferred: int = 0
     unchanged: int = 0
 
 
@@ -45,6 +48,8 @@ class _Sent:
     result: DeliveryResult | None  # None: never started, the lease was running out
     duration: timedelta
     raised: str | None = None  # the channel raised (a bug of ours): the message is set aside
+    # Not sent because the destination says wait (paused, breaker open, slots taken): until then.
+    wait_until: datetime | None = None
 
 
 async def dispatch_due_notifications(
@@ -58,10 +63,12 @@ async def dispatch_due_notifications(
     policy: RetryPolicy = DEFAULT_RETRY_POLICY,
     rng: RandomSource | None = None,
     concurrency: int = 8,
+    throttle: DestinationThrottle | None = None,
 ) -> DispatchReport:
-    """Claims due rows of the given channels and commits, sends with no transaction open, then
-    records each attempt and new state in a second transaction. At least once: a pass that dies
-    before recording leaves leases that run out, and a later pass resends with the same key."""
+    """Claims due rows of the given channels and commits, sends with no transaction open (to a
+    paced destination, each in one of its shared slots), then records each attempt and new state
+    in a second transaction. At least once: a pass that dies before recording leaves leases that
+    run out, and a later pass resends with the same key."""
     async with session_scope(sessionmaker) as session:
         claimed = await outbox.claim_due_notifications(
             session,
@@ -73,35 +80,72 @@ async def dispatch_due_notifications(
         )
     if not claimed:
         return DispatchReport()
-    sent = await _send_all(claimed, channels, lease=lease, concurrency=concurrency)
-    async with session_scope(sessionmaker) as session:
-        report = await _record_all(
-            session,
-            sent,
-            worker_id=worker_id,
-            now=now,
-            policy=policy,
-            rng=rng or random.Random(),
-        )
+    sent = await _send_all(claimed, channels, lease, concurrency, throttle)
+    report = await _record_pass(
+        sessionmaker, sent, worker_id, now, policy, rng or random.Random(), throttle
+    )
     report.claimed = len(claimed)
     return report
+
+
+async def _record_pass(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    sent: Sequence[_Sent],
+    worker_id: str,
+    now: datetime,
+    policy: RetryPolicy,
+    rng: RandomSource,
+    throttle: DestinationThrottle | None,
+) -> DispatchReport:
+    async with session_scope(sessionmaker) as session:
+        report = await _record_all(
+            session, sent, worker_id=worker_id, now=now, policy=policy, rng=rng
+        )
+        if throttle is not None:
+            await _record_answers(session, sent, throttle)
+    return report
+
+
+async def _record_answers(
+    session: AsyncSession, sent: Sequence[_Sent], throttle: DestinationThrottle
+) -> None:
+    """What each answer says about its destination; a channel that raised (our bug) says
+    nothing about the receiver."""
+    answers = [
+        destination_state.Answer(item.notification.channel, item.notification.destination, result)
+        for item in sent
+        if (result := item.result) is not None and item.raised is None
+    ]
+    await destination_state.record_answers(
+        session, answers, limits=throttle.limits, now=throttle.clock()
+    )
 
 
 async def _send_all(
     claimed: Sequence[NotificationView],
     channels: Mapping[str, Channel],
-    *,
     lease: timedelta,
     concurrency: int,
+    throttle: DestinationThrottle | None,
 ) -> list[_Sent]:
     start_by = time.monotonic() + lease.total_seconds() * START_FRACTION
     send_limit = lease.total_seconds() * SEND_FRACTION
     gate = asyncio.Semaphore(concurrency)
+    sources: dict[str, DestinationSlots | None] = {}
+    if throttle is not None:
+        for item in claimed:
+            if item.destination not in sources:
+                sources[item.destination] = throttle.slots(item.channel, item.destination)
     async with asyncio.TaskGroup() as group:
         tasks = [
             group.create_task(
                 _send_one(
-                    item, channels[item.channel], gate, start_by=start_by, send_limit=send_limit
+                    item,
+                    channels[item.channel],
+                    gate,
+                    start_by=start_by,
+                    send_limit=send_limit,
+                    pacing=_pacing(throttle, sources.get(item.destination)),
                 )
             )
             for item in claimed
@@ -116,8 +160,13 @@ async def _send_one(
     *,
     start_by: float,
     send_limit: float,
+    pacing: _Pacing | None,
 ) -> _Sent:
     async with gate:
+        if pacing is not None:
+            waited = await pacing.wait_for_slot(notification)
+            if waited is not None:
+                return waited
         started = time.monotonic()
         if started >= start_by:
             return _Sent(notification, None, timedelta(0))
@@ -138,7 +187,47 @@ async def _send_one(
             )
             took = timedelta(seconds=time.monotonic() - started)
             return _Sent(notification, DeliveryResult.retry(raised), took, raised=raised)
+        if pacing is not None and result.rate_limited:
+            await pacing.pause(notification, result)
         return _Sent(notification, result, timedelta(seconds=time.monotonic() - started))
+
+
+def _pacing(throttle: DestinationThrottle | None, slots: DestinationSlots | None) -> _Pacing | None:
+    return _Pacing(throttle, slots) if throttle is not None and slots is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Pacing:
+    throttle: DestinationThrottle
+    slots: DestinationSlots
+
+    async def wait_for_slot(self, notification: NotificationView) -> _Sent | None:
+        """Waits for the destination's next slot; a _Sent (not sent) when there is none now."""
+        send_at = await self.slots.take()
+        if send_at is None:
+            until = self.slots.wait_until
+            return _Sent(notification, None, timedelta(0), wait_until=until)
+        delay = (send_at - self.throttle.clock()).total_seconds()
+        if delay > 0:
+            await self.throttle.sleep(delay)
+        if self.slots.stopped:  # a 429 came while we waited: this slot is void
+            self.slots.not_sent(send_at)
+            return _Sent(notification, None, timedelta(0), wait_until=self.slots.wait_until)
+        if self.throttle.clock() - send_at > self.throttle.tolerance(notification.channel):
+            # A busy event loop woke us late: sent now, it would bunch with the next slots.
+            self.slots.not_sent(send_at)
+            return _Sent(notification, None, timedelta(0))
+        return None
+
+    async def pause(self, notification: NotificationView, result: DeliveryResult) -> None:
+        """A 429: every dispatcher waits for the destination, this one from its next send on."""
+        until = await self.throttle.pause(
+            notification.channel, notification.destination, retry_after=result.retry_after
+        )
+        self.slots.stop(until=until)
+        metrics.DESTINATION_RATE_LIMITED.labels(
+            notification.channel, notification.destination
+        ).inc()
 
 
 async def _record_all(
@@ -151,9 +240,16 @@ async def _record_all(
     rng: RandomSource,
 ) -> DispatchReport:
     report = DispatchReport()
-    unsent = [item.notification.id for item in sent if item.result is None]
+    unsent = [s.notification.id for s in sent if s.result is None and s.wait_until is None]
     await outbox.release_claims(session, ids=unsent, worker_id=worker_id)
     report.released = len(unsent)
+    deferred = [
+        (s.notification.id, s.wait_until)
+        for s in sent
+        if s.result is None and s.wait_until is not None
+    ]
+    await outbox.defer_claims(session, deferred, worker_id=worker_id)
+    report.deferred = len(deferred)
     # Rows are locked in id order so two recorders can never deadlock on PostgreSQL.
     for item in sorted(sent, key=lambda s: s.notification.id):
         if item.result is None:

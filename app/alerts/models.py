@@ -95,12 +95,40 @@ class AlertNotification(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, delivered, dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Attempts the receiver answered 429: they wait for its Retry-After but never count
+    # towards giving up, so a busy receiver cannot kill a message.
+    rate_limited_attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AlertDestination(Base):
+    """One receiver of ops messages (a webhook), shared by every dispatcher through this row.
+
+    `destination` is the outbox's name for it (`webhook:` and a hash of the URL), never the URL,
+    which carries a token. Rate: a GCRA schedule (`next_slot_at`, app.kernel.send_slots) with a
+    small burst. A 429 pauses every dispatcher until its Retry-After (`paused_until`). Repeated
+    failures open a breaker (app.kernel.breaker): closed -> open -> half_open (one probe).
+    """
+
+    __tablename__ = "alert_destinations"
+
+    destination: Mapped[str] = mapped_column(String(320), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    next_slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    breaker_state: Mapped[str] = mapped_column(String(16), default="closed")
+    breaker_failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive
+    breaker_open_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rate_limited: Mapped[int] = mapped_column(Integer, default=0)  # 429 answers, in all
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class DeliveryAttempt(Base):

@@ -14,7 +14,7 @@ from enum import StrEnum
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.alerts.backoff import RandomSource, RetryPolicy, next_attempt_delay
+from app.alerts.backoff import MAX_RETRY_AFTER, RandomSource, RetryPolicy, next_attempt_delay
 from app.alerts.delivery import DeliveryResult, NotificationView, Outcome
 from app.alerts.models import AlertNotification, DeliveryAttempt
 
@@ -130,13 +130,29 @@ def _fail(
     if result.outcome is Outcome.PERMANENT:
         _settle(row, status=DEAD, error=result.error)
         return Settled.DEAD
-    if row.attempts >= policy.max_attempts:
-        _settle(row, status=DEAD, error=f"gave up after {row.attempts} attempts: {result.error}")
+    if result.rate_limited:
+        # The receiver is busy, the message is fine: it waits for Retry-After (its destination
+        # is paused as long) and the attempt does not count towards giving up.
+        row.rate_limited_attempts += 1
+        _settle(row, status=PENDING, error=result.error)
+        row.next_attempt_at = attempted_at + _rate_limited_delay(result, rng, policy=policy)
+        return Settled.RETRY_SCHEDULED
+    failures = row.attempts - row.rate_limited_attempts
+    if failures >= policy.max_attempts:
+        _settle(row, status=DEAD, error=f"gave up after {failures} attempts: {result.error}")
         return Settled.DEAD
-    delay = next_attempt_delay(row.attempts, result.retry_after, rng, policy=policy)
+    delay = next_attempt_delay(failures, result.retry_after, rng, policy=policy)
     _settle(row, status=PENDING, error=result.error)
     row.next_attempt_at = attempted_at + delay
     return Settled.RETRY_SCHEDULED
+
+
+def _rate_limited_delay(
+    result: DeliveryResult, rng: RandomSource, *, policy: RetryPolicy
+) -> timedelta:
+    if result.retry_after is None:
+        return next_attempt_delay(1, None, rng, policy=policy)
+    return min(max(result.retry_after, timedelta(0)), MAX_RETRY_AFTER)
 
 
 def _settle(row: AlertNotification, *, status: str, error: str | None) -> None:
@@ -159,3 +175,23 @@ async def release_claims(session: AsyncSession, *, ids: Sequence[int], worker_id
         )
         .values(lease_owner=None, lease_until=None)
     )
+
+
+async def defer_claims(
+    session: AsyncSession, deferrals: Sequence[tuple[int, datetime]], *, worker_id: str
+) -> None:
+    """Gives back leases on rows this worker claimed but whose destination said wait: due again
+    when it takes messages, with no attempt counted."""
+    by_time: dict[datetime, list[int]] = {}
+    for notification_id, until in deferrals:
+        by_time.setdefault(until, []).append(notification_id)
+    for until, ids in sorted(by_time.items()):
+        await session.execute(
+            update(AlertNotification)
+            .where(
+                AlertNotification.id.in_(sorted(ids)),
+                AlertNotification.lease_owner == worker_id,
+                AlertNotification.status == PENDING,
+            )
+            .values(lease_owner=None, lease_until=None, next_attempt_at=until)
+        )

@@ -194,9 +194,17 @@ async def alert_board(
 
 
 @router.get("/set-aside", response_class=HTMLResponse)
-async def set_aside_page(request: Request, user: UserDep, session: SessionDep) -> Response:
+async def set_aside_page(
+    request: Request, user: UserDep, session: SessionDep, now: NowDep
+) -> Response:
     members = await system_alerts.list_set_aside(session)
-    context = {**_page_context(request, user), "members": members, "query": ""}
+    destinations = await service.list_troubled_destinations(session, now=now)
+    context = {
+        **_page_context(request, user),
+        "members": members,
+        "destinations": destinations,
+        "query": "",
+    }
     return render(request, "set_aside.html", context)
 
 

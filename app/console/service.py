@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.alerts import destination_state
 from app.alerts import repository as alerts_repository
+from app.alerts.destinations import is_paused
 from app.alerts.models import Alert, AlertNotification
 from app.alerts.repository import UNRESOLVED_STATUSES, AlertFilters
 from app.alerts.service import SEVERITY_RANK
@@ -146,3 +148,46 @@ async def load_alert(session: AsyncSession, *, alert_id: int) -> tuple[Alert, st
     """An alert and the number of its order, if it concerns one."""
     alert = await alerts_repository.get_alert(session, alert_id)
     return alert, await alerts_repository.find_order_number(session, alert.order_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TroubledDestination:
+    """An alert destination that is paused or failing, named by its hash (never its URL)."""
+
+    channel: str
+    destination: str
+    paused: bool
+    waits_until: datetime | None
+    consecutive_failures: int
+    breaker_state: str
+    rate_limited: int
+    failing_since: datetime | None
+    last_error: str | None
+
+
+async def list_troubled_destinations(
+    session: AsyncSession, *, now: datetime
+) -> list[TroubledDestination]:
+    """Destinations whose messages wait now (429 pause, open breaker) or whose last sends
+    failed; the healthy ones are left out."""
+    troubled = []
+    for row in await destination_state.list_destinations(session):
+        state = destination_state.state_of(row)
+        paused = is_paused(state, now=now)
+        if not paused and row.breaker_failures == 0:
+            continue
+        waits = [t for t in (row.paused_until, row.breaker_open_until) if t and t > now]
+        troubled.append(
+            TroubledDestination(
+                channel=row.channel,
+                destination=row.destination,
+                paused=paused,
+                waits_until=max(waits) if waits else None,
+                consecutive_failures=row.breaker_failures,
+                breaker_state=row.breaker_state,
+                rate_limited=row.rate_limited,
+                failing_since=row.failing_since,
+                last_error=row.last_error,
+            )
+        )
+    return troubled

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     lease_seconds: int = Field(default=120, ge=10)
     reconcile_interval_seconds: float = Field(default=5.0, gt=0)
     dispatch_interval_seconds: float = Field(default=10.0, gt=0)
+    # Per webhook destination, shared by every worker. A Slack incoming webhook takes about one
+    # message a second with short bursts; a burst of 2 leaves room for a send that arrives late.
+    webhook_rate_per_second: float = Field(default=1.0, gt=0, le=1000)
+    webhook_burst: int = Field(default=2, ge=1, le=100)
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     # Ingest.

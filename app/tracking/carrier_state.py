@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import db
-from app.tracking.breaker import Breaker
+from app.kernel.breaker import Breaker
 from app.tracking.models import CarrierState
 from app.tracking.rate import Budget, CarrierLimits, QuotaRoom
 from app.tracking.rate import quota_room as rate_quota_room

@@ -20,10 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import metrics
 from app.db import retry_on_conflict, session_scope
+from app.kernel import breaker as breakers
+from app.kernel.breaker import BreakerPolicy
 from app.kernel.clock import Clock
-from app.tracking import breaker as breakers
+from app.kernel.send_slots import SlotSource
 from app.tracking import carrier_state, claims, recording
-from app.tracking.breaker import BreakerPolicy
 from app.tracking.claims import LegClaim
 from app.tracking.judging import CarrierVerdict, JudgingPolicy, judge_answer, judge_carrier
 from app.tracking.models import CarrierState
@@ -35,7 +36,6 @@ from app.tracking.rate import (
     plan_reservation,
 )
 from app.tracking.setting_aside import record_isolated
-from app.tracking.slots import SlotSource
 from carriers.errors import CarrierUnavailable
 from carriers.protocol import CarrierClient, TrackingFailure, TrackingResult
 from carriers.types import TrackingQuery
@@ -240,7 +240,7 @@ class Poller:
         self,
         client: CarrierClient,
         batch: Sequence[LegClaim],
-        slots: SlotSource,
+        slots: SlotSource[QuotaWindows],
         in_flight: asyncio.Semaphore,
     ) -> list[TrackingResult] | None:
         """The carrier's answers, or None when the call got no slot or missed it: not sent."""

@@ -1,8 +1,8 @@
 """Carrier limits shared by every worker (pure planning; the row lives in carrier_states).
 
-Rate: GCRA. Each call reserves the next free slot, slots 1/rate apart, so the carrier sees at
-most `per_second` calls in any second however many workers there are. A worker reserves only
-slots within `horizon` of now and waits for each slot before sending.
+Rate: GCRA with no burst (app.kernel.send_slots). Each call reserves the next free slot, slots
+1/rate apart, so the carrier sees at most `per_second` calls in any second however many workers
+there are. A worker reserves only slots within `horizon` of now and waits for each slot.
 Quotas: fixed hourly windows (on the hour, UTC) and daily windows (UTC midnight).
 """
 
@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeAlias
 
+from app.kernel.send_slots import Reservation as SlotReservation
+from app.kernel.send_slots import Spacing, plan_slots
 from carriers.types import RateLimit
 
 
@@ -33,17 +36,13 @@ class Budget:
 
 
 @dataclass(frozen=True, slots=True)
-class Reservation:
-    send_at: tuple[datetime, ...]  # one slot per granted call
-    wait_until: datetime | None  # set when nothing was granted
-    # The quota windows the granted slots were counted in, to give unused ones back to.
-    windows: QuotaWindows | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class QuotaWindows:
     hour_start: datetime
     day_start: datetime
+
+
+# A carrier's slots are counted in its quota windows, to give unused ones back to.
+Reservation: TypeAlias = SlotReservation[QuotaWindows]
 
 
 def _hour_start(now: datetime) -> datetime:
@@ -77,15 +76,18 @@ def plan_reservation(
         day_full = limits.per_day is not None and day_used >= limits.per_day
         wait = day_start + timedelta(days=1) if day_full else hour_start + timedelta(hours=1)
         return Reservation((), wait), budget
-    interval = timedelta(seconds=1 / limits.per_second)
-    first = max(now, budget.next_slot_at or now)
-    fit = int((now + horizon - first) / interval) + 1 if first <= now + horizon else 0
-    granted = min(room, fit)
+    plan = plan_slots(
+        budget.next_slot_at,
+        wanted=room,
+        spacing=Spacing(limits.per_second),
+        now=now,
+        horizon=horizon,
+    )
+    granted = len(plan.send_at)
     if granted <= 0:
-        return Reservation((), first - horizon), budget
-    slots = tuple(first + interval * i for i in range(granted))
-    return Reservation(slots, None, QuotaWindows(hour_start, day_start)), Budget(
-        next_slot_at=first + interval * granted,
+        return Reservation((), plan.wait_until), budget
+    return Reservation(plan.send_at, None, QuotaWindows(hour_start, day_start)), Budget(
+        next_slot_at=plan.next_slot_at,
         hour_window_start=hour_start,
         hour_used=hour_used + granted,
         day_window_start=day_start,

@@ -4,19 +4,13 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Request
-from fastapi.responses import Response
 from pydantic import ValidationError
 
-from app import metrics
 from app.deps import NowDep, SessionDep, SettingsDep
 from app.errors import FieldError, InvalidInput, ServiceError, Unauthenticated, field_path
 from app.openapi import SCHEMAS, problem_responses
-from app.quarantine import repository as quarantine_repository
-from app.quarantine.models import MEMBER_TYPES
-from app.tracking import claims, service
-from app.tracking.backlog import load_backlog
+from app.tracking import service
 from app.tracking.cadence import CADENCE
-from app.tracking.carrier_state import list_carrier_states
 from app.tracking.judging import JudgingPolicy
 from app.tracking.webhooks import PushedTracking, PushReceipt, check_delivery
 from carriers.registry import CARRIER_CODES
@@ -93,35 +87,3 @@ async def receive_carrier_push(
         now=now,
         policy=JudgingPolicy(cadence=CADENCE),
     )
-
-
-@router.get("/metrics", include_in_schema=False)
-async def prometheus_metrics(
-    session: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
-    authorization: Annotated[str | None, Header()] = None,
-) -> Response:
-    """Prometheus text format: the API's own counters and shared state read from the database.
-    Worker counters are served by each worker on its own port (app/metrics.py)."""
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-    if settings.metrics_token is not None:
-        expected = f"Bearer {settings.metrics_token.get_secret_value()}"
-        if authorization != expected:
-            raise Unauthenticated("Send the metrics token as a bearer token.")
-    for state in await list_carrier_states(session):
-        open_ = 1 if state.breaker_state == "open" else 0
-        metrics.SHARED_BREAKER_OPEN.labels(state.carrier).set(open_)
-        metrics.SHARED_QUOTA_USED.labels(state.carrier, "hour").set(state.hour_used)
-        metrics.SHARED_QUOTA_USED.labels(state.carrier, "day").set(state.day_used)
-    oldest = await claims.oldest_due_at(session, now=now)
-    metrics.SHARED_DUE_LAG.set((now - oldest).total_seconds() if oldest else 0)
-    for row in await load_backlog(session, now=now):
-        metrics.SHARED_DUE_LEGS.labels(row.carrier).set(row.due_legs)
-        metrics.SHARED_DUE_OLDEST_WAIT.labels(row.carrier).set(row.oldest_wait(now).total_seconds())
-        metrics.SHARED_OVERDUE_LEGS.labels(row.carrier).set(row.overdue_legs)
-    set_aside = await quarantine_repository.count_by_type(session)
-    for member_type in MEMBER_TYPES:
-        metrics.SHARED_SET_ASIDE.labels(member_type).set(set_aside.get(member_type, 0))
-    return Response(generate_latest(metrics.API), media_type=CONTENT_TYPE_LATEST)

@@ -288,3 +288,19 @@ async def test_notifications_of_a_channel_without_a_carrier_stay_pending(
     assert report.claimed == 0
     [row] = await load_notifications(sessionmaker, [email_id])
     assert (row.status, row.lease_owner) == ("pending", None)
+
+
+async def test_answers_of_429_never_count_towards_giving_up_a_message(
+    seed, dispatch, receiver, sessionmaker
+):
+    [notification_id] = await seed(1)
+    receiver.fail_next(3, status=429, headers={"Retry-After": "5"})
+    now = T0
+
+    for _ in range(4):
+        await dispatch(now, policy=RetryPolicy(max_attempts=2))
+        now += timedelta(seconds=5)
+
+    [row] = await load_notifications(sessionmaker, [notification_id])
+    assert (row.status, row.attempts, row.rate_limited_attempts) == ("delivered", 4, 3)
+    assert receiver.keys_accepted() == {row.idempotency_key: 1}

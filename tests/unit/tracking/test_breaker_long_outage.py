@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from app.tracking.breaker import Breaker, BreakerPolicy, after_failure
+from app.kernel.breaker import Breaker, BreakerPolicy, after_failure
 
 NOW = datetime(2026, 12, 8, 12, 0, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.tracking.breaker import Breaker, BreakerPolicy, admits, after_failure, after_success
+from app.kernel.breaker import Breaker, BreakerPolicy, admits, after_failure, after_success
 from app.tracking.rate import Budget, CarrierLimits, give_back, plan_reservation
 
 NOW = datetime(2026, 12, 17, 15, 30, 10, tzinfo=UTC)
