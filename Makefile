@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test install dev lint typecheck fuzz screenshots bench-sweep bench-refresh bench-calls \
-	bench-loop-lag bench-backlog bench-ingest clean
+	bench-loop-lag bench-backlog bench-ingest bench-soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,11 @@ bench-backlog: $(VENV)/.bench-installed
 
 bench-ingest: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.ingest $(BENCH_ARGS)
+
+# 30 minutes of mixed traffic against real API and worker processes with faults injected;
+# shorter with BENCH_ARGS="--minutes 3".
+bench-soak: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.soak $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) firstscan.db firstscan.db-wal firstscan.db-shm firstscan.db.worker.lock \
