@@ -184,42 +184,23 @@ class Clients:
         roll = self.rng.random()
         if roll < 0.4:
             note = f"soak note {self.run}-{next(self._events)}"
-            response = await self.send(
-                "alert_note",
-                "POST",
-                f"/v1/alerts/{alert_id}/notes",
-                json={"note": note},
-                headers=self._auth("admin"),
-            )
-            if response is not None and response.is_success:
+            if await self._act(alert_id, "notes", {"note": note}):
                 self.ledger.notes.append(note)
         elif roll < 0.65:
-            await self.send(
-                "alert_ack",
-                "POST",
-                f"/v1/alerts/{alert_id}/acknowledge",
-                headers=self._auth("admin"),
-            )
+            await self._act(alert_id, "acknowledge", None)
         elif roll < 0.85:
-            team = self.rng.choice(TEAMS)
-            await self.send(
-                "alert_assign",
-                "POST",
-                f"/v1/alerts/{alert_id}/assign",
-                json={"team": team},
-                headers=self._auth("admin"),
-            )
+            await self._act(alert_id, "assign", {"team": self.rng.choice(TEAMS)})
         else:
             body = {"outcome": "false_alarm", "note": "soak: resolved by a person"}
-            response = await self.send(
-                "alert_resolve",
-                "POST",
-                f"/v1/alerts/{alert_id}/resolve",
-                json=body,
-                headers=self._auth("admin"),
-            )
-            if response is not None and response.is_success:
+            if await self._act(alert_id, "resolve", body):
                 self.ledger.resolved.add(alert_id)
+
+    async def _act(self, alert_id: int, action: str, body: dict[str, str] | None) -> bool:
+        """POST /v1/alerts/{id}/{action}, once (a repeat could add a second note); True on 2xx."""
+        kind = "alert_" + {"notes": "note", "acknowledge": "ack"}.get(action, action)
+        url = f"/v1/alerts/{alert_id}/{action}"
+        response = await self.send(kind, "POST", url, json=body, headers=self._auth("admin"))
+        return response is not None and response.is_success
 
     async def push(self) -> None:
         """A signed carrier push of one new in-transit scan for a known label; a 503 is
