@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test install dev lint typecheck fuzz screenshots bench-sweep bench-refresh bench-calls \
-	bench-loop-lag bench-backlog bench-ingest mock-carriers clean
+	bench-loop-lag bench-backlog bench-ingest bench-soak mock-carriers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,11 @@ bench-ingest: $(VENV)/.bench-installed
 # FIRSTSCAN_<CARRIER>_BASE_URL at http://127.0.0.1:8765/<carrier>. MOCK_ARGS="--help" lists faults.
 mock-carriers: dev
 	$(BIN)/python -m mock_carriers $(MOCK_ARGS)
+
+# 30 minutes of mixed traffic against real API and worker processes with faults injected;
+# shorter with BENCH_ARGS="--minutes 3".
+bench-soak: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.soak $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) firstscan.db firstscan.db-wal firstscan.db-shm firstscan.db.worker.lock \
