@@ -7,8 +7,26 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any, Protocol, TypeVar
 
 from carriers.types import TrackingStatus
+
+_R_co = TypeVar("_R_co", covariant=True)
+
+
+class _Ordered(Protocol[_R_co]):
+    def __ge__(self, other: Any, /) -> _R_co: ...
+
+
+def fresh_since(at: datetime, max_poll_age: timedelta) -> datetime:
+    """The oldest good poll that still makes a carrier's silence at `at` trustworthy."""
+    return at - max_poll_age
+
+
+def polled_since(last_successful_poll_at: _Ordered[_R_co], since: object) -> _R_co:
+    """The staleness guard: the leg's last good poll is at or after `since`. On datetimes in
+    the rules, on columns in the set-based opening (app.alerts.opening.fresh_enough)."""
+    return last_successful_poll_at >= since
 
 
 def _require_aware(name: str, value: datetime | None) -> None:
@@ -72,7 +90,7 @@ class LegFacts:
         """True when the last successful poll is recent enough to trust the carrier's silence."""
         if self.last_successful_poll_at is None:
             return False
-        return now - self.last_successful_poll_at <= self.max_poll_age
+        return polled_since(self.last_successful_poll_at, fresh_since(now, self.max_poll_age))
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from app.quarantine import repository as quarantine_repository
 from app.quarantine.isolation import describe_error, is_outage
 from app.reconciliation import repository, rules
 from app.reconciliation.calendar import CalendarTable, default_calendars
-from app.reconciliation.facts import Finding, OrderFacts
+from app.reconciliation.facts import Finding, OrderFacts, fresh_since
 from app.reconciliation.facts_builder import StoredEvent, build_order_facts
 from app.reconciliation.thresholds import ThresholdTable
 from app.shipments.models import Leg, Order
@@ -127,7 +127,7 @@ async def reconcile_orders(
         for order, _, verdict in judged
         for finding in verdict.findings
     ]
-    recorded = await opening.record_findings(
+    recorded = await alerts_service.record_findings(
         session, findings=findings, open_alerts=open_alerts, policy=config.policy, now=now
     )
     _stop_polling_dead_legs(judged, recorded, legs)
@@ -177,7 +177,7 @@ def _plans(
             subject=_subject(order, due.finding, legs),
             due_at=upcoming.at,
             fresh_since=(
-                upcoming.at - max_poll_age[due.finding.leg_id]
+                fresh_since(upcoming.at, max_poll_age[due.finding.leg_id])
                 if due.needs_fresh and due.finding.leg_id in max_poll_age
                 else None
             ),
@@ -249,7 +249,12 @@ def _subject(
     return alerts_service.FindingSubject(
         order_id=order.id,
         order_number=order.order_number,
-        last_activity_at=leg.last_event_at if leg else order.updated_at,
+        last_activity_at=opening.last_activity_at(
+            opening.PYTHON,
+            leg_id=leg.id if leg else None,
+            leg_last_event_at=leg.last_event_at if leg else None,
+            order_updated_at=order.updated_at,
+        ),
     )
 
 
