@@ -20,7 +20,8 @@ customer hears of (`customer_notice.py`).
 Each definition is written once against `Terms`: `PYTHON` evaluates it on values (the per-order
 path, `service.py`); `SQL` builds the same definition as column expressions (the set-based
 midnight opening, `planned.py`). tests/integration/alerts/test_opening_spec.py opens the same
-findings both ways and compares the rows.
+findings both ways and compares the rows. A new condition or a new row (grouped items, a
+quarantine's hold) is added here once, and both paths take it from here.
 """
 
 from __future__ import annotations

@@ -8,11 +8,11 @@ next deadline if nothing changes (`rules.upcoming_findings`). The sweep stores t
 in one transaction of a few set-based statements. The order stays due, so the ordinary sweep still
 judges it afterwards (fresh wording, closing what went away, the next plan); no alert waits for it.
 
-A plan opens only while it still holds, checked in SQL with the rules' own conditions: the order's
-`reconcile_due_at` is still the plan's deadline (news moves it, and the order is judged afresh),
-the deadline passed less than `PLAN_WINDOW` ago (after that the order is judged from scratch), the
-leg was polled successfully since `fresh_since` (the staleness guard, as of the deadline), no alert
-is open for the same subject and rule, and no person closed this problem with no news since.
+A plan opens only while it still holds, checked in SQL with the conditions `app.alerts.opening`
+defines for every opening (no news, fresh enough, nothing open, no person's closure), and only
+in the `PLAN_WINDOW` after its deadline (after that the order is judged from scratch). The rows
+it writes are the ones that module defines, built as SQL. On SQLite (the one-worker demo) the
+chosen plans open one by one through the per-order writer instead.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.selectable import Exists
 
 from app import metrics
 from app.alerts import opening, service
@@ -144,34 +145,10 @@ def due_plans(now: datetime, part: Part = WHOLE) -> Select[Any]:
     """The plans that are due at `now` and still hold: `app.alerts.opening`'s conditions."""
     orders, legs = typing.cast(Table, Order.__table__), typing.cast(Table, Leg.__table__)
     still_open = _alerts.alias("still_open")
-    closed = _alerts.alias("closed")
-    closed_later = _alerts.alias("closed_later")
     is_open = exists().where(
         still_open.c.subject_key == _plans.c.subject_key,
         still_open.c.rule == _plans.c.rule,
         opening.is_unresolved(still_open.c.status),
-    )
-    closed_by_a_person_without_news = exists().where(
-        closed.c.subject_key == _plans.c.subject_key,
-        closed.c.rule == _plans.c.rule,
-        closed.c.status == "resolved",
-        opening.closed_by_a_person_without_news(
-            SQL,
-            auto_resolved=closed.c.auto_resolved,
-            resolved_at=closed.c.resolved_at,
-            last_activity_at=opening.last_activity_at(
-                SQL,
-                leg_id=_plans.c.leg_id,
-                leg_last_event_at=legs.c.last_event_at,
-                order_updated_at=orders.c.updated_at,
-            ),
-        ),
-        ~exists().where(
-            closed_later.c.subject_key == closed.c.subject_key,
-            closed_later.c.rule == closed.c.rule,
-            closed_later.c.status == "resolved",
-            closed_later.c.resolved_at > closed.c.resolved_at,
-        ),
     )
     return (
         select(_plans)
@@ -190,9 +167,38 @@ def due_plans(now: datetime, part: Part = WHOLE) -> Select[Any]:
                 fresh_since=_plans.c.fresh_since,
             ),
             ~is_open,
-            ~closed_by_a_person_without_news,
+            ~_closed_by_a_person_without_news(orders, legs),
             *([_plans.c.order_id % part[1] == part[0]] if part[1] > 1 else []),
         )
+    )
+
+
+def _closed_by_a_person_without_news(orders: Table, legs: Table) -> Exists:
+    """The plan's latest resolved alert meets `opening.closed_by_a_person_without_news`."""
+    closed = _alerts.alias("closed")
+    closed_later = _alerts.alias("closed_later")
+    last_activity_at = opening.last_activity_at(
+        SQL,
+        leg_id=_plans.c.leg_id,
+        leg_last_event_at=legs.c.last_event_at,
+        order_updated_at=orders.c.updated_at,
+    )
+    return exists().where(
+        closed.c.subject_key == _plans.c.subject_key,
+        closed.c.rule == _plans.c.rule,
+        closed.c.status == "resolved",
+        opening.closed_by_a_person_without_news(
+            SQL,
+            auto_resolved=closed.c.auto_resolved,
+            resolved_at=closed.c.resolved_at,
+            last_activity_at=last_activity_at,
+        ),
+        ~exists().where(
+            closed_later.c.subject_key == closed.c.subject_key,
+            closed_later.c.rule == closed.c.rule,
+            closed_later.c.status == "resolved",
+            closed_later.c.resolved_at > closed.c.resolved_at,
+        ),
     )
 
 
@@ -218,29 +224,7 @@ async def _open_in_one_statement(
     chosen = chosen_plans.add_columns(
         literal_column(f"nextval('{_alerts.name}_id_seq')").label("alert_id")
     ).cte("chosen")
-    alert = {
-        **{column: chosen.c[column] for column in opening.ALERT_CONTENT_COLUMNS},
-        **opening.opened_state(SQL, now),
-    }
-    opened = (
-        pg_insert(_alerts)
-        .from_select(
-            ["id", *alert],
-            # In `opening_order`, as the sweep opens them (docs/locking.md); "C": byte order,
-            # as Python compares the rules' names.
-            select(chosen.c.alert_id, *alert.values()).order_by(
-                chosen.c.order_id, chosen.c.leg_id.asc().nulls_last(), chosen.c.rule.collate("C")
-            ),
-        )
-        # Any other writer (the per-order path) that opened the same alert in the meantime
-        # makes this one skip it; that skipped alert's outbox rows then fail their foreign key
-        # (or, with no destinations, the counts below differ) and the opening rolls back.
-        .on_conflict_do_nothing(
-            index_elements=["subject_key", "rule"], index_where=text("status != 'resolved'")
-        )
-        .returning(_alerts.c.id, _alerts.c.rule, _alerts.c.order_id, _alerts.c.severity)
-        .cte("opened")
-    )
+    opened = _opened_alerts(chosen, now=now)
     audit = opening.opened_audit(
         SQL,
         alert_id=opened.c.id,
@@ -259,6 +243,37 @@ async def _open_in_one_statement(
     # A midnight's plans are tens of megabytes of rows to sort and keep; the default 4 MB spills
     # them to disk.
     await session.execute(text("SET LOCAL work_mem = '256MB'"))
+    return await _run_opening(session, stmt)
+
+
+def _opened_alerts(chosen: Any, *, now: datetime) -> Any:
+    """The insert of the chosen plans' alerts, returning what it inserted."""
+    alert = {
+        **{column: chosen.c[column] for column in opening.ALERT_CONTENT_COLUMNS},
+        **opening.opened_state(SQL, now),
+    }
+    return (
+        pg_insert(_alerts)
+        .from_select(
+            ["id", *alert],
+            # In `opening_order`, as the sweep opens them (docs/locking.md); "C": byte order,
+            # as Python compares the rules' names.
+            select(chosen.c.alert_id, *alert.values()).order_by(
+                chosen.c.order_id, chosen.c.leg_id.asc().nulls_last(), chosen.c.rule.collate("C")
+            ),
+        )
+        # Any other writer (the per-order path) that opened the same alert in the meantime
+        # makes this one skip it; that skipped alert's outbox rows then fail their foreign key
+        # (or, with no destinations, the counts differ) and the opening rolls back.
+        .on_conflict_do_nothing(
+            index_elements=["subject_key", "rule"], index_where=text("status != 'resolved'")
+        )
+        .returning(_alerts.c.id, _alerts.c.rule, _alerts.c.order_id, _alerts.c.severity)
+        .cte("opened")
+    )
+
+
+async def _run_opening(session: AsyncSession, stmt: Select[Any]) -> list[OpenedAlert]:
     try:
         chosen_count, ids, rules, order_ids = (await session.execute(stmt)).one()
     except IntegrityError as error:
