@@ -46,6 +46,11 @@ async def timed_opening(engine: AsyncEngine, label: str) -> None:
         started = time.perf_counter()
         opened = await jobs.open_planned_alerts(worker_context(engine, http))
         print(f"{label}: {opened:,} alerts opened in {time.perf_counter() - started:.2f} s")
+    await remove_opened(engine)
+
+
+async def remove_opened(engine: AsyncEngine) -> None:
+    """Deletes what an opening at NOW wrote and tidies up, so the next opening starts alike."""
     async with engine.begin() as conn:
         at = {"now": NOW}
         await conn.execute(text("DELETE FROM alert_notifications WHERE created_at = :now"), at)

@@ -1,63 +1,32 @@
 """The alert lifecycle: open (or refresh) from a finding, acknowledge, assign, resolve, and
-auto-resolve when the parcel moves. Every transition is audited; opening writes the outbox."""
+auto-resolve when the parcel moves. Every transition is audited; opening writes the outbox.
+What an opening checks and writes is specified in `app.alerts.opening`; this is its per-order
+path (`planned.py` holds the set-based one)."""
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import metrics
-from app.alerts import repository
-from app.alerts.customer_notice import CustomerNoticePolicy, enqueue_customer_notice
-from app.alerts.delivery import webhook_destination
+from app.alerts import opening, repository
+from app.alerts.customer_notice import enqueue_customer_notice
 from app.alerts.models import Alert, AlertNotification
-from app.alerts.routing import route_alert
+from app.alerts.opening import OPENED_EVENT, PYTHON, AlertPolicy, FindingSubject, subject_key
 from app.alerts.schemas import AlertStatus, Outcome
 from app.audit import repository as audit_repository
 from app.errors import Conflict
 from app.kernel.findings import Finding
-from app.settings.overrides import AlertRoute
-from carriers.registry import carrier_name
+
+# Importers of these names from here predate `app.alerts.opening`.
+__all__ = ["AlertPolicy", "FindingSubject", "idempotency_key", "subject_key"]
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
-# The outbox event of a newly opened alert; part of its messages' idempotency keys.
-OPENED_EVENT = "opened"
-
-
-@dataclass(frozen=True, slots=True)
-class AlertPolicy:
-    """How alerts are routed and where they are delivered; built once from settings."""
-
-    default_team: str = "ops"
-    routes: tuple[AlertRoute, ...] = ()
-    webhook_urls: tuple[str, ...] = ()
-    email_recipients: tuple[str, ...] = ()
-    console_base_url: str = "http://127.0.0.1:8000"
-    extra: dict[str, str] = field(default_factory=dict)
-    customer_notice: CustomerNoticePolicy | None = None  # None: FIRSTSCAN_CUSTOMER_NOTIFY off
-
-
-@dataclass(frozen=True, slots=True)
-class FindingSubject:
-    """What a finding is about, as stored on the alert."""
-
-    order_id: int | None
-    order_number: str | None
-    last_activity_at: datetime | None  # newest scan or change; reopens a human-closed alert
-
-
-def subject_key(finding: Finding, order_id: int | None) -> str:
-    if finding.leg_id is not None:
-        return f"leg:{finding.leg_id}"
-    if order_id is not None:
-        return f"order:{order_id}"
-    if finding.carrier is None:
-        return f"system:{finding.rule}"  # about firstscan itself (e.g. its quarantine)
-    return f"carrier:{finding.carrier}"
+Keyed = tuple[str, Finding, FindingSubject]
 
 
 async def record_finding(
@@ -78,76 +47,129 @@ async def record_finding(
     closed = await repository.find_latest_resolved(session, subject_key=key, rule=finding.rule)
     if closed_by_a_person_without_news(closed, subject):
         return None
-    return await _open(session, key=key, finding=finding, subject=subject, policy=policy, now=now)
+    alert = build_alert(finding, order_id=subject.order_id, policy=policy, now=now)
+    return await open_alert(
+        session, alert=alert, order_number=subject.order_number, policy=policy, now=now
+    )
+
+
+async def record_findings(
+    session: AsyncSession,
+    *,
+    findings: Sequence[tuple[Finding, FindingSubject]],
+    open_alerts: Sequence[Alert],
+    policy: AlertPolicy,
+    now: datetime,
+) -> list[Alert | None]:
+    """`record_finding` for a sweep's batch, with a handful of statements instead of several
+    round trips per finding. One result per finding, in order; `open_alerts` must hold every
+    unresolved alert of the findings' subjects (the sweep loads them with its orders)."""
+    known = {(a.subject_key, a.rule): a for a in open_alerts}
+    keyed: list[Keyed] = [(subject_key(f, s.order_id), f, s) for f, s in findings]
+    results: dict[int, Alert | None] = {}
+    new: list[int] = []
+    for index, (key, finding, _) in enumerate(keyed):
+        alert = known.get((key, finding.rule))
+        if alert is None:
+            new.append(index)
+            continue
+        await refresh_alert(session, alert=alert, finding=finding, policy=policy, now=now)
+        results[index] = alert
+    closed = await repository.latest_resolved_by_subject(
+        session, [(keyed[i][0], keyed[i][1].rule) for i in new]
+    )
+    to_open = []
+    for index in new:
+        key, finding, subject = keyed[index]
+        if closed_by_a_person_without_news(closed.get((key, finding.rule)), subject):
+            results[index] = None
+        else:
+            to_open.append(index)
+    to_open.sort(
+        key=lambda i: opening.opening_order(keyed[i][2].order_id, *_leg_and_rule(i, keyed))
+    )
+    opened = await _open_many(session, [keyed[i] for i in to_open], policy=policy, now=now)
+    results.update(zip(to_open, opened, strict=True))
+    return [results[i] for i in range(len(keyed))]
+
+
+def _leg_and_rule(index: int, keyed: Sequence[Keyed]) -> tuple[int | None, str]:
+    finding = keyed[index][1]
+    return finding.leg_id, finding.rule
 
 
 def closed_by_a_person_without_news(closed: Alert | None, subject: FindingSubject) -> bool:
     """A person closed this problem and nothing has happened since: do not reopen it."""
-    if closed is None or closed.auto_resolved or closed.resolved_at is None:
-        return False
-    return subject.last_activity_at is None or subject.last_activity_at <= closed.resolved_at
-
-
-def opening_order(order_id: int | None, leg_id: int | None, rule: str) -> tuple[object, ...]:
-    """Where an alert goes among several opened in one transaction: by order, then leg (an
-    order's own alerts after its legs'), then rule. Every writer that opens several inserts
-    them in this order (the planned opening's SQL too), so two of them racing to open the same
-    alerts wait for each other in one direction only (docs/locking.md)."""
-    return (order_id or 0, leg_id is None, leg_id or 0, rule)
-
-
-def build_alert(
-    finding: Finding, *, key: str, order_id: int | None, policy: AlertPolicy, now: datetime
-) -> Alert:
-    """A new open alert for a finding, routed to its team (not yet added to the session)."""
-    return Alert(
-        rule=finding.rule,
-        severity=finding.severity.value,
-        status=AlertStatus.OPEN.value,
-        subject_key=key,
-        leg_id=finding.leg_id,
-        order_id=order_id,
-        carrier=finding.carrier,
-        tracking_number=finding.tracking_number,
-        team=route_alert(
-            policy.routes,
-            rule=finding.rule,
-            carrier=finding.carrier,
-            severity=finding.severity.value,
-            default_team=policy.default_team,
-        ),
-        explanation=finding.explanation,
-        recommended_action=finding.recommended_action,
-        evidence=dict(finding.evidence),
-        opened_at=now,
-        last_seen_at=now,
-        updated_at=now,
-        auto_resolved=False,
+    return closed is not None and bool(
+        opening.closed_by_a_person_without_news(
+            PYTHON,
+            auto_resolved=closed.auto_resolved,
+            resolved_at=closed.resolved_at,
+            last_activity_at=subject.last_activity_at,
+        )
     )
 
 
-async def _open(
+def build_alert(
+    finding: Finding, *, order_id: int | None, policy: AlertPolicy, now: datetime
+) -> Alert:
+    """A new open alert for a finding, routed to its team (not yet added to the session)."""
+    return build_opened_alert(
+        opening.alert_content(finding, order_id=order_id, policy=policy), now=now
+    )
+
+
+def build_opened_alert(content: Mapping[str, Any], *, now: datetime) -> Alert:
+    """A new open alert of the given `opening.ALERT_CONTENT_COLUMNS` (not yet added)."""
+    return Alert(**content, **opening.opened_state(PYTHON, now))
+
+
+async def open_alert(
     session: AsyncSession,
     *,
-    key: str,
-    finding: Finding,
-    subject: FindingSubject,
+    alert: Alert,
+    order_number: str | None,
     policy: AlertPolicy,
     now: datetime,
 ) -> Alert | None:
-    alert = build_alert(finding, key=key, order_id=subject.order_id, policy=policy, now=now)
+    """Writes a new alert with its audit entry and messages; when another worker opened the
+    same one a moment ago, returns that one (the unique index kept it single)."""
     try:
         async with session.begin_nested():
             session.add(alert)
             await session.flush()
     except IntegrityError:
-        # Another worker opened the same alert a moment ago: the unique index kept it single.
-        return await repository.find_unresolved(session, subject_key=key, rule=finding.rule)
-    await announce_opened(
-        session, alert=alert, order_number=subject.order_number, policy=policy, now=now
-    )
+        return await repository.find_unresolved(
+            session, subject_key=alert.subject_key, rule=alert.rule
+        )
+    await announce_opened(session, alert=alert, order_number=order_number, policy=policy, now=now)
     await session.flush()
     return alert
+
+
+async def _open_many(
+    session: AsyncSession, items: Sequence[Keyed], *, policy: AlertPolicy, now: datetime
+) -> list[Alert | None]:
+    if not items:
+        return []
+    alerts = [build_alert(f, order_id=s.order_id, policy=policy, now=now) for _, f, s in items]
+    try:
+        async with session.begin_nested():
+            session.add_all(alerts)
+            await session.flush()
+    except IntegrityError:
+        # Another worker opened one of these a moment ago: fall back to one at a time, where
+        # the unique index settles each race on its own.
+        return [
+            await record_finding(session, finding=f, subject=s, policy=policy, now=now)
+            for _, f, s in items
+        ]
+    for alert, (_, _, subject) in zip(alerts, items, strict=True):
+        await announce_opened(
+            session, alert=alert, order_number=subject.order_number, policy=policy, now=now
+        )
+    await session.flush()
+    return list(alerts)
 
 
 async def announce_opened(
@@ -161,12 +183,14 @@ async def announce_opened(
     """Audits a newly opened alert and queues its messages, in the caller's transaction."""
     await audit_repository.record(
         session,
-        actor="firstscan",
-        action="alert.opened",
-        entity_type="alert",
-        entity_id=str(alert.id),
-        order_id=alert.order_id,
-        detail={"rule": alert.rule, "severity": alert.severity},
+        **opening.opened_audit(
+            PYTHON,
+            alert_id=alert.id,
+            order_id=alert.order_id,
+            rule=alert.rule,
+            severity=alert.severity,
+            now=now,
+        ),
     )
     metrics.ALERTS_OPENED.labels(alert.rule).inc()
     enqueue_notifications(
@@ -203,37 +227,24 @@ def build_notification_payload(
     alert: Alert, *, event: str, order_number: str | None, policy: AlertPolicy
 ) -> dict[str, object]:
     """The message body every channel renders: plain data, no secrets."""
-    carrier = carrier_name(alert.carrier) if alert.carrier else None
-    subject = order_number or carrier or "firstscan"
-    return {
-        "alert_id": alert.id,
-        "event": event,
-        "rule": alert.rule,
-        "severity": alert.severity,
-        "title": f"[{alert.severity}] {alert.rule.replace('_', ' ')}: {subject}",
-        "explanation": alert.explanation,
-        "recommended_action": alert.recommended_action,
-        "order_number": order_number,
-        "carrier": alert.carrier,
-        "carrier_name": carrier,
-        "tracking_number": alert.tracking_number,
-        "team": alert.team,
-        "opened_at": alert.opened_at.isoformat(),
-        "url": f"{policy.console_base_url.rstrip('/')}/console/alerts/{alert.id}",
-    }
-
-
-def notification_destinations(policy: AlertPolicy) -> list[tuple[str, str]]:
-    """(channel, destination) of every ops message, webhooks by hash, never by URL."""
-    return [("webhook", webhook_destination(url)) for url in policy.webhook_urls] + [
-        ("email", address) for address in policy.email_recipients
-    ]
+    content = {column: getattr(alert, column) for column in opening.ALERT_CONTENT_COLUMNS}
+    fields = opening.opening_fields(
+        PYTHON, alert_id=alert.id, opened_at=alert.opened_at, policy=policy
+    )
+    return dict(
+        PYTHON.json_with(
+            fields, opening.message_content(content, event=event, order_number=order_number)
+        )
+    )
 
 
 def idempotency_key(alert_id: int | str, event: str, channel: str, destination: str) -> str:
     """The same key on every attempt of one message, so a receiver can drop a repeat."""
-    digest = hashlib.sha256(destination.encode()).hexdigest()[:12]
-    return f"firstscan-alert-{alert_id}-{event}-{channel}-{digest}"
+    return str(
+        opening.idempotency_key(
+            PYTHON, alert_id=alert_id, event=event, channel=channel, destination=destination
+        )
+    )
 
 
 def enqueue_notifications(
@@ -249,22 +260,21 @@ def enqueue_notifications(
     payload = build_notification_payload(
         alert, event=event, order_number=order_number, policy=policy
     )
-    rows = []
-    for channel, destination in notification_destinations(policy):
-        row = AlertNotification(
-            alert_id=alert.id,
-            event=event,
-            channel=channel,
-            destination=destination,
-            idempotency_key=idempotency_key(alert.id, event, channel, destination),
-            payload=payload,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
+    rows = [
+        AlertNotification(
+            **opening.message_row(
+                PYTHON,
+                alert_id=alert.id,
+                event=event,
+                channel=channel,
+                destination=destination,
+                payload=payload,
+                now=now,
+            )
         )
-        session.add(row)
-        rows.append(row)
+        for channel, destination in opening.notification_destinations(policy)
+    ]
+    session.add_all(rows)
     return rows
 
 

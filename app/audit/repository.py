@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +18,7 @@ async def record(
     entity_id: str,
     order_id: int | None = None,
     detail: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,  # None: now, by the clock on the wall
 ) -> AuditEntry:
     entry = AuditEntry(
         actor=actor,
@@ -26,6 +28,8 @@ async def record(
         order_id=order_id,
         detail=detail or {},
     )
+    if occurred_at is not None:
+        entry.occurred_at = occurred_at
     session.add(entry)
     return entry
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from app.kernel.freshness import fresh_since, polled_since
 from carriers.types import TrackingStatus
 
 
@@ -64,7 +65,7 @@ class LegFacts:
         """True when the last successful poll is recent enough to trust the carrier's silence."""
         if self.last_successful_poll_at is None:
             return False
-        return now - self.last_successful_poll_at <= self.max_poll_age
+        return polled_since(self.last_successful_poll_at, fresh_since(now, self.max_poll_age))
 
 
 @dataclass(frozen=True, slots=True)

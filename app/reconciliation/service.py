@@ -19,6 +19,7 @@ from app.alerts.models import Alert
 from app.db import session_scope
 from app.kernel.calendar import CalendarTable, default_calendars
 from app.kernel.findings import Finding
+from app.kernel.freshness import fresh_since
 from app.kernel.thresholds import ThresholdTable
 from app.pacing import Pacer
 from app.quarantine import repository as quarantine_repository
@@ -136,7 +137,7 @@ async def reconcile_orders(
         for order, _, verdict in judged
         for finding in verdict.findings
     ]
-    recorded = await opening.record_findings(
+    recorded = await alerts_service.record_findings(
         session, findings=findings, open_alerts=open_alerts, policy=config.policy, now=now
     )
     _stop_polling_dead_legs(judged, recorded, legs)
@@ -186,7 +187,7 @@ def _plans(
             subject=_subject(order, due.finding, legs),
             due_at=upcoming.at,
             fresh_since=(
-                upcoming.at - max_poll_age[due.finding.leg_id]
+                fresh_since(upcoming.at, max_poll_age[due.finding.leg_id])
                 if due.needs_fresh and due.finding.leg_id in max_poll_age
                 else None
             ),
@@ -258,7 +259,12 @@ def _subject(
     return alerts_service.FindingSubject(
         order_id=order.id,
         order_number=order.order_number,
-        last_activity_at=leg.last_event_at if leg else order.updated_at,
+        last_activity_at=opening.last_activity_at(
+            opening.PYTHON,
+            leg_id=leg.id if leg else None,
+            leg_last_event_at=leg.last_event_at if leg else None,
+            order_updated_at=order.updated_at,
+        ),
     )
 
 

@@ -173,7 +173,7 @@ async def test_the_sweep_judges_only_orders_that_are_due(session):
 
 
 async def test_bulk_opening_falls_back_when_another_worker_opened_the_same_alert(session):
-    from app.alerts import opening
+    from app.alerts import service as alerts_service
     from app.alerts.service import FindingSubject
     from app.kernel.findings import Finding, Severity
 
@@ -188,12 +188,12 @@ async def test_bulk_opening_falls_back_when_another_worker_opened_the_same_alert
         recommended_action="Reship.",
     )
     subject = FindingSubject(order_id=order_id, order_number="x", last_activity_at=None)
-    (first,) = await opening.record_findings(
+    (first,) = await alerts_service.record_findings(
         session, findings=[(finding, subject)], open_alerts=[], policy=CONFIG.policy, now=LABEL_AT
     )
 
     # A second sweeper that did not see the first one's alert: the unique index keeps one.
-    (second,) = await opening.record_findings(
+    (second,) = await alerts_service.record_findings(
         session, findings=[(finding, subject)], open_alerts=[], policy=CONFIG.policy, now=LABEL_AT
     )
 
