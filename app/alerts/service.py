@@ -85,17 +85,15 @@ async def record_findings(
             results[index] = None
         else:
             to_open.append(index)
-    to_open.sort(
-        key=lambda i: opening.opening_order(keyed[i][2].order_id, *_leg_and_rule(i, keyed))
-    )
+    to_open.sort(key=lambda i: _opening_order(keyed[i]))
     opened = await _open_many(session, [keyed[i] for i in to_open], policy=policy, now=now)
     results.update(zip(to_open, opened, strict=True))
     return [results[i] for i in range(len(keyed))]
 
 
-def _leg_and_rule(index: int, keyed: Sequence[Keyed]) -> tuple[int | None, str]:
-    finding = keyed[index][1]
-    return finding.leg_id, finding.rule
+def _opening_order(item: Keyed) -> tuple[object, ...]:
+    _, finding, subject = item
+    return opening.opening_order(subject.order_id, finding.leg_id, finding.rule)
 
 
 def closed_by_a_person_without_news(closed: Alert | None, subject: FindingSubject) -> bool:
