@@ -135,10 +135,16 @@ async def lock_for_update(session: AsyncSession, keys: list[str]) -> None:
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    for key in sorted(set(keys)):
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
-        )
+    if not keys:
+        return
+    # One statement for them all: a function scan of an array yields its elements in order, so
+    # the keys are still taken one at a time in Python's sorted order (not the collation's).
+    await session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest(CAST(:keys AS text[])) AS key"
+        ),
+        {"keys": sorted(set(keys))},
+    )
 
 
 def lock_rows(stmt: SelectT, *, of: Any = None, skip_locked: bool = False) -> SelectT:

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
@@ -52,3 +53,11 @@ async def list_for_entity(
         .limit(limit)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+async def record_many(session: AsyncSession, entries: Sequence[dict[str, Any]]) -> None:
+    """Inserts audit rows in one statement, in the order given (their ids follow it); each
+    entry has `record`'s keyword arguments."""
+    if entries:
+        rows = [{"order_id": None, "detail": {}, **entry} for entry in entries]
+        await session.execute(insert(AuditEntry), rows)

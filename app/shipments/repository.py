@@ -1,15 +1,56 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, String, and_, column, func, insert, select, values
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app import db
+from app.db import UTCDateTime
 from app.errors import NotFound
 from app.shipments.models import Leg, Order, Shipment
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFields:
+    """A stored order's id and the fields a shop sends (what an ingest compares)."""
+
+    id: int
+    customer_email: str | None
+    customer_postal_code: str | None
+    promised_delivery_on: date | None
+    claimed_status: str | None
+
+
+class LabelLeg(NamedTuple):
+    """One leg of a stored shipment, with the shipment's label."""
+
+    order_id: int
+    shipment_id: int
+    label_created_at: datetime
+    service: str | None
+    sequence: int
+    carrier: str
+    tracking_number: str
+
+
+class NumberUse(NamedTuple):
+    """A number about to be stored on an order, and its reuse window. A new order has no id
+    yet: NEW_ORDER, which no stored order has (ids start at 1), so every other use counts."""
+
+    key: int
+    carrier: str
+    tracking_number: str
+    window_start: datetime
+    window_end: datetime
+    order_id: int
+
+
+NEW_ORDER = 0
 
 
 async def find_order_by_number(
@@ -148,3 +189,130 @@ async def list_order_numbers(session: AsyncSession, order_ids: Sequence[int]) ->
         select(Order.id, Order.order_number).where(Order.id.in_(order_ids))
     )
     return dict(rows.all())
+
+
+# Set-wise reads and writes for storing many orders at once (shipments.bulk_ingest).
+
+
+async def list_orders_by_number(
+    session: AsyncSession, order_numbers: Sequence[str]
+) -> dict[str, OrderFields]:
+    """Order number -> the order's id and the fields a shop sends, for those that exist."""
+    if not order_numbers:
+        return {}
+    stmt = select(
+        Order.order_number,
+        Order.id,
+        Order.customer_email,
+        Order.customer_postal_code,
+        Order.promised_delivery_on,
+        Order.claimed_status,
+    ).where(Order.order_number.in_(order_numbers))
+    return {
+        row.order_number: OrderFields(
+            id=row.id,
+            customer_email=row.customer_email,
+            customer_postal_code=row.customer_postal_code,
+            promised_delivery_on=row.promised_delivery_on,
+            claimed_status=row.claimed_status,
+        )
+        for row in await session.execute(stmt)
+    }
+
+
+async def list_labels_on_orders(
+    session: AsyncSession, *, order_ids: Sequence[int], tracking_numbers: Sequence[str]
+) -> list[LabelLeg]:
+    """Every leg of each shipment of these orders that has a leg with one of these numbers."""
+    if not order_ids or not tracking_numbers:
+        return []
+    matching = (
+        select(Leg.shipment_id)
+        .join(Shipment, Shipment.id == Leg.shipment_id)
+        .where(Shipment.order_id.in_(order_ids), Leg.tracking_number.in_(tracking_numbers))
+    )
+    stmt = (
+        select(
+            Shipment.order_id,
+            Shipment.id,
+            Shipment.label_created_at,
+            Shipment.service,
+            Leg.sequence,
+            Leg.carrier,
+            Leg.tracking_number,
+        )
+        .join(Leg, Leg.shipment_id == Shipment.id)
+        .where(Shipment.id.in_(matching))
+    )
+    return [LabelLeg(*row) for row in await session.execute(stmt)]
+
+
+async def count_shipments_by_order(
+    session: AsyncSession, order_ids: Sequence[int]
+) -> dict[int, int]:
+    if not order_ids:
+        return {}
+    stmt = (
+        select(Shipment.order_id, func.count())
+        .where(Shipment.order_id.in_(order_ids))
+        .group_by(Shipment.order_id)
+    )
+    return {row[0]: row[1] for row in await session.execute(stmt)}
+
+
+async def list_recent_uses_elsewhere(
+    session: AsyncSession, candidates: Sequence[NumberUse]
+) -> set[int]:
+    """The keys of the candidates whose number another order uses inside the candidate's
+    window: `find_recent_use_elsewhere` for many numbers in one statement."""
+    if not candidates:
+        return set()
+    uses = values(
+        column("key", Integer),
+        column("carrier", String),
+        column("tracking_number", String),
+        column("window_start", UTCDateTime()),
+        column("window_end", UTCDateTime()),
+        column("order_id", Integer),
+        name="uses",
+    ).data([tuple(c) for c in candidates])
+    stmt = (
+        select(uses.c.key)
+        .distinct()
+        .join(
+            Leg,
+            and_(
+                Leg.carrier == uses.c.carrier,
+                Leg.tracking_number == uses.c.tracking_number,
+                Leg.label_created_at > uses.c.window_start,
+                Leg.label_created_at < uses.c.window_end,
+            ),
+        )
+        .join(Shipment, Shipment.id == Leg.shipment_id)
+        .where(Shipment.order_id != uses.c.order_id)
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
+async def insert_orders(session: AsyncSession, rows: Sequence[dict[str, object]]) -> dict[str, int]:
+    """Inserts new orders; returns order number -> id."""
+    if not rows:
+        return {}
+    stmt = insert(Order).returning(Order.order_number, Order.id)
+    return {row[0]: row[1] for row in await session.execute(stmt, list(rows))}
+
+
+async def insert_shipments(session: AsyncSession, rows: Sequence[dict[str, object]]) -> list[int]:
+    """Inserts shipments; returns their ids in the order of `rows`."""
+    if not rows:
+        return []
+    stmt = insert(Shipment).returning(Shipment.id, sort_by_parameter_order=True)
+    return list((await session.execute(stmt, list(rows))).scalars())
+
+
+async def insert_legs(session: AsyncSession, rows: Sequence[dict[str, object]]) -> list[int]:
+    """Inserts legs; returns their ids in the order of `rows`."""
+    if not rows:
+        return []
+    stmt = insert(Leg).returning(Leg.id, sort_by_parameter_order=True)
+    return list((await session.execute(stmt, list(rows))).scalars())
