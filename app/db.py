@@ -141,7 +141,8 @@ async def lock_for_update(session: AsyncSession, keys: list[str]) -> None:
     # the keys are still taken one at a time in Python's sorted order (not the collation's).
     await session.execute(
         text(
-            "SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest(CAST(:keys AS text[])) AS key"
+            "SELECT pg_advisory_xact_lock(hashtextextended(key, 0))"
+            " FROM unnest(CAST(:keys AS text[])) AS key"
         ),
         {"keys": sorted(set(keys))},
     )
