@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import db
 from app.audit.models import AuditEntry
 
 
@@ -56,8 +57,11 @@ async def list_for_entity(
 
 
 async def record_many(session: AsyncSession, entries: Sequence[dict[str, Any]]) -> None:
-    """Inserts audit rows in one statement, in the order given (their ids follow it); each
-    entry has `record`'s keyword arguments."""
+    """Inserts audit rows in one statement (PostgreSQL), in the order given (their ids follow
+    it); each entry has `record`'s keyword arguments."""
     if entries:
-        rows = [{"order_id": None, "detail": {}, **entry} for entry in entries]
-        await session.execute(insert(AuditEntry), rows)
+        now = db.utcnow()
+        rows = [{"order_id": None, "detail": {}, "occurred_at": now, **entry} for entry in entries]
+        await db.insert_arrays(
+            session, cast(Table, AuditEntry.__table__), rows, returning_ids=False
+        )

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import db
 from app.audit import repository as audit_repository
 from app.shipments import attaching, dates, judging_schedule, repository, service
 from app.shipments.context import IngestContext
@@ -36,6 +37,13 @@ _AMBIGUOUS = "ambiguous"
 class WaveResult:
     done: dict[int, service.IngestOutcome] = field(default_factory=dict)  # by position
     left: list[int] = field(default_factory=list)  # positions for `service.ingest_order`
+
+
+async def lock_orders(session: AsyncSession, prepared: Sequence[service.PreparedOrder]) -> None:
+    """`service.lock_prepared`, set-wise: the advisory keys of every order and label, then the
+    orders that exist, in id order (docs/locking.md)."""
+    await db.lock_for_update(session, [key for each in prepared for key in each.lock_keys()])
+    await repository.lock_orders_with_numbers(session, [p.order_in.order_number for p in prepared])
 
 
 def plan_waves(prepared: Sequence[service.PreparedOrder]) -> list[list[int]]:
@@ -104,7 +112,12 @@ async def _labels_on_stored_orders(
 ) -> dict[tuple[int, str, str], list[LabelLeg] | str]:
     """(order id, carrier, number) -> the legs of the shipment `ingest_order` would compare
     the label with: the one whose leg has the number at the lowest sequence."""
-    numbers = [n.tracking_number for p in wave for n in _numbers(p.checked)]
+    numbers = [
+        n.tracking_number
+        for p in wave
+        if p.order_in.order_number in stored
+        for n in _numbers(p.checked)
+    ]
     legs = await repository.list_labels_on_orders(
         session, order_ids=[o.id for o in stored.values()], tracking_numbers=numbers
     )

@@ -85,7 +85,7 @@ async def store_chunk_set_wise(
         except ServiceError as exc:
             outcome.rejected.append(service_row_error(row.line, exc))
     orders = [order for _, order in prepared]
-    await service.lock_prepared(session, orders)
+    await bulk_ingest.lock_orders(session, orders)
     for wave in bulk_ingest.plan_waves(orders):
         result = await bulk_ingest.store_wave(session, [orders[i] for i in wave], context=context)
         for position, ingested in result.done.items():

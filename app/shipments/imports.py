@@ -19,6 +19,7 @@ What stops the whole import:
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import csv
 import json
@@ -297,12 +298,27 @@ async def import_rows(
     """Validates and stores `rows` chunk by chunk, committing each chunk in a transaction of its
     own. The database failing is raised, and `tally` then says how far the import got."""
     validated = (validate_row(row) for row in rows)
-    while chunk := list(islice(validated, CHUNK_ROWS)):
-        valid = [row for row in chunk if isinstance(row, ValidRow)]
-        outcome = await _store_and_commit(sessionmaker, valid, context) if valid else ChunkOutcome()
-        tally.add_chunk(chunk, outcome)
-        if on_chunk is not None:
-            on_chunk(tally)
+
+    def read_chunk() -> list[ValidRow | ImportRowError]:
+        return list(islice(validated, CHUNK_ROWS))
+
+    # The next chunk is read and validated in a thread while this one is stored, so Python's
+    # work on it overlaps the database's; one chunk ahead at most, so memory stays bounded.
+    ahead = asyncio.ensure_future(asyncio.to_thread(read_chunk))
+    try:
+        while chunk := await ahead:
+            ahead = asyncio.ensure_future(asyncio.to_thread(read_chunk))
+            valid = [row for row in chunk if isinstance(row, ValidRow)]
+            stored = await _store_and_commit(sessionmaker, valid, context) if valid else None
+            tally.add_chunk(chunk, stored or ChunkOutcome())
+            if on_chunk is not None:
+                on_chunk(tally)
+    finally:
+        # Stopped early: the thread is done with the stream before the caller closes it, and
+        # what it raised is set aside (the error that stopped the import is the one raised).
+        await asyncio.wait([ahead])
+        if not ahead.cancelled():
+            ahead.exception()
     return tally
 
 

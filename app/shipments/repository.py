@@ -3,14 +3,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Integer, String, and_, column, func, insert, select, values
+from sqlalchemy import Table, func, select, text
+from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app import db
-from app.db import UTCDateTime
+from app.db import Base
 from app.errors import NotFound
 from app.shipments.models import Leg, Order, Shipment
 
@@ -191,7 +192,45 @@ async def list_order_numbers(session: AsyncSession, order_ids: Sequence[int]) ->
     return dict(rows.all())
 
 
-# Set-wise reads and writes for storing many orders at once (shipments.bulk_ingest).
+# Set-wise reads and writes for storing many orders at once (shipments.bulk_ingest, PostgreSQL).
+# Lists go as one array parameter (db.array_literal), not an IN of one parameter each: the
+# statement's text stays the same whatever their length, so neither SQLAlchemy nor psycopg
+# builds it again.
+
+
+# Each number looked up on its own (a LATERAL subquery fenced by OFFSET 0 is an index lookup a
+# number): right after a bulk import the statistics lag behind the rows just inserted, and a
+# planner that believes a table small scans all of it.
+_ORDER_IDS_BY_NUMBER = """
+    SELECT hit.id FROM unnest(CAST(:numbers AS TEXT[])) AS n(number)
+    CROSS JOIN LATERAL (SELECT id FROM orders WHERE order_number = n.number OFFSET 0) AS hit
+"""
+_ORDER_FIELDS = """
+    order_number, id, customer_email, customer_postal_code, promised_delivery_on, claimed_status
+"""
+_ORDERS_BY_NUMBER = text(f"""
+    SELECT {_ORDER_FIELDS} FROM orders WHERE id IN (SELECT * FROM ({_ORDER_IDS_BY_NUMBER}) AS ids)
+""")
+# Locked in id order (docs/locking.md), then read: what another writer changed before is seen.
+_LOCK_ORDERS_BY_NUMBER = text(f"""
+    SELECT {_ORDER_FIELDS} FROM orders WHERE id = ANY(CAST(:ids AS INTEGER[]))
+    ORDER BY id FOR NO KEY UPDATE
+""")
+
+
+async def lock_orders_with_numbers(
+    session: AsyncSession, order_numbers: Sequence[str]
+) -> dict[str, OrderFields]:
+    """`lock_orders_by_number` for many numbers (PostgreSQL): locks the orders that exist, in
+    id order, and returns order number -> the order's id and fields."""
+    if not order_numbers:
+        return {}
+    params = {"numbers": db.array_literal(order_numbers)}
+    ids = sorted((await session.execute(text(_ORDER_IDS_BY_NUMBER), params)).scalars())
+    if not ids:
+        return {}
+    locked = await session.execute(_LOCK_ORDERS_BY_NUMBER, {"ids": db.array_literal(ids)})
+    return _order_fields(locked)
 
 
 async def list_orders_by_number(
@@ -200,14 +239,11 @@ async def list_orders_by_number(
     """Order number -> the order's id and the fields a shop sends, for those that exist."""
     if not order_numbers:
         return {}
-    stmt = select(
-        Order.order_number,
-        Order.id,
-        Order.customer_email,
-        Order.customer_postal_code,
-        Order.promised_delivery_on,
-        Order.claimed_status,
-    ).where(Order.order_number.in_(order_numbers))
+    params = {"numbers": db.array_literal(order_numbers)}
+    return _order_fields(await session.execute(_ORDERS_BY_NUMBER, params))
+
+
+def _order_fields(rows: Result[Any]) -> dict[str, OrderFields]:
     return {
         row.order_number: OrderFields(
             id=row.id,
@@ -216,8 +252,26 @@ async def list_orders_by_number(
             promised_delivery_on=row.promised_delivery_on,
             claimed_status=row.claimed_status,
         )
-        for row in await session.execute(stmt)
+        for row in rows
     }
+
+
+_LABELS_ON_ORDERS = text("""
+    SELECT s.order_id, s.id, s.label_created_at, s.service, l.sequence, l.carrier,
+        l.tracking_number
+    FROM (
+        SELECT DISTINCT hit.shipment_id FROM unnest(CAST(:numbers AS TEXT[])) AS n(number)
+        CROSS JOIN LATERAL (
+            SELECT shipment_id FROM legs WHERE tracking_number = n.number OFFSET 0
+        ) AS hit
+    ) AS matched
+    CROSS JOIN LATERAL (
+        SELECT * FROM shipments
+        WHERE id = matched.shipment_id AND order_id = ANY(CAST(:order_ids AS INTEGER[]))
+        OFFSET 0
+    ) AS s
+    CROSS JOIN LATERAL (SELECT * FROM legs WHERE shipment_id = s.id OFFSET 0) AS l
+""")
 
 
 async def list_labels_on_orders(
@@ -226,93 +280,79 @@ async def list_labels_on_orders(
     """Every leg of each shipment of these orders that has a leg with one of these numbers."""
     if not order_ids or not tracking_numbers:
         return []
-    matching = (
-        select(Leg.shipment_id)
-        .join(Shipment, Shipment.id == Leg.shipment_id)
-        .where(Shipment.order_id.in_(order_ids), Leg.tracking_number.in_(tracking_numbers))
-    )
-    stmt = (
-        select(
-            Shipment.order_id,
-            Shipment.id,
-            Shipment.label_created_at,
-            Shipment.service,
-            Leg.sequence,
-            Leg.carrier,
-            Leg.tracking_number,
-        )
-        .join(Leg, Leg.shipment_id == Shipment.id)
-        .where(Shipment.id.in_(matching))
-    )
-    return [LabelLeg(*row) for row in await session.execute(stmt)]
+    params = {
+        "numbers": db.array_literal(tracking_numbers),
+        "order_ids": db.array_literal(order_ids),
+    }
+    return [LabelLeg(*row) for row in await session.execute(_LABELS_ON_ORDERS, params)]
+
+
+_SHIPMENT_COUNTS = text("""
+    SELECT o.id, (SELECT count(*) FROM shipments WHERE order_id = o.id)
+    FROM unnest(CAST(:order_ids AS INTEGER[])) AS o(id)
+""")
 
 
 async def count_shipments_by_order(
     session: AsyncSession, order_ids: Sequence[int]
 ) -> dict[int, int]:
+    """Order id -> its number of shipments (PostgreSQL)."""
     if not order_ids:
         return {}
-    stmt = (
-        select(Shipment.order_id, func.count())
-        .where(Shipment.order_id.in_(order_ids))
-        .group_by(Shipment.order_id)
-    )
-    return {row[0]: row[1] for row in await session.execute(stmt)}
+    params = {"order_ids": db.array_literal(order_ids)}
+    return {row[0]: row[1] for row in await session.execute(_SHIPMENT_COUNTS, params)}
+
+
+# The candidates as arrays, one a column: the statement's text does not grow with their number.
+# Each is probed on its own (LATERAL ... LIMIT 1: an index lookup), whatever the statistics say:
+# right after a bulk import they lag behind the legs just inserted, and a planner that believes
+# legs small sorts all of them for a merge join.
+_RECENT_USES_ELSEWHERE = text(
+    """
+    SELECT u.key
+    FROM unnest(
+        CAST(:keys AS INTEGER[]), CAST(:carriers AS TEXT[]), CAST(:numbers AS TEXT[]),
+        CAST(:starts AS TIMESTAMPTZ[]), CAST(:ends AS TIMESTAMPTZ[]), CAST(:order_ids AS INTEGER[])
+    ) AS u(key, carrier, tracking_number, window_start, window_end, order_id)
+    CROSS JOIN LATERAL (
+        SELECT 1 FROM legs JOIN shipments ON shipments.id = legs.shipment_id
+        WHERE legs.carrier = u.carrier AND legs.tracking_number = u.tracking_number
+            AND legs.label_created_at > u.window_start AND legs.label_created_at < u.window_end
+            AND shipments.order_id <> u.order_id
+        LIMIT 1
+    ) AS used
+    """
+)
 
 
 async def list_recent_uses_elsewhere(
     session: AsyncSession, candidates: Sequence[NumberUse]
 ) -> set[int]:
     """The keys of the candidates whose number another order uses inside the candidate's
-    window: `find_recent_use_elsewhere` for many numbers in one statement."""
+    window: `find_recent_use_elsewhere` for many numbers in one statement (PostgreSQL)."""
     if not candidates:
         return set()
-    uses = values(
-        column("key", Integer),
-        column("carrier", String),
-        column("tracking_number", String),
-        column("window_start", UTCDateTime()),
-        column("window_end", UTCDateTime()),
-        column("order_id", Integer),
-        name="uses",
-    ).data([tuple(c) for c in candidates])
-    stmt = (
-        select(uses.c.key)
-        .distinct()
-        .join(
-            Leg,
-            and_(
-                Leg.carrier == uses.c.carrier,
-                Leg.tracking_number == uses.c.tracking_number,
-                Leg.label_created_at > uses.c.window_start,
-                Leg.label_created_at < uses.c.window_end,
-            ),
-        )
-        .join(Shipment, Shipment.id == Leg.shipment_id)
-        .where(Shipment.order_id != uses.c.order_id)
-    )
-    return set((await session.execute(stmt)).scalars())
+    names = ("keys", "carriers", "numbers", "starts", "ends", "order_ids")
+    columns = zip(*candidates, strict=True)
+    params = {name: db.array_literal(column) for name, column in zip(names, columns, strict=True)}
+    return set((await session.execute(_RECENT_USES_ELSEWHERE, params)).scalars())
 
 
 async def insert_orders(session: AsyncSession, rows: Sequence[dict[str, object]]) -> dict[str, int]:
-    """Inserts new orders; returns order number -> id."""
-    if not rows:
-        return {}
-    stmt = insert(Order).returning(Order.order_number, Order.id)
-    return {row[0]: row[1] for row in await session.execute(stmt, list(rows))}
+    """Inserts new orders (PostgreSQL); returns order number -> id."""
+    ids = await db.insert_arrays(session, _table(Order), rows, returning_ids=True)
+    return {str(row["order_number"]): id_ for row, id_ in zip(rows, ids, strict=True)}
 
 
 async def insert_shipments(session: AsyncSession, rows: Sequence[dict[str, object]]) -> list[int]:
-    """Inserts shipments; returns their ids in the order of `rows`."""
-    if not rows:
-        return []
-    stmt = insert(Shipment).returning(Shipment.id, sort_by_parameter_order=True)
-    return list((await session.execute(stmt, list(rows))).scalars())
+    """Inserts shipments (PostgreSQL); returns their ids in the order of `rows`."""
+    return await db.insert_arrays(session, _table(Shipment), rows, returning_ids=True)
 
 
 async def insert_legs(session: AsyncSession, rows: Sequence[dict[str, object]]) -> list[int]:
-    """Inserts legs; returns their ids in the order of `rows`."""
-    if not rows:
-        return []
-    stmt = insert(Leg).returning(Leg.id, sort_by_parameter_order=True)
-    return list((await session.execute(stmt, list(rows))).scalars())
+    """Inserts legs (PostgreSQL); returns their ids in the order of `rows`."""
+    return await db.insert_arrays(session, _table(Leg), rows, returning_ids=True)
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
