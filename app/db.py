@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, text
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, Table, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
@@ -135,10 +136,82 @@ async def lock_for_update(session: AsyncSession, keys: list[str]) -> None:
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    for key in sorted(set(keys)):
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
-        )
+    if not keys:
+        return
+    # One statement for them all: a function scan of an array yields its elements in order, so
+    # the keys are still taken one at a time in Python's sorted order (not the collation's).
+    await session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(hashtextextended(key, 0))"
+            " FROM unnest(CAST(:keys AS text[])) AS key"
+        ),
+        {"keys": array_literal(sorted(set(keys)))},
+    )
+
+
+async def insert_arrays(
+    session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], *, returning_ids: bool
+) -> list[int]:
+    """Inserts `rows` (all with the same keys) in one statement of one array a column
+    (PostgreSQL only): its text is the same whatever the number of rows, so it is parsed once.
+    With `returning_ids`, the new ids in the order of `rows` (ids are drawn in insertion order,
+    which follows the arrays')."""
+    if not rows:
+        return []
+    names = list(rows[0])
+    dialect = session.get_bind().dialect
+    params: dict[str, str] = {}
+    casts, selected = [], []
+    for i, name in enumerate(names):
+        kind = table.c[name].type
+        params[f"c{i}"] = array_literal([row[name] for row in rows])
+        if isinstance(kind, JSON):  # each element arrives as JSON text
+            casts.append(f"CAST(:c{i} AS TEXT[])")
+            selected.append(f"CAST(u.c{i} AS JSON)")
+        else:
+            casts.append(f"CAST(:c{i} AS {kind.compile(dialect=dialect)}[])")
+            selected.append(f"u.c{i}")
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {', '.join(selected)}"
+        f" FROM unnest({', '.join(casts)}) WITH ORDINALITY AS u({', '.join(params)}, ordinality)"
+        " ORDER BY u.ordinality"
+    )
+    if not returning_ids:
+        await session.execute(text(sql), params)
+        return []
+    return sorted((await session.execute(text(f"{sql} RETURNING id"), params)).scalars())
+
+
+def array_literal(values: Sequence[Any]) -> str:
+    """`values` as the text of a PostgreSQL array (cast it to the element type in SQL): one
+    string, which psycopg sends as it is, where it would dump a list element by element (a
+    timestamp is the slowest). Dicts and lists become JSON; datetimes must be aware."""
+    texts: dict[object, str] = {}  # a chunk repeats its instants and labels: each written once
+    parts = []
+    for value in values:
+        if value is None:
+            parts.append("NULL")
+        elif isinstance(value, dict | list):
+            parts.append(_quoted(json.dumps(value)))
+        else:
+            key = (type(value), value)
+            if key not in texts:
+                texts[key] = _quoted(_element_text(value))
+            parts.append(texts[key])
+    return "{" + ",".join(parts) + "}"
+
+
+def _element_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise ValueError("naive datetime given for a UTC column")
+    isoformat = getattr(value, "isoformat", None)  # dates and datetimes
+    return str(isoformat() if callable(isoformat) else value)
+
+
+def _quoted(element: str) -> str:
+    return '"' + element.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def lock_rows(stmt: SelectT, *, of: Any = None, skip_locked: bool = False) -> SelectT:

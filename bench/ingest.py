@@ -1,4 +1,4 @@
-"""Issue 12's ingest benchmark: 50,000 label rows through `firstscan import` and through
+"""The ingest benchmark (issues 12 and 17): 50,000 label rows through `firstscan import` and through
 `POST /v1/imports` on PostgreSQL, beside a plain COPY of the same rows as the stack's own limit.
 
     python -m bench.ingest [--rows 50000] [--body-rows 10000]
@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--body-rows", type=int, default=10_000, help="rows per API body")
     args = parser.parse_args(argv)
-    print_machine("ingest: label rows through the CLI and the API on PostgreSQL (issue 12)")
+    print_machine("ingest: label rows through the CLI and the API on PostgreSQL (issues 12, 17)")
     database.create(RUN_DATABASE)
     database.migrate(RUN_DATABASE)
     try:

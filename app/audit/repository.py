@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import db
 from app.audit.models import AuditEntry
 
 
@@ -56,3 +58,14 @@ async def list_for_entity(
         .limit(limit)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+async def record_many(session: AsyncSession, entries: Sequence[dict[str, Any]]) -> None:
+    """Inserts audit rows in one statement (PostgreSQL), in the order given (their ids follow
+    it); each entry has `record`'s keyword arguments."""
+    if entries:
+        now = db.utcnow()
+        rows = [{"order_id": None, "detail": {}, "occurred_at": now, **entry} for entry in entries]
+        await db.insert_arrays(
+            session, cast(Table, AuditEntry.__table__), rows, returning_ids=False
+        )

@@ -52,12 +52,7 @@ async def attach_shipment(
             field=join_field(field, "last_mile.tracking_number"),
             context=context,
         )
-    row = Shipment(
-        order_id=order.id,
-        service=shipment.service,
-        label_created_at=shipment.label_created_at,
-        created_at=context.now,
-    )
+    row = Shipment(**build_shipment_values(order_id=order.id, label=shipment, now=context.now))
     session.add(row)
     await session.flush()
     first = _new_leg(row, shipment.first, sequence=1, context=context)
@@ -66,17 +61,28 @@ async def attach_shipment(
     if shipment.last_mile is not None:
         session.add(_new_leg(row, shipment.last_mile, sequence=2, context=context, after=first))
     await audit_order(
-        session,
-        order,
-        "shipment.created",
-        {
-            "carrier": shipment.first.carrier,
-            "tracking_number": shipment.first.tracking_number,
-            "last_mile": _describe_number(shipment.last_mile),
-        },
-        context,
+        session, order, "shipment.created", shipment_created_detail(shipment), context
     )
     return True
+
+
+def build_shipment_values(
+    *, order_id: int, label: CheckedShipment, now: datetime
+) -> dict[str, object]:
+    return {
+        "order_id": order_id,
+        "service": label.service,
+        "label_created_at": label.label_created_at,
+        "created_at": now,
+    }
+
+
+def shipment_created_detail(shipment: CheckedShipment) -> dict[str, object]:
+    return {
+        "carrier": shipment.first.carrier,
+        "tracking_number": shipment.first.tracking_number,
+        "last_mile": _describe_number(shipment.last_mile),
+    }
 
 
 def _new_leg(
@@ -88,23 +94,52 @@ def _new_leg(
     after: Leg | None = None,
 ) -> Leg:
     return Leg(
-        shipment_id=shipment.id,
-        sequence=sequence,
-        carrier=number.carrier,
-        tracking_number=number.tracking_number,
-        service=shipment.service if sequence == 1 else None,
-        source="shop",
-        handoff_from_leg_id=after.id if after else None,
-        label_created_at=shipment.label_created_at,
-        tracking_started_at=context.now,
+        **build_leg_values(
+            shipment_id=shipment.id,
+            service=shipment.service,
+            label_created_at=shipment.label_created_at,
+            number=number,
+            sequence=sequence,
+            handoff_from_leg_id=after.id if after else None,
+            context=context,
+        )
+    )
+
+
+def build_leg_values(
+    *,
+    shipment_id: int,
+    service: str | None,
+    label_created_at: datetime,
+    number: CheckedNumber,
+    sequence: int,
+    handoff_from_leg_id: int | None,
+    context: IngestContext,
+) -> dict[str, object]:
+    """A new leg's columns, as the shop tells it: the first, or a last mile after it."""
+    first = handoff_from_leg_id is None
+    return {
+        "shipment_id": shipment_id,
+        "sequence": sequence,
+        "carrier": number.carrier,
+        "tracking_number": number.tracking_number,
+        "service": service if sequence == 1 else None,
+        "source": "shop",
+        "handoff_from_leg_id": handoff_from_leg_id,
+        "label_created_at": label_created_at,
+        "tracking_started_at": context.now,
         **poll_schedule.new_leg(
             now=context.now,
-            alert_deadline_at=None if after else _first_deadline(number.carrier, shipment, context),
+            alert_deadline_at=(
+                _first_deadline(number.carrier, service, label_created_at, context)
+                if first
+                else None
+            ),
         ),
-        consecutive_failures=0,
-        created_at=context.now,
-        updated_at=context.now,
-    )
+        "consecutive_failures": 0,
+        "created_at": context.now,
+        "updated_at": context.now,
+    }
 
 
 async def _update_shipment(
@@ -248,7 +283,9 @@ def iso_value(value: object) -> object:
     return isoformat() if callable(isoformat) else value
 
 
-def _first_deadline(carrier: str, shipment: Shipment, context: IngestContext) -> datetime | None:
+def _first_deadline(
+    carrier: str, service: str | None, label_created_at: datetime, context: IngestContext
+) -> datetime | None:
     # A last-mile leg waits for the hand-off, which no label tells: it has no deadline yet.
     estimate = context.first_alert_deadline
-    return estimate(carrier, shipment.service, shipment.label_created_at) if estimate else None
+    return estimate(carrier, service, label_created_at) if estimate else None

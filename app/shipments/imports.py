@@ -1,7 +1,8 @@
 """Bulk label import from CSV or NDJSON, streamed and stored in chunks.
 
 A file is read one line at a time (never whole), each row is validated on its own, and the valid
-rows go in chunks of CHUNK_ROWS to `store_chunk`: one transaction per chunk, one savepoint per row.
+rows go in chunks of CHUNK_ROWS to `store_chunk` (shipments.import_storage): one transaction per
+chunk, stored set-wise on PostgreSQL, row by row on SQLite, each row whole or not at all.
 
 What one row can come to:
 - stored, or unchanged (replaying a stored row changes nothing);
@@ -18,12 +19,12 @@ What stops the whole import:
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import csv
 import json
 import logging
 import re
-import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -34,19 +35,26 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import db
-from app.errors import FieldError, InvalidInput, ServiceError, field_path
-from app.quarantine.isolation import is_outage
+from app.errors import FieldError, InvalidInput, field_path
 from app.shipments import service
+from app.shipments.import_storage import ChunkOutcome, ValidRow, unexpected_row_error
+
+# Re-exported: the CLI asks which errors stop an import, and tests watch each chunk's store.
+from app.shipments.import_storage import is_database_failure as is_database_failure
+from app.shipments.import_storage import store_chunk as store_chunk
 from app.shipments.schemas import ImportRowError, ImportRowWarning, OrderCreate
 
 logger = logging.getLogger(__name__)
 
-# Rows per transaction. Each stored row holds two or three advisory locks and a subtransaction (its
-# savepoint) until its chunk commits. PostgreSQL's lock table is shared by every session (64 slots
-# per connection by default) and it caches 64 subtransactions per transaction before every
-# snapshot in the cluster must look them up on disk: 50 rows stay under both, and still spread
-# each commit's flush over 50 rows.
-CHUNK_ROWS = 50
+# Rows per transaction. Each row holds two or three advisory locks until its chunk commits, in a
+# lock table PostgreSQL shares between all sessions (64 slots per connection by default, about
+# 7,800 here): 500 rows take at most 1,500, a fifth of it, so a few imports and every other
+# writer fit beside each other. Stored set-wise, a chunk is a few statements a wave whatever its
+# size, so larger chunks buy little more; its savepoints are one, plus one per row left to the
+# row-by-row path (PostgreSQL caches 64 subtransactions per transaction before every snapshot in
+# the cluster must look them up on disk: a chunk falls back whole only when something unexpected
+# raises).
+CHUNK_ROWS = 500
 # A chunk that meets a deadlock or serialization failure is rolled back and stored again.
 CHUNK_ATTEMPTS = 3
 # A label row is a few hundred bytes; the cap bounds what one line can hold in memory.
@@ -82,12 +90,6 @@ _NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
 class ImportRow:
     line: int
     data: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class ValidRow:
-    line: int
-    order: OrderCreate
 
 
 ParsedRow = ImportRow | ImportRowError
@@ -253,60 +255,10 @@ def validate_row(row: ParsedRow) -> ValidRow | ImportRowError:
     try:
         order = build_order_from_row(row.data)
     except Exception as exc:
-        return _unexpected_row_error(row.line, exc, doing="validating")
+        return unexpected_row_error(row.line, exc, doing="validating")
     if isinstance(order, FieldError):
         return ImportRowError(line=row.line, field=order.field, reason=order.reason)
     return ValidRow(row.line, order)
-
-
-@dataclass(slots=True)
-class ChunkOutcome:
-    stored: int = 0
-    unchanged: int = 0
-    rejected: list[ImportRowError] = field(default_factory=list)
-    warnings: list[ImportRowWarning] = field(default_factory=list)
-
-
-async def store_chunk(
-    session: AsyncSession, rows: Sequence[ValidRow], *, context: service.IngestContext
-) -> ChunkOutcome:
-    """Stores each row whole or not at all (its own savepoint) and never commits. A row that
-    fails is rejected alone; the database failing is raised."""
-    outcome = ChunkOutcome()
-    # All the chunk's locks first, in the one order (docs/locking.md): taken row by row, in the
-    # file's order, they would deadlock with a poller or another import locking in id order.
-    try:
-        await service.lock_for_ingest(session, [row.order for row in rows], context=context)
-    except Exception as exc:  # each row still takes its own locks as it is stored
-        if is_database_failure(exc):
-            raise
-        logger.error("import: taking lines %d-%d's locks raised", rows[0].line, rows[-1].line)
-    for row in rows:
-        try:
-            async with session.begin_nested():
-                ingested = await service.ingest_order(session, order_in=row.order, context=context)
-        except ServiceError as exc:
-            outcome.rejected.append(_service_row_error(row.line, exc))
-        except Exception as exc:
-            if is_database_failure(exc):
-                raise
-            outcome.rejected.append(_unexpected_row_error(row.line, exc, doing="storing"))
-        else:
-            if ingested.changed:
-                outcome.stored += 1
-            else:
-                outcome.unchanged += 1
-            outcome.warnings += [
-                ImportRowWarning(line=row.line, field=w.field, reason=w.reason)
-                for w in ingested.warnings
-            ]
-    return outcome
-
-
-def is_database_failure(exc: BaseException) -> bool:
-    """The database failed (unreachable, gone, out of resources, a lock it could not grant), not
-    the row: such an error stops an import instead of rejecting one row."""
-    return is_outage(exc) or isinstance(exc, OSError)
 
 
 @dataclass(slots=True)
@@ -346,12 +298,27 @@ async def import_rows(
     """Validates and stores `rows` chunk by chunk, committing each chunk in a transaction of its
     own. The database failing is raised, and `tally` then says how far the import got."""
     validated = (validate_row(row) for row in rows)
-    while chunk := list(islice(validated, CHUNK_ROWS)):
-        valid = [row for row in chunk if isinstance(row, ValidRow)]
-        outcome = await _store_and_commit(sessionmaker, valid, context) if valid else ChunkOutcome()
-        tally.add_chunk(chunk, outcome)
-        if on_chunk is not None:
-            on_chunk(tally)
+
+    def read_chunk() -> list[ValidRow | ImportRowError]:
+        return list(islice(validated, CHUNK_ROWS))
+
+    # The next chunk is read and validated in a thread while this one is stored, so Python's
+    # work on it overlaps the database's; one chunk ahead at most, so memory stays bounded.
+    ahead = asyncio.ensure_future(asyncio.to_thread(read_chunk))
+    try:
+        while chunk := await ahead:
+            ahead = asyncio.ensure_future(asyncio.to_thread(read_chunk))
+            valid = [row for row in chunk if isinstance(row, ValidRow)]
+            stored = await _store_and_commit(sessionmaker, valid, context) if valid else None
+            tally.add_chunk(chunk, stored or ChunkOutcome())
+            if on_chunk is not None:
+                on_chunk(tally)
+    finally:
+        # Stopped early: the thread is done with the stream before the caller closes it, and
+        # what it raised is set aside (the error that stopped the import is the one raised).
+        await asyncio.wait([ahead])
+        if not ahead.cancelled():
+            ahead.exception()
     return tally
 
 
@@ -375,27 +342,3 @@ async def _store_and_commit(
                 type(exc.orig).__name__,
             )
             attempt += 1
-
-
-def _service_row_error(line: int, exc: ServiceError) -> ImportRowError:
-    errors = exc.extra.get("errors") or [{"field": "row", "reason": exc.detail}]
-    field = str(errors[0]["field"]).replace("shipments[0].last_mile.", "last_mile_")
-    field = field.replace("shipments[0].", "")
-    reason = str(errors[0]["reason"]) if isinstance(exc, InvalidInput) else exc.detail
-    return ImportRowError(line=line, field=field, reason=reason)
-
-
-def _unexpected_row_error(line: int, exc: Exception, *, doing: str) -> ImportRowError:
-    # The exception's message may quote the row (a value, SQL parameters): the log gets where it
-    # failed and the error's type, never its text.
-    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    kind = type(exc).__name__ + (f" (SQLSTATE {sqlstate})" if sqlstate else "")
-    logger.error(
-        "import: line %d: %s while %s the row; its message is withheld, it may quote the row\n%s",
-        line,
-        kind,
-        doing,
-        "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
-    )
-    reason = f"could not be {'validated' if doing == 'validating' else 'stored'}: {kind}, logged"
-    return ImportRowError(line=line, field="row", reason=reason)

@@ -20,6 +20,11 @@ def judge_now(order: Order, *, now: datetime) -> None:
     order.reconcile_due_at = now
 
 
+def new_order(*, now: datetime) -> dict[str, object]:
+    """A new order's column (built as values, not loaded): the rules look at it next run."""
+    return {"reconcile_due_at": now}
+
+
 async def judge_orders_now(
     session: AsyncSession, order_ids: Sequence[int], *, now: datetime
 ) -> None:

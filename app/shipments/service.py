@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,10 +20,17 @@ from carriers import numbers
 __all__ = [
     "IngestContext",
     "IngestOutcome",
+    "PreparedOrder",
     "UpdateOutcome",
     "add_shipment",
+    "build_order_values",
+    "incoming_order_fields",
     "ingest_order",
+    "lock_for_ingest",
+    "lock_prepared",
+    "prepare_order",
     "update_order",
+    "warning_detail",
 ]
 
 _WithPromise = TypeVar("_WithPromise", OrderCreate, OrderUpdate)
@@ -37,6 +45,18 @@ class IngestOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class PreparedOrder:
+    """An order as it is stored: its labels checked, an unusable promise dropped (and why)."""
+
+    order_in: OrderCreate
+    checked: list[CheckedShipment]
+    warnings: tuple[FieldError, ...]
+
+    def lock_keys(self) -> list[str]:
+        return [f"order:{self.order_in.order_number}", *_lock_keys(self.checked)]
+
+
+@dataclass(frozen=True, slots=True)
 class UpdateOutcome:
     order_number: str
     changed: tuple[str, ...]  # the API fields whose stored value changed
@@ -47,10 +67,9 @@ async def ingest_order(
     session: AsyncSession, *, order_in: OrderCreate, context: IngestContext
 ) -> IngestOutcome:
     """Creates or updates an order and its labels; a repeat of the same request changes nothing."""
-    _refuse_more_than_allowed(len(order_in.shipments), field="shipments", context=context)
-    checked = _checked_or_raise(order_in.shipments, field="shipments", context=context)
-    order_in, warnings = _without_unusable_promise(order_in, context=context)
-    await lock_for_ingest(session, [order_in], context=context)
+    prepared = prepare_order(order_in, context=context)
+    order_in, checked, warnings = prepared.order_in, prepared.checked, prepared.warnings
+    await lock_prepared(session, [prepared])
     order = await repository.find_order_by_number(session, order_in.order_number)
     if order is not None:
         await _refuse_growth_past_limit(
@@ -72,7 +91,7 @@ async def ingest_order(
     if warnings and changed and not audited:
         # A label was added but no field changed: the warning still belongs in the audit.
         await attaching.audit_order(
-            session, order, "order.updated", _warning_detail(warnings), context
+            session, order, "order.updated", warning_detail(warnings), context
         )
     if changed:
         judging_schedule.judge_now(order, now=context.now)
@@ -127,10 +146,18 @@ async def update_order(
     if diff:
         order.updated_at = context.now
         judging_schedule.judge_now(order, now=context.now)
-        detail = {**diff, **_warning_detail(warnings)}
+        detail = {**diff, **warning_detail(warnings)}
         await attaching.audit_order(session, order, "order.updated", detail, context)
     await session.flush()
     return UpdateOutcome(order_number=order.order_number, changed=tuple(diff), warnings=warnings)
+
+
+def prepare_order(order_in: OrderCreate, *, context: IngestContext) -> PreparedOrder:
+    """What `ingest_order` checks before it touches the database; InvalidInput if it fails."""
+    _refuse_more_than_allowed(len(order_in.shipments), field="shipments", context=context)
+    checked = _checked_or_raise(order_in.shipments, field="shipments", context=context)
+    order_in, warnings = _without_unusable_promise(order_in, context=context)
+    return PreparedOrder(order_in, checked, warnings)
 
 
 async def lock_for_ingest(
@@ -148,6 +175,12 @@ async def lock_for_ingest(
         keys += _lock_keys([s for s in checked if isinstance(s, CheckedShipment)])
     await db.lock_for_update(session, keys)
     await repository.lock_orders_by_number(session, [o.order_number for o in orders_in])
+
+
+async def lock_prepared(session: AsyncSession, prepared: Sequence[PreparedOrder]) -> None:
+    """`lock_for_ingest` for orders already prepared (their labels checked once)."""
+    await db.lock_for_update(session, [key for each in prepared for key in each.lock_keys()])
+    await repository.lock_orders_by_number(session, [p.order_in.order_number for p in prepared])
 
 
 def _without_unusable_promise(
@@ -234,20 +267,25 @@ async def _create_order(
     warnings: tuple[FieldError, ...],
     context: IngestContext,
 ) -> Order:
-    order = Order(
-        order_number=order_in.order_number,
-        order_key=numbers.normalize_tracking_number(order_in.order_number),
-        customer_email=order_in.customer_email,
-        customer_postal_code=order_in.customer_postal_code,
-        promised_delivery_on=order_in.promised_delivery_date,
-        claimed_status=order_in.claimed_status.value if order_in.claimed_status else None,
-        created_at=context.now,
-        updated_at=context.now,
-    )
+    order = Order(**build_order_values(order_in, now=context.now))
     session.add(order)
     await session.flush()
-    await attaching.audit_order(session, order, "order.created", _warning_detail(warnings), context)
+    await attaching.audit_order(session, order, "order.created", warning_detail(warnings), context)
     return order
+
+
+def build_order_values(order_in: OrderCreate, *, now: datetime) -> dict[str, object]:
+    """A new order's columns (but its next judgement: the caller asks judging_schedule)."""
+    return {
+        "order_number": order_in.order_number,
+        "order_key": numbers.normalize_tracking_number(order_in.order_number),
+        "customer_email": order_in.customer_email,
+        "customer_postal_code": order_in.customer_postal_code,
+        "promised_delivery_on": order_in.promised_delivery_date,
+        "claimed_status": order_in.claimed_status.value if order_in.claimed_status else None,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 async def _update_order_fields(
@@ -259,23 +297,28 @@ async def _update_order_fields(
     context: IngestContext,
 ) -> bool:
     """Applies the fields the request carries; absent fields keep their stored value."""
+    diff: dict[str, object] = {}
+    for name, value in incoming_order_fields(order_in).items():
+        if getattr(order, name) != value:
+            diff[name] = [attaching.iso_value(getattr(order, name)), attaching.iso_value(value)]
+            setattr(order, name, value)
+    if diff:
+        order.updated_at = context.now
+        detail = {**diff, **warning_detail(warnings)}
+        await attaching.audit_order(session, order, "order.updated", detail, context)
+    return bool(diff)
+
+
+def incoming_order_fields(order_in: OrderCreate) -> dict[str, object]:
+    """The order's columns the request sets; a field it leaves out keeps its stored value."""
     incoming = {
         "customer_email": order_in.customer_email,
         "customer_postal_code": order_in.customer_postal_code,
         "promised_delivery_on": order_in.promised_delivery_date,
         "claimed_status": order_in.claimed_status.value if order_in.claimed_status else None,
     }
-    diff: dict[str, object] = {}
-    for name, value in incoming.items():
-        if value is not None and getattr(order, name) != value:
-            diff[name] = [attaching.iso_value(getattr(order, name)), attaching.iso_value(value)]
-            setattr(order, name, value)
-    if diff:
-        order.updated_at = context.now
-        detail = {**diff, **_warning_detail(warnings)}
-        await attaching.audit_order(session, order, "order.updated", detail, context)
-    return bool(diff)
+    return {name: value for name, value in incoming.items() if value is not None}
 
 
-def _warning_detail(warnings: tuple[FieldError, ...]) -> dict[str, object]:
+def warning_detail(warnings: tuple[FieldError, ...]) -> dict[str, object]:
     return {"warnings": [w.as_dict() for w in warnings]} if warnings else {}

@@ -262,22 +262,32 @@ def test_import_that_loses_the_database_says_how_far_it_got_and_to_run_it_again(
 ):
     from sqlalchemy.exc import OperationalError
 
-    from app.shipments import imports
+    from app.shipments import bulk_ingest, imports
     from app.shipments import service as shipments_service
 
-    real = shipments_service.ingest_order
+    real_row, real_wave = shipments_service.ingest_order, bulk_ingest.store_wave
     stop_at = f"CLI-{imports.CHUNK_ROWS + 5}"
 
-    async def ingest(session, *, order_in, context):
-        if order_in.order_number == stop_at:
+    def fail_on(numbers):
+        if stop_at in numbers:
             gone = OperationalError("SELECT 1", {}, Exception("server closed the connection"))
             gone.connection_invalidated = True
             raise gone
-        return await real(session, order_in=order_in, context=context)
+
+    async def ingest(session, *, order_in, context):  # row by row (SQLite)
+        fail_on([order_in.order_number])
+        return await real_row(session, order_in=order_in, context=context)
+
+    async def store_wave(session, wave, *, context):  # set-wise (PostgreSQL)
+        fail_on([p.order_in.order_number for p in wave])
+        return await real_wave(session, wave, context=context)
 
     monkeypatch.setattr(shipments_service, "ingest_order", ingest)
+    monkeypatch.setattr(bulk_ingest, "store_wave", store_wave)
     path = tmp_path / "labels.csv"
-    rows = [f"CLI-{n},{ups_number()},ups,2026-11-20T10:00:00Z" for n in range(80)]
+    rows = [
+        f"CLI-{n},{ups_number()},ups,2026-11-20T10:00:00Z" for n in range(imports.CHUNK_ROWS + 30)
+    ]
     path.write_text("order_number,tracking_number,carrier,label_created_at\n" + "\n".join(rows))
 
     result = run("import", str(path))
