@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -188,14 +189,8 @@ async def _store_new_labels(
     """Inserts the new orders, then every label's shipment, legs and audit rows, a statement
     for each kind; the stored orders that gained a label are judged again."""
     now = context.now
-    created = await repository.insert_orders(
-        session,
-        [
-            service.build_order_values(wave[p].order_in, now=now)
-            | judging_schedule.new_order(now=now)
-            for p in positions
-            if wave[p].order_in.order_number not in stored
-        ],
+    created = await _insert_new_orders(
+        session, [wave[p] for p in positions if wave[p].order_in.order_number not in stored], now
     )
     order_ids = {**{n: o.id for n, o in stored.items()}, **created}
     labels = [wave[p].checked[0] for p in positions]
@@ -228,6 +223,16 @@ async def _store_new_labels(
         )
         for p, o in zip(positions, owners, strict=True)
     }
+
+
+async def _insert_new_orders(
+    session: AsyncSession, orders: list[service.PreparedOrder], now: datetime
+) -> dict[str, int]:
+    values = [
+        service.build_order_values(p.order_in, now=now) | judging_schedule.new_order(now=now)
+        for p in orders
+    ]
+    return await repository.insert_orders(session, values)
 
 
 async def _insert_legs(
