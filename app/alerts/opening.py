@@ -167,7 +167,7 @@ class _SqlTerms:
         return func.json_build_object(*[x for item in fields.items() for x in item])
 
     def json_with(self, fields: Mapping[str, Any], document: Any) -> Any:
-        # Spliced as JSON text: through jsonb and back cost 0.6 s a midnight (BENCHMARKS.md);
+        # Spliced as JSON text: a round trip through jsonb cost a midnight dearly (BENCHMARKS.md);
         # the cast to json still checks the result. `document` is never an empty object.
         head = func.rtrim(cast(self.json_object(fields), Text), "}")
         return cast(head + literal(", ") + func.substr(cast(document, Text), 2), JSON)

@@ -1,12 +1,12 @@
 """Alerts planned for an order's next deadline, opened set-based when the deadline comes.
 
 Every business-day deadline falls at 00:00, so one midnight makes tens of thousands of orders due
-at once (57,864 of a 1 M-leg system in bench/sweep.py), and judging each of them again then takes
-minutes. But the rules already know, whenever they judge an order, which findings will open at its
-next deadline if nothing changes (`rules.upcoming_findings`). The sweep stores those as
-`PlannedAlert` rows; at the deadline `open_due_plans` opens them, with their audit and outbox rows,
-in one transaction of a few set-based statements. The order stays due, so the ordinary sweep still
-judges it afterwards (fresh wording, closing what went away, the next plan); no alert waits for it.
+at once (BENCHMARKS.md, section 1), and judging each of them again then takes minutes. But the
+rules already know, whenever they judge an order, which findings will open at its next deadline if
+nothing changes (`rules.upcoming_findings`). The sweep stores those as `PlannedAlert` rows; at the
+deadline `open_due_plans` opens them, with their audit and outbox rows, in one transaction of a few
+set-based statements. The order stays due, so the ordinary sweep still judges it afterwards (fresh
+wording, closing what went away, the next plan); no alert waits for it.
 
 A plan opens only while it still holds, checked in SQL with the conditions `app.alerts.opening`
 defines for every opening (no news, fresh enough, nothing open, no person's closure), and only
@@ -216,8 +216,8 @@ async def _open_in_one_statement(
 ) -> list[OpenedAlert]:
     """PostgreSQL: one statement whose CTEs open the alerts, audit them and queue their
     messages, each row as `app.alerts.opening` defines it. Each chosen plan draws its alert's
-    id first, so the messages are built from the plans directly (a join back to them cost 0.8 s
-    a midnight: the planner cannot estimate the rows of either side and chose a nested loop)."""
+    id first, so the messages are built from the plans directly (a join back to them was slow:
+    the planner cannot estimate the rows of either side and chose a nested loop)."""
     # Openers of the same part take turns: the second then sees the first's alerts as open.
     await lock_for_update(session, [f"planned-opening:{part[0]}/{part[1]}"])
     chosen = chosen_plans.add_columns(
