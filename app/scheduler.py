@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from app import db
 from app.alerts import jobs as alerts_jobs
 from app.pacing import settle_heap
+from app.quarantine.isolation import describe_error, is_outage
 from app.reconciliation import jobs as reconciliation_jobs
 from app.settings import Settings
 from app.tracking import jobs as tracking_jobs
@@ -90,13 +91,29 @@ async def run_once(context: WorkerContext) -> None:
     await alerts_jobs.dispatch_alerts(context)
 
 
+async def run_job(job: ScheduledJob, context: WorkerContext) -> object:
+    """One run of a job. An outage (the database gone, a connection killed) is one warning line:
+    the job runs again at its next interval, and a traceback for each would bury real errors."""
+    try:
+        return await job.run(context)
+    except Exception as error:
+        if not is_outage(error):
+            raise
+        logger.warning(
+            "%s stopped, the database is unavailable (%s); it runs again at its next interval",
+            job.run.__name__,
+            describe_error(error),
+        )
+        return None
+
+
 async def run_forever(context: WorkerContext) -> None:
     scheduler = AsyncIOScheduler(timezone=UTC)
     for job in JOBS:
         scheduler.add_job(
-            job.run,
+            run_job,
             IntervalTrigger(seconds=job.every_seconds(context.settings), timezone=UTC),
-            args=[context],
+            args=[job, context],
             id=job.run.__name__,
             max_instances=1,
             coalesce=True,
