@@ -12,8 +12,10 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.loopback import serving_on_loopback
 
 SECRET_PATH = "/services/T0SLACK/B0LIKE/t0kenThatMustNeverLeak"
 
@@ -91,13 +93,6 @@ def _handler(receiver: SlackLikeReceiver) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def running_slack_receiver(*, per_second: float, burst: int) -> Iterator[SlackLikeReceiver]:
     receiver = SlackLikeReceiver(per_second=per_second, burst=burst)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
-    receiver.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving_on_loopback(_handler(receiver)) as base_url:
+        receiver.base_url = base_url
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.alerts.models import AlertNotification, DeliveryAttempt
 from app.db import session_scope
 from tests.factories import make_alert, make_notification
+from tests.support.loopback import serving_on_loopback
 
 # The path stands in for the token part of a Slack webhook URL: it must never be logged or stored.
 SECRET_PATH = "/services/T0FIRST/B0SCAN/s3cr3tWebh00kT0ken"
@@ -94,16 +95,9 @@ def _handler(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def receiver() -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
-    receiver.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving_on_loopback(_handler(receiver)) as base_url:
+        receiver.base_url = base_url
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture
