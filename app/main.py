@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import db, health
+from app.alerts import item_router
 from app.alerts import router as alerts_router
 from app.api_docs import install_api_docs
 from app.body_limit import BodySizeLimit
@@ -88,6 +89,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(shipments_router.router)
     app.include_router(alerts_router.router)
+    app.include_router(item_router.router)
     app.include_router(tracking_router.router)
     install_pages(app, settings, clock)
     app.add_middleware(ReplayOnConflict)  # inside the body limit, which counts the body once

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 
+from app.alerts import items
 from app.alerts.models import Alert, AlertNotification
 from carriers.numbers import build_valid_number
 
@@ -155,6 +156,14 @@ def make_alert(**overrides: Any) -> Alert:
     return Alert(**fields)
 
 
+async def save_alert(session: Any, alert: Alert) -> Alert:
+    """Adds a made alert and works it in a work item, as opening does (not committed)."""
+    session.add(alert)
+    await session.flush()
+    await items.attach(session, [items.Finding.of(alert)], now=alert.opened_at)
+    return alert
+
+
 def make_notification(alert: Alert, **overrides: Any) -> AlertNotification:
     """An unsaved pending webhook notification about a saved `alert`, due at OPENED_AT."""
     channel = overrides.get("channel", "webhook")
@@ -218,6 +227,6 @@ async def create_handoff_story(session, *, now: datetime, order_number: str = "F
         evidence={},
         auto_resolved=False,
     )
-    session.add(alert)
+    await save_alert(session, alert)
     await session.commit()
     return order_id, fedex_leg, usps_leg, alert

@@ -106,10 +106,9 @@ class WebhookChannel:
             body = build_slack_message(AlertMessage.from_payload(notification.payload))
         except ValidationError as exc:
             return DeliveryResult.permanent(f"invalid alert payload: {_summarize(exc)}")
-        headers = {
-            "Idempotency-Key": notification.idempotency_key,
-            "X-Firstscan-Alert-Id": str(notification.alert_id),
-        }
+        headers = {"Idempotency-Key": notification.idempotency_key}
+        if notification.alert_id is not None:
+            headers["X-Firstscan-Alert-Id"] = str(notification.alert_id)
         try:
             response = await self._http.post(url, json=body, headers=headers)
         except httpx.TimeoutException as exc:
@@ -218,7 +217,7 @@ class EmailChannel:
         message["Date"] = formatdate(usegmt=True)
         message["Message-ID"] = message_id(notification.idempotency_key, self._config.sender)
         message["X-Firstscan-Idempotency-Key"] = notification.idempotency_key
-        if self._internal_headers:
+        if self._internal_headers and notification.alert_id is not None:
             message["X-Firstscan-Alert-Id"] = str(notification.alert_id)
         try:
             # smtplib is blocking; a thread keeps the event loop free and avoids a dependency.

@@ -64,7 +64,7 @@ class NotificationView:
     """What a channel needs of an outbox row; `attempts` counts the tries before this one."""
 
     id: int
-    alert_id: int
+    alert_id: int | None  # None: a message about an item or a group of items
     event: str
     channel: str
     destination: str

@@ -66,6 +66,62 @@ class Alert(Base):
     outcome: Mapped[str | None] = mapped_column(String(32))
     resolution_note: Mapped[str | None] = mapped_column(Text)
     auto_resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The work item this finding is worked in (app.alerts.items); set in the opening transaction.
+    item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("work_items.id", ondelete="SET NULL"), index=True
+    )
+
+
+class WorkItem(Base):
+    """One parcel problem as ops works it: open -> acknowledged -> resolved.
+
+    It groups one or more alerts of one order (or one alert about a carrier or firstscan itself):
+    a finding that is a consequence of another joins that one's item (app.kernel.precedence).
+    Its headline (`rule`, `severity`, `team`, ...) is its most specific unresolved finding's; it
+    closes when all of its findings are gone, or when a person resolves it (and its findings).
+    `announced_at`: when a grouped message first named it (None: not yet; the notifier's queue).
+    """
+
+    __tablename__ = "work_items"
+    __table_args__ = (
+        Index("ix_work_items_status_opened_at", "status", "opened_at"),
+        # The notifier's queue: unresolved items no message has named yet.
+        Index(
+            "ix_work_items_unannounced",
+            "team",
+            "rule",
+            sqlite_where=text("announced_at IS NULL AND status != 'resolved'"),
+            postgresql_where=text("announced_at IS NULL AND status != 'resolved'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    rule: Mapped[str] = mapped_column(String(32))  # the headline finding's rule
+    severity: Mapped[str] = mapped_column(String(16))  # the highest of its unresolved findings
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    carrier: Mapped[str | None] = mapped_column(String(32))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    team: Mapped[str | None] = mapped_column(String(64))
+    headline: Mapped[str] = mapped_column(Text)  # the headline finding's explanation
+    next_step: Mapped[str] = mapped_column(Text)  # its recommended action: one coherent step
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(128))
+    assignee: Mapped[str | None] = mapped_column(String(128))
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # PagerDuty: when its incident was triggered, and when its resolve was queued.
+    paged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unpaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(128))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    auto_resolved: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AlertNotification(Base):
@@ -87,8 +143,16 @@ class AlertNotification(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
-    event: Mapped[str] = mapped_column(String(32))  # opened, escalated, customer_notice
+    # About one alert (a customer's notice), one item (PagerDuty), or a group of items (the
+    # grouped ops message, `group_key`; app.alerts.notifier).
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), index=True
+    )
+    item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("work_items.id", ondelete="CASCADE"), index=True
+    )
+    group_key: Mapped[str | None] = mapped_column(String(255))
+    event: Mapped[str] = mapped_column(String(32))  # opened, escalated, customer_notice, group
     channel: Mapped[str] = mapped_column(String(16))  # webhook, email, customer_email
     destination: Mapped[str] = mapped_column(String(320))
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
@@ -129,6 +193,19 @@ class AlertDestination(Base):
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NotificationGroup(Base):
+    """One group of items as the notifier sends them (by team and rule unless configured): when
+    it last sent a message and how many it has sent (`sequence`, part of each message's key)."""
+
+    __tablename__ = "notification_groups"
+
+    group_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -32,7 +32,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import Exists
 
 from app import metrics
-from app.alerts import opening, service
+from app.alerts import items, opening, service
 from app.alerts.customer_notice import NOTICE_PROBLEMS, enqueue_customer_notice
 from app.alerts.models import Alert, AlertNotification, PlannedAlert
 from app.alerts.opening import OPENED_EVENT, SQL, AlertPolicy, FindingSubject
@@ -70,6 +70,11 @@ class OpenedAlert:
     alert_id: int
     rule: str
     order_id: int | None
+
+
+# What the opening statement returns of each alert: what its work item shows.
+_RETURNED = ("id", "rule", "order_id", "severity", *items.HEADLINE_COLUMNS[1:])
+_RETURNED_WORDING = ("explanation", "recommended_action")
 
 
 async def replace_plans(
@@ -235,14 +240,12 @@ async def _open_in_one_statement(
     audited = insert(_audit).from_select(list(audit), select(*audit.values())).cte("audited")
     stmt = select(
         select(func.count()).select_from(chosen).scalar_subquery(),
-        func.array_agg(opened.c.id),
-        func.array_agg(opened.c.rule),
-        func.array_agg(opened.c.order_id),
+        *[func.array_agg(opened.c[name]) for name in (*_RETURNED, *_RETURNED_WORDING)],
     ).add_cte(audited, *_queued_messages(chosen, now=now, policy=policy))
     # A midnight's plans are tens of megabytes of rows to sort and keep; the default 4 MB spills
     # them to disk.
     await session.execute(text("SET LOCAL work_mem = '256MB'"))
-    return await _run_opening(session, stmt)
+    return await _run_opening(session, stmt, now=now)
 
 
 def _opened_alerts(chosen: Any, *, now: datetime) -> Any:
@@ -267,29 +270,49 @@ def _opened_alerts(chosen: Any, *, now: datetime) -> Any:
         .on_conflict_do_nothing(
             index_elements=["subject_key", "rule"], index_where=text("status != 'resolved'")
         )
-        .returning(_alerts.c.id, _alerts.c.rule, _alerts.c.order_id, _alerts.c.severity)
+        .returning(*[_alerts.c[name] for name in (*_RETURNED, *_RETURNED_WORDING)])
         .cte("opened")
     )
 
 
-async def _run_opening(session: AsyncSession, stmt: Select[Any]) -> list[OpenedAlert]:
+async def _run_opening(
+    session: AsyncSession, stmt: Select[Any], *, now: datetime
+) -> list[OpenedAlert]:
     try:
-        chosen_count, ids, rules, order_ids = (await session.execute(stmt)).one()
+        chosen_count, *columns = (await session.execute(stmt)).one()
     except IntegrityError as error:
         # The outbox rows of a skipped alert name an id that was never inserted.
         if _violated_constraint(error) == _OUTBOX_ALERT_FOREIGN_KEY:
             raise OpeningRaced("a planned alert was opened by another writer meanwhile") from error
         raise
-    opened_alerts = [
-        OpenedAlert(alert_id=alert_id, rule=rule, order_id=order_id)
-        for alert_id, rule, order_id in zip(ids or [], rules or [], order_ids or [], strict=True)
+    rows = [
+        dict(zip((*_RETURNED, *_RETURNED_WORDING), values, strict=True))
+        for values in zip(*[column or [] for column in columns], strict=True)
     ]
-    if len(opened_alerts) != chosen_count:
+    if len(rows) != chosen_count:
         raise OpeningRaced(
-            f"{chosen_count - len(opened_alerts)} of {chosen_count} planned alerts were opened "
+            f"{chosen_count - len(rows)} of {chosen_count} planned alerts were opened "
             "by another writer meanwhile"
         )
-    return opened_alerts
+    await items.attach(session, [_as_finding(row, now) for row in rows], now=now)
+    return [
+        OpenedAlert(alert_id=row["id"], rule=row["rule"], order_id=row["order_id"]) for row in rows
+    ]
+
+
+def _as_finding(row: dict[str, Any], now: datetime) -> items.Finding:
+    return items.Finding(
+        alert_id=row["id"],
+        order_id=row["order_id"],
+        rule=row["rule"],
+        severity=row["severity"],
+        opened_at=now,
+        content={
+            **{column: row[column] for column in items.HEADLINE_COLUMNS},
+            "headline": row["explanation"],
+            "next_step": row["recommended_action"],
+        },
+    )
 
 
 def _queued_messages(chosen: Any, *, now: datetime, policy: AlertPolicy) -> list[Any]:

@@ -70,6 +70,7 @@ def build_alert_read(alert: Alert, order_number: str | None) -> AlertRead:
         outcome=alert.outcome,
         resolution_note=alert.resolution_note,
         auto_resolved=alert.auto_resolved,
+        item_id=alert.item_id,
     )
 
 

@@ -69,6 +69,7 @@ class AlertRead(BaseModel):
     outcome: str | None
     resolution_note: str | None
     auto_resolved: bool
+    item_id: int | None = Field(description="the work item this finding is worked in")
 
 
 class AlertDetailRead(AlertRead):
@@ -112,6 +113,75 @@ class AlertSummary(BaseModel):
     by_carrier: list[CountRead]
     by_team: list[CountRead]
     by_rule_and_carrier: list[dict[str, Any]]
+
+
+class ItemFindingRead(BaseModel):
+    """One finding of a work item (an alert), most specific first."""
+
+    alert_id: int
+    rule: str
+    severity: str
+    status: AlertStatus
+    carrier: str | None
+    tracking_number: str | None
+    explanation: str
+    recommended_action: str
+    opened_at: datetime
+
+
+class ItemRead(BaseModel):
+    """One parcel problem: its headline is its most specific finding."""
+
+    id: int
+    rule: str = Field(description="the headline finding's rule")
+    severity: str = Field(description="the highest severity of its unresolved findings")
+    status: AlertStatus
+    order_number: str | None
+    carrier: str | None
+    tracking_number: str | None
+    team: str | None
+    assignee: str | None
+    headline: str
+    next_step: str
+    opened_at: datetime
+    updated_at: datetime
+    announced_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    escalated_at: datetime | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    outcome: str | None
+    resolution_note: str | None
+    auto_resolved: bool
+    findings: list[ItemFindingRead]
+
+
+class ItemDetailRead(ItemRead):
+    history: list[AuditEntryRead]
+
+
+class ItemPage(BaseModel):
+    items: list[ItemRead]
+    total: int = Field(description="work items matching the filters, across all pages")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page")
+
+
+class ItemAssignRequest(StrictInput):
+    """Give the item to a team, a person, or both."""
+
+    team: TeamName | None = None
+    assignee: (
+        Annotated[
+            str,
+            Name(
+                max_length=128,
+                pattern=r"^ *[A-Za-z0-9 _.@'-]+ *$",
+                mismatch="may contain only ASCII letters, digits, spaces and _ . @ ' -",
+            ),
+        ]
+        | None
+    ) = None
 
 
 AlertDetailRead.model_rebuild()

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import metrics
-from app.alerts import opening, repository
+from app.alerts import items, opening, repository
 from app.alerts.customer_notice import enqueue_customer_notice
 from app.alerts.models import Alert, AlertNotification
 from app.alerts.opening import OPENED_EVENT, PYTHON, AlertPolicy, FindingSubject, subject_key
@@ -140,17 +140,18 @@ async def open_alert(
         return await repository.find_unresolved(
             session, subject_key=alert.subject_key, rule=alert.rule
         )
+    await items.attach(session, [items.Finding.of(alert)], now=now)
     await announce_opened(session, alert=alert, order_number=order_number, policy=policy, now=now)
     await session.flush()
     return alert
 
 
 async def _open_many(
-    session: AsyncSession, items: Sequence[Keyed], *, policy: AlertPolicy, now: datetime
+    session: AsyncSession, keyed: Sequence[Keyed], *, policy: AlertPolicy, now: datetime
 ) -> list[Alert | None]:
-    if not items:
+    if not keyed:
         return []
-    alerts = [build_alert(f, order_id=s.order_id, policy=policy, now=now) for _, f, s in items]
+    alerts = [build_alert(f, order_id=s.order_id, policy=policy, now=now) for _, f, s in keyed]
     try:
         async with session.begin_nested():
             session.add_all(alerts)
@@ -160,9 +161,10 @@ async def _open_many(
         # the unique index settles each race on its own.
         return [
             await record_finding(session, finding=f, subject=s, policy=policy, now=now)
-            for _, f, s in items
+            for _, f, s in keyed
         ]
-    for alert, (_, _, subject) in zip(alerts, items, strict=True):
+    await items.attach(session, [items.Finding.of(alert) for alert in alerts], now=now)
+    for alert, (_, _, subject) in zip(alerts, keyed, strict=True):
         await announce_opened(
             session, alert=alert, order_number=subject.order_number, policy=policy, now=now
         )
@@ -210,6 +212,7 @@ async def refresh_alert(
         alert.severity = new
         alert.updated_at = now
         await _audit(session, alert, "alert.escalated", "firstscan", {"from": old, "to": new})
+        await items.after_findings_changed(session, alert.item_id, now=now, closed_by=None)
         order_number = await repository.find_order_number(session, alert.order_id)
         enqueue_notifications(
             session,
@@ -287,6 +290,8 @@ async def acknowledge(session: AsyncSession, *, alert_id: int, actor: str, now: 
         alert.acknowledged_by = actor
         alert.updated_at = now
         await _audit(session, alert, "alert.acknowledged", actor, {})
+        # A person looking at one finding of a problem is looking at the problem.
+        await items.acknowledge(session, alert.item_id, actor=actor, now=now)
     return alert
 
 
@@ -305,6 +310,8 @@ async def resolve(
         raise Conflict(f"Alert {alert_id} is already resolved ({alert.outcome}).")
     _close(alert, outcome=outcome.value, note=note, actor=actor, now=now, auto=False)
     await _audit(session, alert, "alert.resolved", actor, {"outcome": outcome.value, "note": note})
+    closure = items.Closure(outcome=outcome.value, note=note, actor=actor, auto=False)
+    await items.after_findings_changed(session, alert.item_id, now=now, closed_by=closure)
     return alert
 
 
@@ -344,6 +351,7 @@ async def auto_resolve(session: AsyncSession, *, alert: Alert, reason: str, now:
         auto=True,
     )
     await _audit(session, alert, "alert.auto_resolved", "firstscan", {"reason": reason})
+    await items.after_findings_changed(session, alert.item_id, now=now, closed_by=None)
 
 
 def _close(

@@ -177,6 +177,7 @@ async def alert_board(
     rule: Annotated[str, Query(max_length=32)] = "",
     carrier: Annotated[str, Query(max_length=32)] = "",
     team: Annotated[str, Query(max_length=64)] = "",
+    severity: Annotated[str, Query(pattern="^(|info|warning|critical)$")] = "",
     status: Annotated[str, Query(pattern="^(|open|acknowledged|resolved)$")] = "",
     min_age_hours: Annotated[str, Query(max_length=8)] = "",
 ) -> Response:
@@ -185,6 +186,7 @@ async def alert_board(
         rule=rule or None,
         carrier=carrier or None,
         team=team or None,
+        severity=severity or None,
         status=status or None,
         min_age_hours=age,
     )

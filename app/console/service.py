@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.alerts import destination_state
+from app.alerts import destination_state, item_repository
 from app.alerts import repository as alerts_repository
 from app.alerts.destinations import is_paused
-from app.alerts.models import Alert, AlertNotification
-from app.alerts.repository import UNRESOLVED_STATUSES, AlertFilters
+from app.alerts.item_repository import ItemFilters
+from app.alerts.models import Alert, AlertNotification, WorkItem
+from app.alerts.repository import UNRESOLVED_STATUSES
 from app.alerts.service import SEVERITY_RANK
 from app.audit import repository as audit_repository
 from app.audit.models import AuditEntry
@@ -96,51 +97,74 @@ async def load_order_page(session: AsyncSession, *, order_number: str, now: date
 
 @dataclass(frozen=True, slots=True)
 class BoardFilters:
+    """The board filters by every key ops messages are grouped by."""
+
     rule: str | None = None
     carrier: str | None = None
     team: str | None = None
+    severity: str | None = None
     status: str | None = None  # open, acknowledged or resolved; open and acknowledged when None
     min_age_hours: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
+class BoardRow:
+    item: WorkItem
+    order_number: str | None
+    findings: list[Alert]  # unresolved first, most specific first
+
+    @property
+    def headline_alert(self) -> Alert | None:
+        return self.findings[0] if self.findings else None
+
+    @property
+    def also(self) -> list[str]:
+        """The rules of its other unresolved findings."""
+        return [a.rule for a in self.findings[1:] if a.status != "resolved"]
+
+
+@dataclass(frozen=True, slots=True)
 class Board:
-    alerts: list[tuple[Alert, str | None]]
+    rows: list[BoardRow]
     total: int
     by_rule: list[tuple[str, int]] = field(default_factory=list)
     by_carrier: list[tuple[str, int]] = field(default_factory=list)
     by_team: list[tuple[str, int]] = field(default_factory=list)
+    by_severity: list[tuple[str, int]] = field(default_factory=list)
 
 
 async def load_board(session: AsyncSession, *, filters: BoardFilters, now: datetime) -> Board:
-    """Unresolved alerts matching the filters, oldest first, with counts over all of them."""
+    """Work items matching the filters, oldest first, with counts over all unresolved ones."""
     hours = filters.min_age_hours
-    rows, total = await alerts_repository.list_alerts(
+    rows, total = await item_repository.list_items(
         session,
-        filters=AlertFilters(
+        filters=ItemFilters(
             statuses=(filters.status,) if filters.status else UNRESOLVED_STATUSES,
             rule=filters.rule,
             carrier=filters.carrier,
             team=filters.team,
+            severity=filters.severity,
             opened_before=now - timedelta(hours=hours) if hours is not None else None,
         ),
         limit=BOARD_LIMIT,
         after=None,
         newest_first=filters.status == "resolved",  # what closed lately comes first
     )
+    findings = await item_repository.findings_of(session, [item.id for item, _ in rows])
 
     async def counts(column: str) -> list[tuple[str, int]]:
-        pairs = await alerts_repository.count_alerts_by(
-            session, statuses=UNRESOLVED_STATUSES, columns=(column,)
+        pairs = await item_repository.count_items_by(
+            session, statuses=UNRESOLVED_STATUSES, column=column
         )
-        return [(key[0] or "-", n) for key, n in pairs]
+        return [(key or "-", n) for key, n in pairs]
 
     return Board(
-        alerts=rows,
+        rows=[BoardRow(item, number, findings.get(item.id, [])) for item, number in rows],
         total=total,
         by_rule=await counts("rule"),
         by_carrier=await counts("carrier"),
         by_team=await counts("team"),
+        by_severity=await counts("severity"),
     )
 
 

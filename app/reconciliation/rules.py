@@ -52,6 +52,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.kernel.calendar import CalendarTable
 from app.kernel.findings import Finding, Severity
+from app.kernel.precedence import superseded_on_the_same_leg
 from app.kernel.thresholds import ThresholdTable
 from app.reconciliation import report_rules, silence_rules
 from app.reconciliation.facts import CarrierHealth, LegFacts, OrderFacts, QuarantineSummary
@@ -83,8 +84,9 @@ LEG_RULES: tuple[LegRule, ...] = (
     report_rules.late,
     silence_rules.expired,
 )
-# A finding of the key rule on a leg makes the listed rules' findings on that leg redundant.
-SUPERSEDES: Mapping[str, frozenset[str]] = {"never_inducted": frozenset({"not_found"})}
+# A finding of the key rule on a leg makes the listed rules' findings on that leg redundant;
+# from the one precedence table, which also says which findings join another's work item.
+SUPERSEDES: Mapping[str, frozenset[str]] = superseded_on_the_same_leg()
 
 
 def find_discrepancies(

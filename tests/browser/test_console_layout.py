@@ -72,4 +72,4 @@ async def test_the_board_shows_resolved_alerts_newest_first(
 
     caption = await page.locator("table caption").inner_text()
     await context.close()
-    assert caption == "Resolved alerts, newest first"
+    assert caption == "Resolved problems, newest first"

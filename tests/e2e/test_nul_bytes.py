@@ -93,9 +93,9 @@ async def test_a_console_board_filter_with_a_nul_matches_no_alert(client, api_ke
 
     response = await client.get(f"/console/alerts?{name}=%00")
 
-    assert "1 unresolved alert match" in unfiltered.text
+    assert "1 unresolved parcel problem match" in unfiltered.text
     assert response.status_code == 200
-    assert "0 unresolved alerts match" in response.text
+    assert "0 unresolved parcel problems match" in response.text
 
 
 async def test_console_sign_in_with_a_nul_in_the_key_is_refused_as_a_wrong_key(client, api_keys):

@@ -289,12 +289,12 @@ async def test_the_board_lists_open_alerts_oldest_first_with_filters_and_counts(
 ):
     from datetime import timedelta
 
-    from tests.factories import make_alert
+    from tests.factories import make_alert, save_alert
 
     older = make_alert(
         rule="late", carrier="ups", opened_at=clock.now - timedelta(days=3), team="claims"
     )
-    session.add(older)
+    await save_alert(session, older)
     await session.commit()
     await sign_in(client, api_keys["agent"])
 
@@ -303,11 +303,11 @@ async def test_the_board_lists_open_alerts_oldest_first_with_filters_and_counts(
     old_only = (await client.get("/console/alerts", params={"min_age_hours": "48"})).text
 
     assert board.index("3 d 0 h") < board.index("1 d 0 h")
-    assert "2 unresolved alerts match" in board
+    assert "2 unresolved parcel problems match" in board
     assert "handoff gap (1)" in board
-    assert "1 unresolved alert match" in late_only
+    assert "1 unresolved parcel problem match" in late_only
     assert "handoff gap</a>" not in late_only
-    assert "1 unresolved alert match" in old_only
+    assert "1 unresolved parcel problem match" in old_only
 
 
 async def test_an_alert_link_from_a_notification_opens_its_order(client, api_keys, story):

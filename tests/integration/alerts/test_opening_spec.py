@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.alerts import planned
 from app.alerts import service as alerts_service
-from app.alerts.models import Alert, AlertNotification
+from app.alerts.models import Alert, AlertNotification, WorkItem
 from app.alerts.opening import AlertPolicy, FindingSubject
 from app.alerts.routing import AlertRoute
 from app.audit.models import AuditEntry
@@ -37,6 +37,8 @@ HISTORIES = ("none", "open", "auto_closed", "closed_before_news", "closed_after_
 
 @st.composite
 def cases(draw: st.DrawFn) -> dict[str, Any]:
+    # One order with a leg per finding: related findings then share a work item.
+    one_order = draw(st.booleans())
     findings = draw(
         st.lists(
             st.fixed_dictionaries(
@@ -54,9 +56,11 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
             ),
             min_size=1,
             max_size=3,
+            unique_by=(lambda spec: spec["rule"]) if one_order else None,
         )
     )
     return {
+        "one_order": one_order,
         "findings": findings,
         "webhooks": draw(st.integers(0, 2)),
         "emails": draw(st.integers(0, 2)),
@@ -84,15 +88,29 @@ def policy_for(case: dict[str, Any]) -> AlertPolicy:
 
 
 async def setting(session, case: dict[str, Any]) -> list[tuple[Finding, FindingSubject, Any]]:
-    """One order per finding, its history stored; returns (finding, subject, fresh_since)."""
+    """One order per finding, or one order with a leg per finding; each finding's history
+    stored; returns (finding, subject, fresh_since)."""
     made = []
-    for spec in case["findings"]:
-        order_id, (leg,) = await create_order(
+    shared = None
+    if case["one_order"]:
+        shared = await create_order(
             session,
             now=LABEL_AT,
             label_at=LABEL_AT,
-            shipments=[{"tracking_number": usps_number(), "carrier": "usps"}],
+            shipments=[
+                {"tracking_number": usps_number(), "carrier": "usps"} for _ in case["findings"]
+            ],
         )
+    for index, spec in enumerate(case["findings"]):
+        if shared is not None:
+            order_id, leg = shared[0], shared[1][index]
+        else:
+            order_id, (leg,) = await create_order(
+                session,
+                now=LABEL_AT,
+                label_at=LABEL_AT,
+                shipments=[{"tracking_number": usps_number(), "carrier": "usps"}],
+            )
         order = await session.get(Order, order_id)
         leg.last_event_at = LABEL_AT + timedelta(days=1) if spec["scanned"] else None
         leg.last_successful_poll_at = DUE_AT - timedelta(hours=1)
@@ -161,8 +179,28 @@ async def written(session) -> dict[str, Any]:
             select(AlertNotification).where(AlertNotification.alert_id.in_(list(names)))
         )
     ).scalars()
+    assert all(a.item_id is not None for a in alerts), "every opened alert is worked in an item"
+    members: dict[int, list[str]] = {}
+    for a in alerts:
+        members.setdefault(a.item_id, []).append(names[a.id])
+    work_items = (
+        await session.execute(select(WorkItem).where(WorkItem.id.in_(list(members))))
+    ).scalars()
+    item_audit = (
+        await session.execute(select(AuditEntry).where(AuditEntry.entity_type == "item"))
+    ).scalars()
     return {
-        "alerts": {names[a.id]: columns(a, leave=("id",)) for a in alerts},
+        "alerts": {names[a.id]: columns(a, leave=("id", "item_id")) for a in alerts},
+        # Each item named by its findings: the same findings are worked the same way either way.
+        "items": {tuple(sorted(members[i.id])): columns(i, leave=("id",)) for i in work_items},
+        "item_audit": sorted(
+            (
+                e.action,
+                tuple(sorted(names[a] for a in e.detail["alerts"])),
+                tuple(sorted(members.get(int(e.entity_id), []))),
+            )
+            for e in item_audit
+        ),
         "audit": {
             named(e.entity_id): columns(e, leave=("id", "entity_id"))
             for e in audit
@@ -232,3 +270,5 @@ async def test_the_same_findings_open_the_same_rows_either_way(committing_sessio
     assert by_plan["alerts"] == by_order["alerts"]
     assert by_plan["audit"] == by_order["audit"]
     assert by_plan["outbox"] == by_order["outbox"]
+    assert by_plan["items"] == by_order["items"]
+    assert by_plan["item_audit"] == by_order["item_audit"]

@@ -1,0 +1,348 @@
+"""Work items: one per parcel problem, the unit ops acknowledge, assign, resolve and hear of.
+
+Alerts stay the unit the rules, the audit and the openings work with; every alert opens into an
+item in the transaction that opens it (`attach`, called by both ways of opening). A finding that
+is a consequence of another unresolved finding of the same order joins that one's item
+(`app.kernel.precedence`); otherwise it founds its own. An item's headline (rule, severity,
+team, explanation, next step) is its most specific unresolved finding's, its severity the
+highest; it closes on its own when all of its findings are gone, and a person who resolves it
+resolves them all.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+
+from app import db
+from app.alerts.models import Alert, WorkItem
+from app.alerts.schemas import AlertStatus
+from app.audit import repository as audit_repository
+from app.errors import NotFound
+from app.kernel.precedence import headline_rank, related
+from app.shipments.models import Order
+
+ACTOR = "firstscan"
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+HEADLINE_COLUMNS = ("rule", "carrier", "tracking_number", "team")
+# Orders per query when looking up the open items of a midnight's orders.
+_CHUNK = 5000
+
+_items = typing.cast(Table, WorkItem.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """An unresolved alert as items see it (`content`: its headline columns and wording)."""
+
+    alert_id: int
+    order_id: int | None
+    rule: str
+    severity: str
+    opened_at: datetime
+    content: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @classmethod
+    def of(cls, alert: Alert) -> Finding:
+        return cls(
+            alert_id=alert.id,
+            order_id=alert.order_id,
+            rule=alert.rule,
+            severity=alert.severity,
+            opened_at=alert.opened_at,
+            content={
+                **{column: getattr(alert, column) for column in HEADLINE_COLUMNS},
+                "headline": alert.explanation,
+                "next_step": alert.recommended_action,
+            },
+        )
+
+
+@dataclass(slots=True)
+class _Placed:
+    """An item as placement builds it: an existing one (`item_id`) or one to found."""
+
+    item_id: int | None
+    rules: set[str]
+    members: list[Finding] = field(default_factory=list)
+
+
+def place(
+    new: Sequence[Finding], open_items: Mapping[int, Sequence[Finding]]
+) -> list[tuple[int | None, list[Finding]]]:
+    """Where each new finding is worked: (an existing item's id, the findings joining it) or
+    (None, the findings founding a new item). Pure. `open_items`: each unresolved item's
+    unresolved findings. Causes are placed before their consequences, so a `late` opened in the
+    same pass as its `handoff_gap` joins it; a finding related to several items joins the
+    oldest. An order's finding never joins another order's item; a finding about no order
+    (a carrier, firstscan itself) is always its own item."""
+    by_order: dict[int, list[_Placed]] = {}
+    for item_id in sorted(open_items):
+        members = open_items[item_id]
+        if members and members[0].order_id is not None:
+            placed = _Placed(item_id, {m.rule for m in members})
+            by_order.setdefault(members[0].order_id, []).append(placed)
+    founded: list[_Placed] = []
+    for finding in sorted(new, key=lambda f: (headline_rank(f.rule), f.alert_id)):
+        candidates = by_order.get(finding.order_id, []) if finding.order_id is not None else []
+        home = next((p for p in candidates if any(related(finding.rule, r) for r in p.rules)), None)
+        if home is None:
+            home = _Placed(None, set())
+            founded.append(home)
+            if finding.order_id is not None:
+                by_order.setdefault(finding.order_id, []).append(home)
+        home.rules.add(finding.rule)
+        home.members.append(finding)
+    joined = [p for places in by_order.values() for p in places if p.item_id and p.members]
+    return [(p.item_id, p.members) for p in joined] + [(None, p.members) for p in founded]
+
+
+def headline_of(findings: Iterable[Finding]) -> Finding:
+    """The most specific finding (the earliest of equals)."""
+    return min(findings, key=lambda f: (headline_rank(f.rule), f.opened_at, f.alert_id))
+
+
+def highest_severity(findings: Iterable[Finding]) -> str:
+    return max((f.severity for f in findings), key=lambda s: SEVERITY_RANK.get(s, 0))
+
+
+def headline_fields(findings: Sequence[Finding]) -> dict[str, Any]:
+    """What an item shows of its findings: the headline's columns and the highest severity."""
+    head = headline_of(findings)
+    return {**head.content, "severity": highest_severity(findings)}
+
+
+async def attach(session: AsyncSession, opened: Sequence[Finding], *, now: datetime) -> None:
+    """Puts newly opened alerts into items, in the transaction that opened them: joins an open
+    item of the same order where the precedence table says so, else founds one. Audited."""
+    if not opened:
+        return
+    open_items = await _open_items_of_orders(
+        session, {f.order_id for f in opened if f.order_id is not None}
+    )
+    placements = place(opened, open_items)
+    founding = [members for item_id, members in placements if item_id is None]
+    new_ids = await _found_items(session, founding, now=now)
+    assignments: list[tuple[int, int]] = []
+    audit: list[dict[str, Any]] = []
+    for item_id, members in zip(new_ids, founding, strict=True):
+        assignments += [(m.alert_id, item_id) for m in members]
+        audit.append(_audit_row("item.opened", item_id, members, now=now))
+    for maybe_id, members in placements:
+        if maybe_id is None:
+            continue
+        assignments += [(m.alert_id, maybe_id) for m in members]
+        audit.append(_audit_row("item.joined", maybe_id, members, now=now))
+        await _rehead(session, maybe_id, [*open_items[maybe_id], *members], now=now)
+    await _set_alert_items(session, assignments)
+    await _record_audit(session, audit)
+
+
+async def _record_audit(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        await audit_repository.record_many(session, rows)
+        return
+    for row in rows:
+        await audit_repository.record(session, **row)
+
+
+def _audit_row(action: str, item_id: int, members: Sequence[Finding], *, now: datetime) -> Any:
+    return {
+        "occurred_at": now,
+        "actor": ACTOR,
+        "action": action,
+        "entity_type": "item",
+        "entity_id": str(item_id),
+        "order_id": members[0].order_id,
+        "detail": {"alerts": [m.alert_id for m in members], "rules": [m.rule for m in members]},
+    }
+
+
+async def _open_items_of_orders(
+    session: AsyncSession, order_ids: set[int]
+) -> dict[int, list[Finding]]:
+    """Each unresolved item of these orders with its unresolved findings."""
+    found: dict[int, list[Finding]] = {}
+    ids = sorted(order_ids)
+    for start in range(0, len(ids), _CHUNK):
+        stmt = (
+            select(Alert)
+            .join(WorkItem, WorkItem.id == Alert.item_id)
+            .where(
+                Alert.order_id.in_(ids[start : start + _CHUNK]),
+                Alert.status != AlertStatus.RESOLVED.value,
+                WorkItem.status != AlertStatus.RESOLVED.value,
+            )
+            .order_by(Alert.item_id, Alert.id)
+        )
+        for alert in (await session.execute(stmt)).scalars():
+            assert alert.item_id is not None
+            found.setdefault(alert.item_id, []).append(Finding.of(alert))
+    return found
+
+
+async def _found_items(
+    session: AsyncSession, founding: Sequence[Sequence[Finding]], *, now: datetime
+) -> list[int]:
+    """Inserts one item per group of findings; their ids, in order."""
+    rows = [
+        {
+            **headline_fields(members),
+            "order_id": members[0].order_id,
+            "status": AlertStatus.OPEN.value,
+            "opened_at": now,
+            "updated_at": now,
+            "auto_resolved": False,
+        }
+        for members in founding
+    ]
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement whatever the count: a midnight founds tens of thousands.
+        return await db.insert_arrays(session, _items, rows, returning_ids=True)
+    items = [WorkItem(**row) for row in rows]
+    session.add_all(items)
+    await session.flush()
+    return [item.id for item in items]
+
+
+async def _set_alert_items(session: AsyncSession, assignments: Sequence[tuple[int, int]]) -> None:
+    if not assignments:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text(
+                "UPDATE alerts SET item_id = u.item_id"
+                " FROM unnest(CAST(:alerts AS INTEGER[]), CAST(:items AS INTEGER[]))"
+                " AS u(alert_id, item_id) WHERE alerts.id = u.alert_id"
+            ),
+            {
+                "alerts": db.array_literal([a for a, _ in assignments]),
+                "items": db.array_literal([i for _, i in assignments]),
+            },
+        )
+    else:
+        for alert_id, item_id in assignments:
+            await session.execute(update(Alert).where(Alert.id == alert_id).values(item_id=item_id))
+    # The session's copies of these alerts (the per-order path holds them) learn their item.
+    for alert_id, item_id in assignments:
+        cached = session.identity_map.get(identity_key(Alert, alert_id))
+        if isinstance(cached, Alert):
+            set_committed_value(cached, "item_id", item_id)
+
+
+# After opening: the item's headline follows its findings.
+
+
+async def _rehead(
+    session: AsyncSession, item_id: int, findings: Sequence[Finding], *, now: datetime
+) -> None:
+    """The item shows its most specific finding and its highest severity."""
+    await session.execute(
+        update(WorkItem)
+        .where(WorkItem.id == item_id)
+        .values(**headline_fields(findings), updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def unresolved_findings(session: AsyncSession, item_id: int) -> list[Finding]:
+    stmt = (
+        select(Alert)
+        .where(Alert.item_id == item_id, Alert.status != AlertStatus.RESOLVED.value)
+        .order_by(Alert.id)
+    )
+    return [Finding.of(alert) for alert in (await session.execute(stmt)).scalars()]
+
+
+async def lock_item(session: AsyncSession, item_id: int) -> WorkItem:
+    """The item read afresh under a lock, after its order's (docs/locking.md: order, alerts)."""
+    found = (
+        await session.execute(select(WorkItem.order_id).where(WorkItem.id == item_id))
+    ).one_or_none()
+    if found is None:
+        raise NotFound(f"No work item with id {item_id}.")
+    if found.order_id is not None:
+        await session.execute(db.lock_rows(select(Order.id).where(Order.id == found.order_id)))
+    stmt = db.lock_rows(select(WorkItem).where(WorkItem.id == item_id))
+    return (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one()
+
+
+async def after_findings_changed(
+    session: AsyncSession, item_id: int | None, *, now: datetime, closed_by: Closure | None
+) -> None:
+    """A finding of the item was resolved or changed: the headline follows; when none is left
+    the item closes, the way its last finding did (`closed_by`)."""
+    if item_id is None:
+        return
+    item = await session.get(WorkItem, item_id)
+    if item is None or item.status == AlertStatus.RESOLVED.value:
+        return
+    findings = await unresolved_findings(session, item_id)
+    if findings:
+        for name, value in headline_fields(findings).items():
+            setattr(item, name, value)
+        item.updated_at = now
+        return
+    closure = closed_by or Closure(outcome="carrier_found_it", note=None, actor=ACTOR, auto=True)
+    close(item, closure, now=now)
+    await audit_repository.record(
+        session,
+        actor=closure.actor,
+        action="item.auto_resolved" if closure.auto else "item.resolved",
+        entity_type="item",
+        entity_id=str(item.id),
+        order_id=item.order_id,
+        detail={"rule": item.rule, "outcome": closure.outcome, "note": closure.note},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Closure:
+    outcome: str
+    note: str | None
+    actor: str
+    auto: bool
+
+
+def close(item: WorkItem, closure: Closure, *, now: datetime) -> None:
+    item.status = AlertStatus.RESOLVED.value
+    item.outcome = closure.outcome
+    item.resolution_note = closure.note
+    item.resolved_at = now
+    item.resolved_by = closure.actor
+    item.auto_resolved = closure.auto
+    item.updated_at = now
+
+
+async def acknowledge(
+    session: AsyncSession, item_id: int | None, *, actor: str, now: datetime
+) -> None:
+    """open -> acknowledged (an acknowledged or resolved item stays as it is)."""
+    if item_id is None:
+        return
+    item = await session.get(WorkItem, item_id)
+    if item is None or item.status != AlertStatus.OPEN.value:
+        return
+    item.status = AlertStatus.ACKNOWLEDGED.value
+    item.acknowledged_at = now
+    item.acknowledged_by = actor
+    item.updated_at = now
+    await audit_repository.record(
+        session,
+        actor=actor,
+        action="item.acknowledged",
+        entity_type="item",
+        entity_id=str(item.id),
+        order_id=item.order_id,
+        detail={"rule": item.rule},
+    )
