@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import Any
 
 import httpx
 from pydantic import SecretStr, ValidationError
@@ -19,6 +20,12 @@ from app.alerts.delivery import (
     NotificationView,
     Outcome,
     webhook_destination,
+)
+from app.alerts.group_message import (
+    GROUP_EVENT,
+    GroupMessage,
+    build_group_email,
+    build_group_slack_message,
 )
 from app.alerts.http_answers import ERROR_EXCERPT, classify_webhook_response
 from app.alerts.messages import (
@@ -46,6 +53,7 @@ __all__ = [
     "UnconfiguredChannel",
     "WebhookChannel",
     "build_channels",
+    "build_webhook_body",
     "classify_webhook_response",
     "parse_retry_after",
     "render_alert_email",
@@ -86,7 +94,7 @@ class WebhookChannel:
                 "(not among FIRSTSCAN_ALERT_WEBHOOK_URLS); not sent"
             )
         try:
-            body = build_slack_message(AlertMessage.from_payload(notification.payload))
+            body = build_webhook_body(notification)
         except ValidationError as exc:
             return DeliveryResult.permanent(f"invalid alert payload: {_summarize(exc)}")
         headers = {
@@ -157,8 +165,17 @@ class SmtpConfig:
 EmailRenderer = Callable[[NotificationView], EmailMessage]
 
 
+def build_webhook_body(notification: NotificationView) -> dict[str, Any]:
+    """Slack JSON for a "webhook" row: a group's message, or one alert's."""
+    if notification.event == GROUP_EVENT:
+        return build_group_slack_message(GroupMessage.from_payload(notification.payload))
+    return build_slack_message(AlertMessage.from_payload(notification.payload))
+
+
 def render_alert_email(notification: NotificationView) -> EmailMessage:
-    """The ops alert email for an "email" outbox row."""
+    """The ops email for an "email" outbox row: a group's message, or one alert's."""
+    if notification.event == GROUP_EVENT:
+        return build_group_email(GroupMessage.from_payload(notification.payload))
     return build_alert_email(AlertMessage.from_payload(notification.payload))
 
 

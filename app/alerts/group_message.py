@@ -31,6 +31,8 @@ from app.alerts.messages import (
 )
 
 Severity = Literal["info", "warning", "critical"]
+# The outbox `event` of a group message; the webhook and email channels render it as one.
+GROUP_EVENT = "group"
 LISTED_ITEMS = 10
 REASON_LIMIT = 300
 # docs.slack.dev/reference/block-kit/blocks: a message holds at most 50 blocks.

@@ -4,7 +4,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
+import respx
+
+from app.alerts.channels import WebhookChannel, render_alert_email, webhook_destination
+from app.alerts.delivery import NotificationView, Outcome
 from app.alerts.group_message import (
+    GROUP_EVENT,
     LISTED_ITEMS,
     GroupMessage,
     build_group_email,
@@ -151,3 +157,60 @@ def test_email_subject_stays_short_for_a_huge_group():
     email = build_group_email(message(new=[item(i, reason=LONG) for i in range(10_000)]))
 
     assert len(email["Subject"]) <= 200
+
+
+def group_notification(built: GroupMessage, channel: str, destination: str) -> NotificationView:
+    return NotificationView(
+        id=9,
+        alert_id=0,
+        event=GROUP_EVENT,
+        channel=channel,
+        destination=destination,
+        idempotency_key="firstscan-group-team=ops&rule=late-3",
+        payload=built.to_payload(),
+    )
+
+
+async def test_webhook_channel_posts_a_group_message_as_block_kit():
+    url = "https://hooks.slack.example/services/T0/B0/t0ken"
+    built = message(new=[item(1)], still_open=[item(2)])
+    with respx.mock(assert_all_called=True) as mock:
+        route = mock.post(url).respond(200, text="ok")
+        async with httpx.AsyncClient() as http:
+            result = await WebhookChannel(http, [url]).send(
+                group_notification(built, "webhook", webhook_destination(url))
+            )
+
+    assert result.outcome is Outcome.DELIVERED
+    assert json.loads(route.calls.last.request.content) == build_slack(built)
+
+
+def test_email_renderer_renders_a_group_message():
+    built = message(new=[item(1)])
+
+    email = render_alert_email(group_notification(built, "email", "ops@example.test"))
+
+    assert email["Subject"] == build_group_email(built)["Subject"]
+
+
+def test_group_payload_holds_no_customer_contact_fields():
+    payload = message(new=[item(1)]).to_payload()
+
+    assert set(payload) == {
+        "group",
+        "sequence",
+        "new_count",
+        "still_open_count",
+        "severity",
+        "items",
+        "url",
+    }
+    assert set(payload["items"][0]) == {
+        "item_id",
+        "severity",
+        "reason",
+        "new",
+        "order_number",
+        "carrier",
+        "tracking_number",
+    }
