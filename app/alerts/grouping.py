@@ -4,7 +4,8 @@ Items that share the grouping fields (by default team and rule) form one group a
 together, so a burst of a thousand parcels becomes one message instead of a thousand:
 
 - group_wait: a new group's first message waits this long after its first pending item, so the
-  rest of a burst joins it;
+  rest of a burst joins it (and so does a group that has been quiet for longer than
+  group_interval);
 - group_interval: once a group has been sent, items that open later go out at most this often;
 - repeat_interval: with nothing new, what is still open is sent again after this long;
 - critical_at_once: a pending critical item skips both waits (a person should hear at once).
@@ -132,11 +133,15 @@ def _due_at(
     critical = [item.opened_at for item in pending if item.severity == "critical"]
     if policy.critical_at_once and critical:
         return min(critical)
+    if not pending:
+        assert last_sent_at is not None  # every open item was announced, so it was sent
+        return last_sent_at + policy.repeat_interval
+    # Pending items wait group_wait from the first of them even in a group sent before: after
+    # a quiet spell a burst still becomes one message, not its first item alone, then the rest.
+    gathered = min(item.opened_at for item in pending) + policy.group_wait
     if last_sent_at is None:
-        return min(item.opened_at for item in pending) + policy.group_wait
-    if pending:
-        return last_sent_at + policy.group_interval
-    return last_sent_at + policy.repeat_interval
+        return gathered
+    return max(gathered, last_sent_at + policy.group_interval)
 
 
 def _ordered(items: Iterable[GroupItem]) -> tuple[GroupItem, ...]:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import itertools
+import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -83,12 +86,28 @@ CASES = [
         ("send", [2, 3], [1], 2),
     ),
     (
-        "the addition does not get a fresh group_wait after a send",
+        "an addition long after the last send still waits group_wait for its burst",
         sent_at(30),
-        [item(1, 0, announced=30), item(2, 329)],
+        [item(1, 0, announced=30), item(2, 10_000)],
         POLICY,
-        330,
-        ("send", [2], [1], 2),
+        10_029,
+        ("wait", 10_030),
+    ),
+    (
+        "a burst into a group quiet for long goes out as one message",
+        sent_at(30),
+        [item(1, 0, announced=30), item(2, 10_000), item(3, 10_020)],
+        POLICY,
+        10_030,
+        ("send", [2, 3], [1], 2),
+    ),
+    (
+        "a group emptied and reopened waits group_wait again",
+        sent_at(30, sequence=3),
+        [item(9, 86_400)],
+        POLICY,
+        86_400,
+        ("wait", 86_430),
     ),
     (
         "nothing new waits for repeat_interval",
@@ -178,18 +197,45 @@ def test_decide_group(state, items, policy, now, expected):
 
 def test_a_storm_over_an_hour_sends_at_most_one_message_per_group_interval():
     """An item opens every 5 s for an hour; the job decides every 5 s and sends when told."""
-    state, announced, sent = NEVER_SENT, {}, []
+    state, open_items, sent = NEVER_SENT, [], []
     for second in range(0, 3600, 5):
-        items = [item(i, i, announced=announced.get(i)) for i in range(0, second + 1, 5)]
-        decision = decide_group(state, items, POLICY, now=s(second))
+        open_items.append(item(second, second))
+        decision = decide_group(state, open_items, POLICY, now=s(second))
         if isinstance(decision, SendNow):
             sent.append(second)
-            announced.update((new.item_id, second) for new in decision.new)
+            open_items = announce(open_items, second)
             state = GroupState(last_sent_at=s(second), sequence=decision.sequence)
 
     assert sent == list(range(30, 3600, 300))
-    assert set(announced) == set(range(0, sent[-1] + 1, 5))
+    assert {i.item_id for i in open_items if not i.pending} == set(range(0, sent[-1] + 1, 5))
     assert state.sequence == len(sent)
+
+
+def announce(items: list[GroupItem], second: int) -> list[GroupItem]:
+    return [replace(i, announced_at=s(second)) if i.pending else i for i in items]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_irregular_arrivals_are_announced_within_wait_plus_interval_and_sends_are_spaced(seed):
+    """Bursts and quiet spells over two hours, decided every 5 s on a fixed clock."""
+    rng = random.Random(seed)
+    opened = sorted(
+        {rng.choice([rng.randrange(0, 7200, 5), rng.randrange(0, 600, 5)]) for _ in range(300)}
+    )
+    state, open_items, announced_at, sent = NEVER_SENT, [], {}, []
+    for second in range(0, 7200 + 600, 5):
+        open_items += [item(i, i) for i in opened if i == second]
+        decision = decide_group(state, open_items, POLICY, now=s(second))
+        if isinstance(decision, SendNow):
+            assert decision.new  # no repeats within two hours of a 4 h repeat_interval
+            sent.append(second)
+            announced_at.update((i.item_id, second) for i in decision.new)
+            open_items = announce(open_items, second)
+            state = GroupState(last_sent_at=s(second), sequence=decision.sequence)
+
+    assert set(announced_at) == set(opened)
+    assert all(b - a >= 300 for a, b in itertools.pairwise(sent))
+    assert max(announced_at[i] - i for i in opened) <= 30 + 300
 
 
 def test_policy_rejects_windows_that_cannot_work():
