@@ -9,6 +9,7 @@ limits and readable by a person.
 
 from __future__ import annotations
 
+import hashlib
 import html
 from collections.abc import Iterable, Mapping
 from email.message import EmailMessage
@@ -113,6 +114,14 @@ def build_group_message(key: GroupKey, decision: SendNow, *, console_base_url: s
         items=tuple(listed[:LISTED_ITEMS]),
         url=console_group_url(console_base_url, key),
     )
+
+
+def group_idempotency_key(key: GroupKey, sequence: int, channel: str, destination: str) -> str:
+    """One key per (group, message number, destination), at most 128 characters whatever the
+    group's fields hold; unique as long as the group's sequence is kept with its state."""
+    group = hashlib.sha256(key.key.encode()).hexdigest()[:16]
+    where = hashlib.sha256(f"{channel}\n{destination}".encode()).hexdigest()[:8]
+    return f"firstscan-group-{group}-{sequence}-{channel[:32]}-{where}"
 
 
 def console_group_url(console_base_url: str, key: GroupKey) -> str:

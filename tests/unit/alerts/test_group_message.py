@@ -16,6 +16,7 @@ from app.alerts.group_message import (
     build_group_email,
     build_group_message,
     build_group_slack_message,
+    group_idempotency_key,
 )
 from app.alerts.grouping import GroupItem, SendNow, build_group_key
 
@@ -214,3 +215,18 @@ def test_group_payload_holds_no_customer_contact_fields():
         "carrier",
         "tracking_number",
     }
+
+
+def test_group_idempotency_key_is_short_stable_and_distinct():
+    huge = build_group_key({"team": "t" * 5000, "rule": "late"}, ("team", "rule"))
+    keys = {
+        group_idempotency_key(KEY, 3, "webhook", "webhook:abc"),
+        group_idempotency_key(KEY, 4, "webhook", "webhook:abc"),
+        group_idempotency_key(KEY, 3, "webhook", "webhook:def"),
+        group_idempotency_key(KEY, 3, "email", "webhook:abc"),
+        group_idempotency_key(huge, 3, "webhook", "webhook:abc"),
+    }
+
+    assert len(keys) == 5
+    assert all(len(k) <= 128 for k in keys)
+    assert group_idempotency_key(KEY, 3, "webhook", "webhook:abc") in keys
