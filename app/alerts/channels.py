@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import Any
 
 import httpx
 from pydantic import SecretStr, ValidationError
@@ -20,6 +21,13 @@ from app.alerts.delivery import (
     Outcome,
     webhook_destination,
 )
+from app.alerts.group_message import (
+    GROUP_EVENT,
+    GroupMessage,
+    build_group_email,
+    build_group_slack_message,
+)
+from app.alerts.http_answers import ERROR_EXCERPT, classify_webhook_response
 from app.alerts.messages import (
     AlertMessage,
     CustomerNoticeMessage,
@@ -28,6 +36,7 @@ from app.alerts.messages import (
     build_slack_message,
     one_line,
 )
+from app.alerts.pagerduty import PagerDutyChannel
 from app.db import utcnow
 from app.settings import Settings
 from carriers.retry_after import parse_retry_after
@@ -39,36 +48,18 @@ __all__ = [
     "EmailRenderer",
     "NotificationView",
     "Outcome",
+    "PagerDutyChannel",
     "SmtpConfig",
     "UnconfiguredChannel",
     "WebhookChannel",
     "build_channels",
+    "build_webhook_body",
     "classify_webhook_response",
     "parse_retry_after",
     "render_alert_email",
     "render_customer_email",
     "webhook_destination",
 ]
-
-# 408 Request Timeout and 429 Too Many Requests are the 4xx answers that invite a retry.
-RETRYABLE_CLIENT_ERRORS = frozenset({408, 429})
-ERROR_EXCERPT = 200
-
-
-def classify_webhook_response(
-    status_code: int, retry_after: str | None, body: str, *, now: datetime
-) -> DeliveryResult:
-    """2xx delivered; 408, 429 and 5xx retry (honouring Retry-After); other codes are final."""
-    if 200 <= status_code < 300:
-        return DeliveryResult.delivered(status_code=status_code)
-    error = f"HTTP {status_code}: {one_line(body)[:ERROR_EXCERPT] or '(empty body)'}"
-    if status_code in RETRYABLE_CLIENT_ERRORS or status_code >= 500:
-        delay = parse_retry_after(retry_after, now=now)
-        return DeliveryResult.retry(error, status_code=status_code, retry_after=delay)
-    # Slack answers 400 invalid_payload, 403 action_prohibited, 404 channel_not_found and
-    # 410 channel_is_archived: sending the same body again cannot succeed. A redirect means the
-    # URL is wrong, and a POST is not replayed across one.
-    return DeliveryResult.permanent(error, status_code=status_code)
 
 
 def _scrub(text: str, url: str) -> str:
@@ -103,7 +94,7 @@ class WebhookChannel:
                 "(not among FIRSTSCAN_ALERT_WEBHOOK_URLS); not sent"
             )
         try:
-            body = build_slack_message(AlertMessage.from_payload(notification.payload))
+            body = build_webhook_body(notification)
         except ValidationError as exc:
             return DeliveryResult.permanent(f"invalid alert payload: {_summarize(exc)}")
         headers = {"Idempotency-Key": notification.idempotency_key}
@@ -173,8 +164,17 @@ class SmtpConfig:
 EmailRenderer = Callable[[NotificationView], EmailMessage]
 
 
+def build_webhook_body(notification: NotificationView) -> dict[str, Any]:
+    """Slack JSON for a "webhook" row: a group's message, or one alert's."""
+    if notification.event == GROUP_EVENT:
+        return build_group_slack_message(GroupMessage.from_payload(notification.payload))
+    return build_slack_message(AlertMessage.from_payload(notification.payload))
+
+
 def render_alert_email(notification: NotificationView) -> EmailMessage:
-    """The ops alert email for an "email" outbox row."""
+    """The ops email for an "email" outbox row: a group's message, or one alert's."""
+    if notification.event == GROUP_EVENT:
+        return build_group_email(GroupMessage.from_payload(notification.payload))
     return build_alert_email(AlertMessage.from_payload(notification.payload))
 
 
@@ -279,7 +279,8 @@ class UnconfiguredChannel:
 
 
 def build_channels(settings: Settings, http: httpx.AsyncClient) -> dict[str, Channel]:
-    """Every channel (ops webhooks and email, customer email), keyed by the outbox `channel`."""
+    """Every channel (ops webhooks and email, customer email, and PagerDuty when its routing key
+    is set), keyed by the outbox `channel`."""
     smtp = SmtpConfig.from_settings(settings)
     email: Channel = (
         EmailChannel(smtp) if smtp else UnconfiguredChannel("FIRSTSCAN_SMTP_HOST is not set")
@@ -289,8 +290,13 @@ def build_channels(settings: Settings, http: httpx.AsyncClient) -> dict[str, Cha
         if smtp
         else UnconfiguredChannel("FIRSTSCAN_SMTP_HOST is not set")
     )
-    return {
+    channels: dict[str, Channel] = {
         "webhook": WebhookChannel(http, settings.webhook_urls),
         "email": email,
         "customer_email": customer,
     }
+    if settings.pagerduty_routing_key is not None:
+        channels["pagerduty"] = PagerDutyChannel(
+            http, settings.pagerduty_routing_key, events_url=settings.pagerduty_events_url
+        )
+    return channels

@@ -32,6 +32,8 @@ from app.settings.overrides import (
 )
 
 ENV_PREFIX = "FIRSTSCAN_"
+# What alert notifications may be grouped by (app.alerts.grouping writes keys in this order).
+GROUP_FIELDS = ("team", "rule", "carrier", "severity")
 JSON_SETTINGS: dict[str, Callable[[str | None], object]] = {
     "alert_routes": parse_alert_routes,
     "rule_thresholds": parse_threshold_overrides,
@@ -129,6 +131,15 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     smtp_timeout_seconds: float = Field(default=20.0, gt=0)
     public_base_url: str = "http://127.0.0.1:8000"
+    # Grouped notifications, as Alertmanager: items sharing these fields share one message.
+    alert_group_by: Annotated[tuple[str, ...], NoDecode] = ("team", "rule")
+    alert_group_wait_seconds: float = Field(default=30.0, ge=0, le=3600)
+    alert_group_interval_seconds: float = Field(default=300.0, gt=0, le=24 * 3600)
+    alert_repeat_interval_seconds: float = Field(default=4 * 3600.0, gt=0, le=7 * 24 * 3600)
+    alert_critical_at_once: bool = False
+    # PagerDuty Events API v2: the integration key routes events to one PagerDuty service.
+    pagerduty_routing_key: SecretStr | None = None
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
 
     # Inbound carrier webhooks: HMAC-SHA256 shared secret; deliveries older than the window fail.
     webhook_secret: SecretStr | None = None
@@ -196,6 +207,19 @@ class Settings(BaseSettings):
             return JSON_SETTINGS[info.field_name or ""](value)
         return value
 
+    @field_validator("alert_group_by", mode="before")
+    @classmethod
+    def _group_by(cls, value: object) -> tuple[str, ...]:
+        names = value.split(",") if isinstance(value, str) else value
+        if not isinstance(names, list | tuple):
+            raise ValueError("must be a comma-separated list")
+        chosen = {str(name).strip() for name in names} - {""}
+        unknown = sorted(chosen - set(GROUP_FIELDS))
+        if unknown or not chosen:
+            got = ", ".join(unknown) if unknown else "nothing"
+            raise ValueError(f"choose among {', '.join(GROUP_FIELDS)} (got {got})")
+        return tuple(name for name in GROUP_FIELDS if name in chosen)
+
     @field_validator("alert_webhook_urls")
     @classmethod
     def _webhook_urls(cls, value: SecretStr | None) -> SecretStr | None:
@@ -207,7 +231,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "usps_base_url", "ups_base_url", "fedex_base_url", "dhl_base_url", "public_base_url"
+        "usps_base_url",
+        "ups_base_url",
+        "fedex_base_url",
+        "dhl_base_url",
+        "public_base_url",
+        "pagerduty_events_url",
     )
     @classmethod
     def _http_url(cls, value: str) -> str:

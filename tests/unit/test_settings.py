@@ -33,6 +33,15 @@ def test_plain_database_urls_get_their_async_driver(given, expected):
         ("FIRSTSCAN_TRACKING_NUMBER_REUSE_DAYS", "zero", "FIRSTSCAN_TRACKING_NUMBER_REUSE_DAYS:"),
         ("FIRSTSCAN_CARRIER_MODE", "production", "FIRSTSCAN_CARRIER_MODE:"),
         ("FIRSTSCAN_UPS_BASE_URL", "ftp://x", "FIRSTSCAN_UPS_BASE_URL: must start with http"),
+        (
+            "FIRSTSCAN_ALERT_GROUP_BY",
+            "team,postal_code",
+            "choose among team, rule, carrier, severity (got postal_code)",
+        ),
+        ("FIRSTSCAN_ALERT_GROUP_BY", " , ", "FIRSTSCAN_ALERT_GROUP_BY: choose among"),
+        ("FIRSTSCAN_ALERT_GROUP_INTERVAL_SECONDS", "0", "FIRSTSCAN_ALERT_GROUP_INTERVAL_SECONDS:"),
+        ("FIRSTSCAN_ALERT_GROUP_WAIT_SECONDS", "-1", "FIRSTSCAN_ALERT_GROUP_WAIT_SECONDS:"),
+        ("FIRSTSCAN_PAGERDUTY_EVENTS_URL", "events.pd", "FIRSTSCAN_PAGERDUTY_EVENTS_URL: must"),
     ],
 )
 def test_invalid_configuration_names_the_variable_in_one_line(
@@ -46,6 +55,24 @@ def test_invalid_configuration_names_the_variable_in_one_line(
     text = str(caught.value)
     assert message in text
     assert "\n" not in text
+
+
+def test_alert_group_by_is_a_comma_list_written_in_one_order(monkeypatch):
+    monkeypatch.setenv("FIRSTSCAN_ALERT_GROUP_BY", " carrier, team ,carrier")
+
+    assert load_settings().alert_group_by == ("team", "carrier")
+
+
+def test_alert_grouping_defaults_are_alertmanagers(monkeypatch):
+    settings = load_settings()
+
+    assert settings.alert_group_by == ("team", "rule")
+    assert settings.alert_group_wait_seconds == 30
+    assert settings.alert_group_interval_seconds == 300
+    assert settings.alert_repeat_interval_seconds == 4 * 3600
+    assert settings.alert_critical_at_once is False
+    assert settings.pagerduty_routing_key is None
+    assert settings.pagerduty_events_url == "https://events.pagerduty.com/v2/enqueue"
 
 
 def test_secrets_never_appear_in_the_settings_repr(monkeypatch):
