@@ -26,6 +26,7 @@ from app.settings.overrides import (
     AlertRoute,
     CarrierLimitOverrides,
     parse_alert_routes,
+    parse_summary_recipients,
     parse_calendar_overrides,
     parse_carrier_limits,
     parse_threshold_overrides,
@@ -36,6 +37,8 @@ ENV_PREFIX = "FIRSTSCAN_"
 GROUP_FIELDS = ("team", "rule", "carrier", "severity")
 JSON_SETTINGS: dict[str, Callable[[str | None], object]] = {
     "alert_routes": parse_alert_routes,
+    "escalation_routes": parse_alert_routes,
+    "daily_summary_to": parse_summary_recipients,
     "rule_thresholds": parse_threshold_overrides,
     "carrier_calendars": parse_calendar_overrides,
     "carrier_limits": parse_carrier_limits,
@@ -140,6 +143,18 @@ class Settings(BaseSettings):
     # PagerDuty Events API v2: the integration key routes events to one PagerDuty service.
     pagerduty_routing_key: SecretStr | None = None
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    # Which items page: "escalated" (a critical item nobody acknowledged in time) or "critical"
+    # (every critical item as soon as it opens).
+    pagerduty_pages: Literal["escalated", "critical"] = "escalated"
+    # An open critical item nobody acknowledged this long is re-notified and escalated.
+    escalate_after_minutes: float = Field(default=30.0, gt=0, le=7 * 24 * 60)
+    # Where escalated items go, first match wins (like FIRSTSCAN_ALERT_ROUTES); none: same team.
+    escalation_routes: Annotated[tuple[InstanceOf[AlertRoute], ...], NoDecode] = ()
+    # Opt-in daily summary email per team, {"ops": ["ops@example.com"]}, sent at this UTC hour.
+    daily_summary_to: Annotated[dict[str, tuple[str, ...]], NoDecode] = Field(
+        default_factory=dict
+    )
+    daily_summary_hour: int = Field(default=7, ge=0, le=23)
 
     # Inbound carrier webhooks: HMAC-SHA256 shared secret; deliveries older than the window fail.
     webhook_secret: SecretStr | None = None

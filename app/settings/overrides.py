@@ -65,6 +65,20 @@ def parse_alert_routes(text: str | None) -> tuple[AlertRoute, ...]:
     return tuple(routes)
 
 
+def parse_summary_recipients(text: str | None) -> dict[str, tuple[str, ...]]:
+    """FIRSTSCAN_DAILY_SUMMARY_TO: per team, the addresses its daily summary goes to."""
+    document = decode_json_setting(text, shape=dict, example='{"ops": ["ops@example.com"]}')
+    recipients: dict[str, tuple[str, ...]] = {}
+    for team, addresses in (document or {}).items():
+        if not isinstance(addresses, list) or not addresses:
+            raise ValueError(f"{team}: give a non-empty list of email addresses")
+        for address in addresses:
+            if not isinstance(address, str) or "@" not in address or "\n" in address:
+                raise ValueError(f"{team}: {address!r} is not an email address")
+        recipients[team] = tuple(a.strip() for a in addresses)
+    return recipients
+
+
 def parse_carrier_limits(text: str | None) -> CarrierLimitOverrides:
     """FIRSTSCAN_CARRIER_LIMITS: per carrier, the published limits it replaces."""
     document = decode_json_setting(text, shape=dict, example='{"dhl": {"per_day": 250}}')
