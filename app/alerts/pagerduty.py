@@ -157,6 +157,8 @@ class PagerDutyChannel:
             return DeliveryResult.retry(f"PagerDuty timed out ({type(exc).__name__})")
         except httpx.TransportError as exc:
             return DeliveryResult.retry(self._scrub(f"{type(exc).__name__}: {exc}"))
+        except httpx.InvalidURL:
+            return DeliveryResult.permanent("FIRSTSCAN_PAGERDUTY_EVENTS_URL is not a valid URL")
         return self._classify(response)
 
     def _classify(self, response: httpx.Response) -> DeliveryResult:

@@ -199,6 +199,15 @@ async def test_an_invalid_event_is_final_without_a_request(http, payload, where)
     assert where in (result.error or "")
 
 
+async def test_an_invalid_events_url_is_final(http):
+    broken = PagerDutyChannel(http, SecretStr(KEY), events_url="http://[::1")
+
+    result = await broken.send(notification(build_pagerduty_resolve(42)))
+
+    assert result.outcome is Outcome.PERMANENT
+    assert "FIRSTSCAN_PAGERDUTY_EVENTS_URL" in (result.error or "")
+
+
 def test_repr_never_shows_the_routing_key(http):
     assert KEY not in repr(channel(http))
 
