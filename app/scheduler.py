@@ -88,6 +88,7 @@ async def run_once(context: WorkerContext) -> None:
             break  # nothing was due any more (new hand-off legs are polled in the next round)
     await reconciliation_jobs.check_carrier_outages(context)
     await reconciliation_jobs.check_quarantine(context)
+    await alerts_jobs.notify_items(context)
     await alerts_jobs.dispatch_alerts(context)
 
 

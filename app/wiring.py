@@ -14,10 +14,13 @@ from functools import partial
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.alerts import opening
 from app.alerts.channels import build_channels
 from app.alerts.customer_notice import CustomerNoticePolicy
 from app.alerts.delivery import Channel
 from app.alerts.destinations import DestinationLimits
+from app.alerts.grouping import GroupingPolicy
+from app.alerts.notifier import NotifierPolicy
 from app.alerts.service import AlertPolicy
 from app.db import utcnow
 from app.kernel.calendar import BusinessCalendar
@@ -109,6 +112,24 @@ def build_alert_policy(settings: Settings, *, clock: Clock = utcnow) -> AlertPol
     )
 
 
+def build_notifier_policy(settings: Settings) -> NotifierPolicy:
+    """How work items are announced: grouping, escalation, PagerDuty, the daily summary."""
+    return NotifierPolicy(
+        destinations=tuple(
+            opening.notification_destinations(build_alert_policy(settings, clock=utcnow))
+        ),
+        console_base_url=settings.public_base_url,
+        grouping=GroupingPolicy.from_settings(settings),
+        group_by=settings.alert_group_by,
+        escalate_after=timedelta(minutes=settings.escalate_after_minutes),
+        escalation_routes=settings.escalation_routes,
+        pagerduty=settings.pagerduty_routing_key is not None,
+        pagerduty_pages=settings.pagerduty_pages,
+        summary_recipients=settings.daily_summary_to,
+        summary_hour=settings.daily_summary_hour,
+    )
+
+
 def build_reconciliation_config(
     settings: Settings, *, clock: Clock = utcnow
 ) -> ReconciliationConfig:
@@ -159,6 +180,7 @@ class WorkerContext:
     reconciliation: ReconciliationConfig
     channels: Mapping[str, Channel]
     destination_limits: Mapping[str, DestinationLimits]
+    notifier: NotifierPolicy
     worker_id: str
     clock: Clock
 
@@ -180,6 +202,7 @@ def build_worker_context(
         reconciliation=build_reconciliation_config(settings, clock=clock),
         channels=build_channels(settings, http),
         destination_limits=build_destination_limits(settings),
+        notifier=build_notifier_policy(settings),
         worker_id=build_worker_id(),
         clock=clock,
     )

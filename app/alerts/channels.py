@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr, ValidationError
 
+from app.alerts.daily_summary import SUMMARY_EVENT, build_summary_email
 from app.alerts.delivery import (
     Channel,
     DeliveryResult,
@@ -172,9 +173,12 @@ def build_webhook_body(notification: NotificationView) -> dict[str, Any]:
 
 
 def render_alert_email(notification: NotificationView) -> EmailMessage:
-    """The ops email for an "email" outbox row: a group's message, or one alert's."""
+    """The ops email for an "email" outbox row: a group's message, a team's daily summary, or
+    one alert's."""
     if notification.event == GROUP_EVENT:
         return build_group_email(GroupMessage.from_payload(notification.payload))
+    if notification.event == SUMMARY_EVENT:
+        return build_summary_email(notification.payload)
     return build_alert_email(AlertMessage.from_payload(notification.payload))
 
 

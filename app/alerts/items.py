@@ -346,3 +346,15 @@ async def acknowledge(
         order_id=item.order_id,
         detail={"rule": item.rule},
     )
+
+
+async def announce_again(session: AsyncSession, item_id: int | None, *, now: datetime) -> None:
+    """The item's group names it as new in its next message (its severity rose)."""
+    if item_id is None:
+        return
+    await session.execute(
+        update(WorkItem)
+        .where(WorkItem.id == item_id, WorkItem.status != AlertStatus.RESOLVED.value)
+        .values(announced_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )

@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 
 from app.alerts.dispatch import DispatchReport, dispatch_due_notifications
+from app.alerts.notifier import NotifyReport, notify
 from app.alerts.throttle import DestinationThrottle
 from app.wiring import ScheduledJob, WorkerContext
 
@@ -53,4 +54,25 @@ def _add(total: DispatchReport, report: DispatchReport) -> None:
     total.unchanged += report.unchanged
 
 
-JOBS = (ScheduledJob(dispatch_alerts, every_seconds=lambda s: s.dispatch_interval_seconds),)
+async def notify_items(context: WorkerContext) -> NotifyReport:
+    """Writes the grouped messages, escalations, pages and summaries that are due (the
+    dispatcher sends them)."""
+    async with context.sessionmaker() as session, session.begin():
+        report = await notify(session, now=context.clock(), policy=context.notifier)
+    if report.messages or report.escalated or report.pages or report.summaries:
+        logger.info(
+            "work items: %d grouped messages naming %d new items, %d escalated, "
+            "%d PagerDuty events, %d daily summaries",
+            report.messages,
+            report.announced,
+            report.escalated,
+            report.pages,
+            report.summaries,
+        )
+    return report
+
+
+JOBS = (
+    ScheduledJob(notify_items, every_seconds=lambda s: s.notify_interval_seconds),
+    ScheduledJob(dispatch_alerts, every_seconds=lambda s: s.dispatch_interval_seconds),
+)

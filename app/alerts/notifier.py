@@ -18,7 +18,7 @@ Every pass runs under one lock, so two workers never announce the same items twi
 from __future__ import annotations
 
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -189,7 +189,12 @@ async def _open_items_of_group(session: AsyncSession, key: GroupKey) -> list[Gro
 
 
 async def _write_group_message(
-    session: AsyncSession, key: GroupKey, decision: SendNow, *, now: datetime, policy: NotifierPolicy
+    session: AsyncSession,
+    key: GroupKey,
+    decision: SendNow,
+    *,
+    now: datetime,
+    policy: NotifierPolicy,
 ) -> None:
     """The message's outbox rows and its items' `announced_at`, in one transaction."""
     message = build_group_message(key, decision, console_base_url=policy.console_base_url)
@@ -202,9 +207,7 @@ async def _write_group_message(
             "event": GROUP_EVENT,
             "channel": channel,
             "destination": destination,
-            "idempotency_key": group_idempotency_key(
-                key, decision.sequence, channel, destination
-            ),
+            "idempotency_key": group_idempotency_key(key, decision.sequence, channel, destination),
             "payload": payload,
             "status": "pending",
             "attempts": 0,

@@ -13,9 +13,10 @@ An alert opens for a finding when all four conditions hold:
    since (`closed_by_a_person_without_news`).
 
 It writes, in the caller's transaction: the alert (`alert_content` and `opened_state`), its
-audit entry (`opened_audit`), one outbox message per destination (`message_row`, whose payload
-is `message_content` with the `opening_fields`), and the customer's notice for the problems a
-customer hears of (`customer_notice.py`).
+audit entry (`opened_audit`), its work item (`app.alerts.items.attach`: joined or founded, by the
+precedence table), and the customer's notice for the problems a customer hears of
+(`customer_notice.py`). Ops hear of the item, not the alert: the notifier groups new items into
+messages (`app.alerts.notifier`).
 
 Each definition is written once against `Terms`: `PYTHON` evaluates it on values (the per-order
 path, `service.py`); `SQL` builds the same definition as column expressions (the set-based
@@ -26,16 +27,13 @@ quarantine's hold) is added here once, and both paths take it from here.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, String, Text, and_, case, cast, func, literal, or_
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy import String, and_, case, cast, func, literal, or_
 
 from app.alerts.customer_notice import CustomerNoticePolicy
 from app.alerts.delivery import webhook_destination
@@ -45,10 +43,7 @@ from app.db import UTCDateTime
 from app.kernel.findings import Finding
 from app.kernel.freshness import polled_since
 from app.settings.overrides import AlertRoute
-from carriers.types import carrier_name
 
-# The outbox event of a newly opened alert; part of its messages' idempotency keys.
-OPENED_EVENT = "opened"
 OPENED_ACTION = "alert.opened"
 ACTOR = "firstscan"
 
@@ -98,9 +93,7 @@ class Terms(Protocol):
 
     def constant(self, value: object) -> Any: ...
     def text(self, value: Any) -> Any: ...
-    def concat(self, *parts: Any) -> Any: ...
     def json_object(self, fields: Mapping[str, Any]) -> Any: ...
-    def json_with(self, fields: Mapping[str, Any], document: Any) -> Any: ...
     def all_of(self, *conditions: Any) -> Any: ...
     def any_of(self, *conditions: Any) -> Any: ...
     def is_null(self, value: Any) -> Any: ...
@@ -120,14 +113,8 @@ class _PythonTerms:
     def text(self, value: Any) -> Any:
         return str(value)
 
-    def concat(self, *parts: Any) -> Any:
-        return "".join(parts)
-
     def json_object(self, fields: Mapping[str, Any]) -> Any:
         return dict(fields)
-
-    def json_with(self, fields: Mapping[str, Any], document: Any) -> Any:
-        return {**document, **fields}
 
     def all_of(self, *conditions: Any) -> Any:
         return all(conditions)
@@ -160,17 +147,8 @@ class _SqlTerms:
     def text(self, value: Any) -> Any:
         return cast(value, String)
 
-    def concat(self, *parts: Any) -> Any:
-        return functools.reduce(operator.add, [_sql(part) for part in parts])
-
     def json_object(self, fields: Mapping[str, Any]) -> Any:
         return func.json_build_object(*[x for item in fields.items() for x in item])
-
-    def json_with(self, fields: Mapping[str, Any], document: Any) -> Any:
-        # Spliced as JSON text: a round trip through jsonb cost a midnight dearly (BENCHMARKS.md);
-        # the cast to json still checks the result. `document` is never an empty object.
-        head = func.rtrim(cast(self.json_object(fields), Text), "}")
-        return cast(head + literal(", ") + func.substr(cast(document, Text), 2), JSON)
 
     def all_of(self, *conditions: Any) -> Any:
         return and_(*conditions)
@@ -192,10 +170,6 @@ class _SqlTerms:
 
     def choose(self, condition: Any, then: Any, otherwise: Any) -> Any:
         return case((condition, then), else_=otherwise)
-
-
-def _sql(part: Any) -> ColumnElement[Any]:
-    return literal(part) if isinstance(part, str) else part
 
 
 PYTHON: Terms = _PythonTerms()
@@ -311,77 +285,8 @@ def opened_audit(
     }
 
 
-def message_content(
-    content: Mapping[str, Any], *, event: str, order_number: str | None
-) -> dict[str, object]:
-    """The message body every channel renders but for what only opening decides (id, link,
-    time): plain data, no secrets. `content` holds the alert's columns."""
-    carrier = carrier_name(content["carrier"]) if content["carrier"] else None
-    subject = order_number or carrier or "firstscan"
-    severity, rule = content["severity"], content["rule"]
-    return {
-        "event": event,
-        "rule": rule,
-        "severity": severity,
-        "title": f"[{severity}] {rule.replace('_', ' ')}: {subject}",
-        "explanation": content["explanation"],
-        "recommended_action": content["recommended_action"],
-        "order_number": order_number,
-        "carrier": content["carrier"],
-        "carrier_name": carrier,
-        "tracking_number": content["tracking_number"],
-        "team": content["team"],
-    }
-
-
-def opening_fields(
-    t: Terms, *, alert_id: Any, opened_at: datetime, policy: AlertPolicy
-) -> dict[str, Any]:
-    """What a message says that only opening decides: the alert's id, its link, its time."""
-    return {
-        "alert_id": alert_id,
-        "url": t.concat(f"{policy.console_base_url.rstrip('/')}/console/alerts/", t.text(alert_id)),
-        "opened_at": t.constant(opened_at.isoformat()),
-    }
-
-
 def notification_destinations(policy: AlertPolicy) -> list[tuple[str, str]]:
     """(channel, destination) of every ops message, webhooks by hash, never by URL."""
     return [("webhook", webhook_destination(url)) for url in policy.webhook_urls] + [
         ("email", address) for address in policy.email_recipients
     ]
-
-
-def idempotency_key(t: Terms, *, alert_id: Any, event: str, channel: str, destination: str) -> Any:
-    """The same key on every attempt of one message, so a receiver can drop a repeat."""
-    digest = hashlib.sha256(destination.encode()).hexdigest()[:12]
-    return t.concat("firstscan-alert-", t.text(alert_id), f"-{event}-{channel}-{digest}")
-
-
-def message_row(
-    t: Terms,
-    *,
-    alert_id: Any,
-    event: str,
-    channel: str,
-    destination: str,
-    payload: Any,
-    now: datetime,
-) -> dict[str, Any]:
-    """One outbox row: a message to one destination about one alert event."""
-    at = t.constant(now)
-    return {
-        "alert_id": alert_id,
-        "event": t.constant(event),
-        "channel": t.constant(channel),
-        "destination": t.constant(destination),
-        "idempotency_key": idempotency_key(
-            t, alert_id=alert_id, event=event, channel=channel, destination=destination
-        ),
-        "payload": payload,
-        "status": t.constant("pending"),
-        "attempts": t.constant(0),
-        "rate_limited_attempts": t.constant(0),
-        "next_attempt_at": at,
-        "created_at": at,
-    }

@@ -4,9 +4,9 @@ Every business-day deadline falls at 00:00, so one midnight makes tens of thousa
 at once (BENCHMARKS.md, section 1), and judging each of them again then takes minutes. But the
 rules already know, whenever they judge an order, which findings will open at its next deadline if
 nothing changes (`rules.upcoming_findings`). The sweep stores those as `PlannedAlert` rows; at the
-deadline `open_due_plans` opens them, with their audit and outbox rows, in one transaction of a few
-set-based statements. The order stays due, so the ordinary sweep still judges it afterwards (fresh
-wording, closing what went away, the next plan); no alert waits for it.
+deadline `open_due_plans` opens them, with their audit rows and work items, in one transaction
+of a few set-based statements. The order stays due, so the ordinary sweep still judges it
+afterwards (fresh wording, closing what went away, the next plan); no alert waits for it.
 
 A plan opens only while it still holds, checked in SQL with the conditions `app.alerts.opening`
 defines for every opening (no news, fresh enough, nothing open, no person's closure), and only
@@ -26,7 +26,6 @@ from typing import Any
 
 from sqlalchemy import Table, delete, exists, func, insert, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import Exists
@@ -34,8 +33,8 @@ from sqlalchemy.sql.selectable import Exists
 from app import metrics
 from app.alerts import items, opening, service
 from app.alerts.customer_notice import NOTICE_PROBLEMS, enqueue_customer_notice
-from app.alerts.models import Alert, AlertNotification, PlannedAlert
-from app.alerts.opening import OPENED_EVENT, SQL, AlertPolicy, FindingSubject
+from app.alerts.models import Alert, PlannedAlert
+from app.alerts.opening import SQL, AlertPolicy, FindingSubject
 from app.audit.models import AuditEntry
 from app.db import lock_for_update
 from app.kernel.findings import Finding
@@ -52,7 +51,6 @@ WHOLE: Part = (0, 1)
 _plans = typing.cast(Table, PlannedAlert.__table__)
 _alerts = typing.cast(Table, Alert.__table__)
 _audit = typing.cast(Table, AuditEntry.__table__)
-_outbox = typing.cast(Table, AlertNotification.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +103,6 @@ def _plan_row(plan: Plan, policy: AlertPolicy) -> dict[str, Any]:
         **content,
         "due_at": plan.due_at,
         "fresh_since": plan.fresh_since,
-        # The ops message as it will be sent, but for what only opening decides.
-        "message": opening.message_content(
-            content, event=OPENED_EVENT, order_number=subject.order_number
-        ),
     }
 
 
@@ -120,7 +114,7 @@ async def open_due_plans(
     part: Part = WHOLE,
     left_to_judging: frozenset[str] = frozenset(),
 ) -> list[OpenedAlert]:
-    """Opens every plan that is due and still holds, with audit and outbox rows, in the caller's
+    """Opens every plan that is due and still holds, with audit rows and items, in the caller's
     transaction; plans of the `left_to_judging` rules wait for the order's own judgement. Plans
     stay until the order is judged again (the sweep does that next, and replaces them);
     meanwhile the open alert keeps a plan from opening twice."""
@@ -241,7 +235,7 @@ async def _open_in_one_statement(
     stmt = select(
         select(func.count()).select_from(chosen).scalar_subquery(),
         *[func.array_agg(opened.c[name]) for name in (*_RETURNED, *_RETURNED_WORDING)],
-    ).add_cte(audited, *_queued_messages(chosen, now=now, policy=policy))
+    ).add_cte(audited)
     # A midnight's plans are tens of megabytes of rows to sort and keep; the default 4 MB spills
     # them to disk.
     await session.execute(text("SET LOCAL work_mem = '256MB'"))
@@ -265,8 +259,7 @@ def _opened_alerts(chosen: Any, *, now: datetime) -> Any:
             ),
         )
         # Any other writer (the per-order path) that opened the same alert in the meantime
-        # makes this one skip it; that skipped alert's outbox rows then fail their foreign key
-        # (or, with no destinations, the counts differ) and the opening rolls back.
+        # makes this one skip it; the counts then differ and the opening rolls back.
         .on_conflict_do_nothing(
             index_elements=["subject_key", "rule"], index_where=text("status != 'resolved'")
         )
@@ -278,13 +271,7 @@ def _opened_alerts(chosen: Any, *, now: datetime) -> Any:
 async def _run_opening(
     session: AsyncSession, stmt: Select[Any], *, now: datetime
 ) -> list[OpenedAlert]:
-    try:
-        chosen_count, *columns = (await session.execute(stmt)).one()
-    except IntegrityError as error:
-        # The outbox rows of a skipped alert name an id that was never inserted.
-        if _violated_constraint(error) == _OUTBOX_ALERT_FOREIGN_KEY:
-            raise OpeningRaced("a planned alert was opened by another writer meanwhile") from error
-        raise
+    chosen_count, *columns = (await session.execute(stmt)).one()
     rows = [
         dict(zip((*_RETURNED, *_RETURNED_WORDING), values, strict=True))
         for values in zip(*[column or [] for column in columns], strict=True)
@@ -313,37 +300,6 @@ def _as_finding(row: dict[str, Any], now: datetime) -> items.Finding:
             "next_step": row["recommended_action"],
         },
     )
-
-
-def _queued_messages(chosen: Any, *, now: datetime, policy: AlertPolicy) -> list[Any]:
-    """One insert per destination: each chosen plan's message with the opening's fields."""
-    fields = opening.opening_fields(SQL, alert_id=chosen.c.alert_id, opened_at=now, policy=policy)
-    payload = SQL.json_with(fields, chosen.c.message)
-    queued = []
-    for index, (channel, destination) in enumerate(opening.notification_destinations(policy)):
-        row = opening.message_row(
-            SQL,
-            alert_id=chosen.c.alert_id,
-            event=OPENED_EVENT,
-            channel=channel,
-            destination=destination,
-            payload=payload,
-            now=now,
-        )
-        values = select(*row.values())
-        queued.append(insert(_outbox).from_select(list(row), values).cte(f"queued_{index}"))
-    return queued
-
-
-# Named by the metadata's naming convention, as in the migration that made it.
-_OUTBOX_ALERT_FOREIGN_KEY = next(
-    key.constraint.name for key in _outbox.c.alert_id.foreign_keys if key.constraint is not None
-)
-
-
-def _violated_constraint(error: IntegrityError) -> str | None:
-    diagnostics = getattr(error.orig, "diag", None)
-    return getattr(diagnostics, "constraint_name", None)
 
 
 async def _open_one_by_one(

@@ -15,15 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import metrics
 from app.alerts import items, opening, repository
 from app.alerts.customer_notice import enqueue_customer_notice
-from app.alerts.models import Alert, AlertNotification
-from app.alerts.opening import OPENED_EVENT, PYTHON, AlertPolicy, FindingSubject, subject_key
+from app.alerts.models import Alert
+from app.alerts.opening import PYTHON, AlertPolicy, FindingSubject, subject_key
 from app.alerts.schemas import AlertStatus, Outcome
 from app.audit import repository as audit_repository
 from app.errors import Conflict
 from app.kernel.findings import Finding
 
 # Importers of these names from here predate `app.alerts.opening`.
-__all__ = ["AlertPolicy", "FindingSubject", "idempotency_key", "subject_key"]
+__all__ = ["AlertPolicy", "FindingSubject", "subject_key"]
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 Keyed = tuple[str, Finding, FindingSubject]
@@ -193,9 +193,6 @@ async def announce_opened(
         ),
     )
     metrics.ALERTS_OPENED.labels(alert.rule).inc()
-    enqueue_notifications(
-        session, alert=alert, event=OPENED_EVENT, order_number=order_number, policy=policy, now=now
-    )
     if policy.customer_notice is not None:
         await enqueue_customer_notice(session, alert=alert, policy=policy.customer_notice, now=now)
 
@@ -212,71 +209,9 @@ async def refresh_alert(
         alert.severity = new
         alert.updated_at = now
         await _audit(session, alert, "alert.escalated", "firstscan", {"from": old, "to": new})
+        # Ops hear of it again: its item's group names it as new in its next message.
         await items.after_findings_changed(session, alert.item_id, now=now, closed_by=None)
-        order_number = await repository.find_order_number(session, alert.order_id)
-        enqueue_notifications(
-            session,
-            alert=alert,
-            event=f"escalated-{new}",
-            order_number=order_number,
-            policy=policy,
-            now=now,
-        )
-
-
-def build_notification_payload(
-    alert: Alert, *, event: str, order_number: str | None, policy: AlertPolicy
-) -> dict[str, object]:
-    """The message body every channel renders: plain data, no secrets."""
-    content = {column: getattr(alert, column) for column in opening.ALERT_CONTENT_COLUMNS}
-    fields = opening.opening_fields(
-        PYTHON, alert_id=alert.id, opened_at=alert.opened_at, policy=policy
-    )
-    return dict(
-        PYTHON.json_with(
-            fields, opening.message_content(content, event=event, order_number=order_number)
-        )
-    )
-
-
-def idempotency_key(alert_id: int | str, event: str, channel: str, destination: str) -> str:
-    """The same key on every attempt of one message, so a receiver can drop a repeat."""
-    return str(
-        opening.idempotency_key(
-            PYTHON, alert_id=alert_id, event=event, channel=channel, destination=destination
-        )
-    )
-
-
-def enqueue_notifications(
-    session: AsyncSession,
-    *,
-    alert: Alert,
-    event: str,
-    order_number: str | None,
-    policy: AlertPolicy,
-    now: datetime,
-) -> list[AlertNotification]:
-    """Writes one outbox row per destination in the caller's transaction."""
-    payload = build_notification_payload(
-        alert, event=event, order_number=order_number, policy=policy
-    )
-    rows = [
-        AlertNotification(
-            **opening.message_row(
-                PYTHON,
-                alert_id=alert.id,
-                event=event,
-                channel=channel,
-                destination=destination,
-                payload=payload,
-                now=now,
-            )
-        )
-        for channel, destination in opening.notification_destinations(policy)
-    ]
-    session.add_all(rows)
-    return rows
+        await items.announce_again(session, alert.item_id, now=now)
 
 
 async def acknowledge(session: AsyncSession, *, alert_id: int, actor: str, now: datetime) -> Alert:

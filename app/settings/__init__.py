@@ -26,9 +26,9 @@ from app.settings.overrides import (
     AlertRoute,
     CarrierLimitOverrides,
     parse_alert_routes,
-    parse_summary_recipients,
     parse_calendar_overrides,
     parse_carrier_limits,
+    parse_summary_recipients,
     parse_threshold_overrides,
 )
 
@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     lease_seconds: int = Field(default=120, ge=10)
     reconcile_interval_seconds: float = Field(default=5.0, gt=0)
     dispatch_interval_seconds: float = Field(default=10.0, gt=0)
+    # How often a worker turns open work items into grouped messages (and escalates, pages).
+    notify_interval_seconds: float = Field(default=5.0, gt=0)
     # Per webhook destination, shared by every worker. A Slack incoming webhook takes about one
     # message a second with short bursts; a burst of 2 leaves room for a send that arrives late.
     webhook_rate_per_second: float = Field(default=1.0, gt=0, le=1000)
@@ -151,9 +153,7 @@ class Settings(BaseSettings):
     # Where escalated items go, first match wins (like FIRSTSCAN_ALERT_ROUTES); none: same team.
     escalation_routes: Annotated[tuple[InstanceOf[AlertRoute], ...], NoDecode] = ()
     # Opt-in daily summary email per team, {"ops": ["ops@example.com"]}, sent at this UTC hour.
-    daily_summary_to: Annotated[dict[str, tuple[str, ...]], NoDecode] = Field(
-        default_factory=dict
-    )
+    daily_summary_to: Annotated[dict[str, tuple[str, ...]], NoDecode] = Field(default_factory=dict)
     daily_summary_hour: int = Field(default=7, ge=0, le=23)
 
     # Inbound carrier webhooks: HMAC-SHA256 shared secret; deliveries older than the window fail.

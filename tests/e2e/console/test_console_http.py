@@ -247,17 +247,17 @@ async def test_ops_acknowledge_resolve_and_assign_and_each_lands_in_the_audit_lo
     assert resolved.headers["location"].endswith(f"?done=resolved#alert-{alert.id}")
     assert "problem=conflict" in again.headers["location"]
     actions = (
-        (
-            await session.execute(
-                select(AuditEntry.action)
-                .where(AuditEntry.order_id == order_id)
-                .order_by(AuditEntry.id)
-            )
+        await session.execute(
+            select(AuditEntry.entity_type, AuditEntry.action)
+            .where(AuditEntry.order_id == order_id)
+            .order_by(AuditEntry.id)
         )
-        .scalars()
-        .all()
-    )
-    assert actions[-3:] == ["alert.assigned", "alert.acknowledged", "alert.resolved"]
+    ).all()
+    by_alert = [action for kind, action in actions if kind == "alert"]
+    assert by_alert[-3:] == ["alert.assigned", "alert.acknowledged", "alert.resolved"]
+    # Its work item follows: acknowledged with it, closed when its last finding was resolved.
+    by_item = [action for kind, action in actions if kind == "item"]
+    assert by_item[-2:] == ["item.acknowledged", "item.resolved"]
     stored = (await session.execute(select(Alert).where(Alert.id == alert.id))).scalar_one()
     await session.refresh(stored)
     assert (stored.status, stored.outcome, stored.team) == ("resolved", "reshipped", "claims")

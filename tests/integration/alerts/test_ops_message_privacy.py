@@ -4,15 +4,14 @@ postal code: checked on the payloads the sweep writes and on what each channel b
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
-from sqlalchemy import select
-
-from app.alerts.messages import AlertMessage, build_alert_email, build_slack_message
-from app.alerts.models import AlertNotification
+from app.alerts.group_message import GroupMessage, build_group_email, build_group_slack_message
 from app.reconciliation import service
 from tests.integration.reconciliation.test_reconcile_orders import (
     AFTER_DEADLINE,
     CONFIG,
+    announce,
     usps_label_only_order,
 )
 
@@ -30,14 +29,15 @@ async def test_ops_messages_carry_neither_the_customers_email_nor_postal_code(se
 
     await service.reconcile_orders(session, order_ids=[order_id], now=AFTER_DEADLINE, config=CONFIG)
 
-    rows = (await session.execute(select(AlertNotification))).scalars().all()
+    rows = await announce(session, now=AFTER_DEADLINE + timedelta(minutes=1))
     assert sorted(row.channel for row in rows) == ["email", "webhook"]  # both ops channels
     for row in rows:
-        message = AlertMessage.from_payload(row.payload)
+        message = GroupMessage.from_payload(row.payload)
+        assert len(message.items) == 1  # the order, named by its number
         built = [
             json.dumps(row.payload),
-            json.dumps(build_slack_message(message)),
-            build_alert_email(message).as_string(),
+            json.dumps(build_group_slack_message(message)),
+            build_group_email(message).as_string(),
         ]
         for text in built:
             assert EMAIL.lower() not in text.lower()

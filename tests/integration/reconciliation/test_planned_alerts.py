@@ -1,5 +1,5 @@
 """The midnight path: alerts the rules planned for a deadline open set-based when it passes, with
-the same audit and outbox rows as the per-order path, and never where the per-order path would
+the same audit rows and work items as the per-order path, and never where the per-order path would
 open nothing (news, stale legs, an alert already open, a person's closure)."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import delete, func, select
 
-from app.alerts.models import Alert, AlertNotification, PlannedAlert
+from app.alerts.models import Alert, AlertNotification, PlannedAlert, WorkItem
 from app.alerts.planned import PLAN_WINDOW, OpeningRaced
-from app.alerts.service import AlertPolicy, idempotency_key
+from app.alerts.service import AlertPolicy
 from app.audit.models import AuditEntry
 from app.reconciliation import service, sweep
 from app.reconciliation.service import ReconciliationConfig
@@ -63,11 +63,9 @@ async def test_judging_an_order_plans_what_opens_at_its_next_deadline(session):
     # The staleness guard as of the deadline: label_created legs are polled every 6 h.
     assert DEADLINE - timedelta(days=1) < plan.fresh_since < DEADLINE - timedelta(hours=12)
     assert plan.team == "ops"
-    assert "alert_id" not in plan.message
-    assert plan.message["rule"] == "never_inducted"
 
 
-async def test_at_the_deadline_the_planned_alert_opens_with_its_audit_and_messages(session):
+async def test_at_the_deadline_the_planned_alert_opens_with_its_audit_and_work_item(session):
     order_id, leg = await label_judged_before_the_deadline(session)
     leg.last_successful_poll_at = DEADLINE - timedelta(hours=1)
     await session.flush()
@@ -92,22 +90,20 @@ async def test_at_the_deadline_the_planned_alert_opens_with_its_audit_and_messag
     (audit,) = [a for a in await rows(session, AuditEntry) if a.action == "alert.opened"]
     assert (audit.entity_id, audit.order_id, audit.actor) == (str(alert.id), order_id, "firstscan")
     assert audit.detail == {"rule": "never_inducted", "severity": "critical"}
-    messages = await rows(session, AlertNotification)
-    assert sorted((m.channel, m.status, m.attempts) for m in messages) == [
-        ("email", "pending", 0),
-        ("webhook", "pending", 0),
-    ]
-    for message in messages:
-        assert message.idempotency_key == idempotency_key(
-            alert.id, "opened", message.channel, message.destination
-        )
-        assert message.next_attempt_at == JUST_AFTER
-        assert message.payload["alert_id"] == alert.id
-        assert message.payload["url"] == f"http://127.0.0.1:8000/console/alerts/{alert.id}"
-        assert message.payload["opened_at"] == JUST_AFTER.isoformat()
-        assert message.payload["explanation"] == alert.explanation
-        assert message.payload["title"].startswith("[critical] never inducted: ")
-        assert "secret" not in str(message.payload) + message.destination
+    (item,) = await rows(session, WorkItem)
+    assert alert.item_id == item.id
+    assert (item.rule, item.severity, item.status, item.team, item.order_id) == (
+        "never_inducted",
+        "critical",
+        "open",
+        "ops",
+        order_id,
+    )
+    assert (item.headline, item.next_step) == (alert.explanation, alert.recommended_action)
+    assert item.opened_at == JUST_AFTER
+    assert item.announced_at is None
+    # Ops hear of the item in its group's message (app.alerts.notifier), not of the alert.
+    assert await rows(session, AlertNotification) == []
     # The plan stays until the order is judged again; the open alert keeps it from reopening.
     assert await service.open_planned_alerts(session, now=JUST_AFTER, config=CONFIG) == []
 
@@ -128,7 +124,7 @@ async def test_the_sweep_after_the_planned_opening_refreshes_and_sends_nothing_t
     (alert,) = await rows(session, Alert)
     assert alert.status == "open"
     assert alert.last_seen_at == JUST_AFTER + timedelta(seconds=5)
-    assert len(await rows(session, AlertNotification)) == 2
+    assert len(await rows(session, WorkItem)) == 1
     opened = [a for a in await rows(session, AuditEntry) if a.action == "alert.opened"]
     assert len(opened) == 1
     # Judging the order replaced its plan with the next deadline's.
@@ -158,8 +154,11 @@ async def test_the_same_deadline_opens_the_same_alert_on_either_path(session):
 
     assert without_number(planned) == without_number(direct)
     assert set(planned.evidence) == set(direct.evidence)
-    messages = {(m.alert_id, m.channel): m.payload for m in await rows(session, AlertNotification)}
-    assert set(messages[(planned.id, "webhook")]) == set(messages[(direct.id, "webhook")])
+    items = {i.id: i for i in await rows(session, WorkItem)}
+    item_fields = ("rule", "severity", "status", "team", "carrier", "opened_at")
+    assert [getattr(items[planned.item_id], f) for f in item_fields] == [
+        getattr(items[direct.item_id], f) for f in item_fields
+    ]
 
 
 async def test_news_before_the_deadline_cancels_the_plan(session):
@@ -191,7 +190,7 @@ async def test_an_alert_already_open_for_the_same_problem_is_not_doubled(session
 
     assert await service.open_planned_alerts(session, now=JUST_AFTER, config=CONFIG) == []
     assert len(await rows(session, Alert)) == 1
-    assert len(await rows(session, AlertNotification)) == 2
+    assert len(await rows(session, WorkItem)) == 1
 
 
 async def label_plan_again(session, order_id: int) -> None:
@@ -326,8 +325,8 @@ async def test_two_workers_opening_the_same_plans_at_once_open_each_alert_once(
         assert sorted(a.order_id for a in alerts) == sorted(order_ids)
         audits = [a for a in await rows(session, AuditEntry) if a.action == "alert.opened"]
         assert len(audits) == 20
-        keys = [m.idempotency_key for m in await rows(session, AlertNotification)]
-        assert len(keys) == len(set(keys)) == 40
+        items = [a.item_id for a in alerts]
+        assert len(set(items)) == len(await rows(session, WorkItem)) == 20
 
 
 async def test_the_worker_job_opens_a_midnight_of_plans_on_parallel_connections(
@@ -355,8 +354,8 @@ async def test_the_worker_job_opens_a_midnight_of_plans_on_parallel_connections(
     async with committing_sessionmaker() as session:
         alerts = await rows(session, Alert)
         assert len({a.subject_key for a in alerts}) == len(alerts) == 30
-        messages = await rows(session, AlertNotification)
-        assert sorted(m.alert_id for m in messages) == sorted(a.id for a in alerts)
+        items = {i.id for i in await rows(session, WorkItem)}
+        assert sorted(a.item_id for a in alerts) == sorted(items)
 
 
 @pytest.mark.parametrize(
@@ -365,7 +364,7 @@ async def test_the_worker_job_opens_a_midnight_of_plans_on_parallel_connections(
 @pytest.mark.parametrize(
     "config",
     [CONFIG, ReconciliationConfig(policy=AlertPolicy())],
-    ids=["with messages", "no destinations"],
+    ids=["with destinations", "no destinations"],
 )
 async def test_an_alert_another_writer_opens_meanwhile_rolls_the_opening_back(
     committing_sessionmaker, config
@@ -402,5 +401,5 @@ async def test_an_alert_another_writer_opens_meanwhile_rolls_the_opening_back(
         assert alert.order_id == first_id
         opened = [a for a in await rows(session, AuditEntry) if a.action == "alert.opened"]
         assert [a.entity_id for a in opened] == [str(alert.id)]
-        messages = {m.alert_id for m in await rows(session, AlertNotification)}
-        assert messages == ({alert.id} if config is CONFIG else set())
+        (item,) = await rows(session, WorkItem)  # the other writer's alert's, and no other
+        assert alert.item_id == item.id

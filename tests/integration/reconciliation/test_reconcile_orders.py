@@ -5,7 +5,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from app.alerts.delivery import webhook_destination
+from app.alerts.grouping import GroupingPolicy
 from app.alerts.models import Alert, AlertNotification
+from app.alerts.notifier import NotifierPolicy, notify
+from app.alerts.opening import notification_destinations
 from app.alerts.service import AlertPolicy
 from app.audit.models import AuditEntry
 from app.reconciliation import service, sweep
@@ -39,6 +42,19 @@ async def usps_label_only_order(session, *, polled_at: datetime, **order):
     return order_id, leg
 
 
+NOTIFIER = NotifierPolicy(
+    destinations=tuple(notification_destinations(CONFIG.policy)),
+    grouping=GroupingPolicy(group_wait=timedelta(seconds=30)),
+    escalate_after=timedelta(days=1),  # escalation has tests of its own
+)
+
+
+async def announce(session, *, now: datetime) -> list[AlertNotification]:
+    """A notifier pass (grouped ops messages) at `now`; every outbox row so far."""
+    await notify(session, now=now, policy=NOTIFIER)
+    return list((await session.execute(select(AlertNotification))).scalars())
+
+
 async def alerts(session) -> list[Alert]:
     return list((await session.execute(select(Alert).order_by(Alert.id))).scalars())
 
@@ -56,7 +72,11 @@ async def test_a_label_never_scanned_opens_one_never_inducted_alert_with_its_out
         "ops",
     )
     assert "USPS" in alert.explanation
-    notifications = (await session.execute(select(AlertNotification))).scalars().all()
+    assert await announce(session, now=AFTER_DEADLINE + timedelta(seconds=29)) == []
+    notifications = await announce(session, now=AFTER_DEADLINE + timedelta(seconds=30))
+    assert {(n.event, n.group_key) for n in notifications} == {
+        ("group", "team=ops&rule=never_inducted")
+    }
     assert sorted((n.channel, n.destination) for n in notifications) == [
         ("email", "ops@example.test"),
         ("webhook", webhook_destination("https://hooks.example.test/T000/B000/secret")),
@@ -69,13 +89,14 @@ async def test_a_label_never_scanned_opens_one_never_inducted_alert_with_its_out
 async def test_a_repeat_finding_refreshes_the_open_alert_without_new_messages(session):
     order_id, _ = await usps_label_only_order(session, polled_at=AFTER_DEADLINE)
     await service.reconcile_orders(session, order_ids=[order_id], now=AFTER_DEADLINE, config=CONFIG)
-    later = AFTER_DEADLINE + timedelta(hours=6)
+    assert len(await announce(session, now=AFTER_DEADLINE + timedelta(minutes=1))) == 2
+    later = AFTER_DEADLINE + timedelta(hours=3)
 
     await service.reconcile_orders(session, order_ids=[order_id], now=later, config=CONFIG)
 
     (alert,) = await alerts(session)
     assert alert.last_seen_at == later
-    assert len((await session.execute(select(AlertNotification))).scalars().all()) == 2
+    assert len(await announce(session, now=later)) == 2, "nothing new, no repeat yet"
 
 
 async def test_an_acceptance_scan_auto_resolves_the_alert_with_the_reason(session):
@@ -200,4 +221,4 @@ async def test_bulk_opening_falls_back_when_another_worker_opened_the_same_alert
     assert second is not None
     assert second.id == first.id
     assert len(await alerts(session)) == 1
-    assert len((await session.execute(select(AlertNotification))).scalars().all()) == 2
+    assert len(await announce(session, now=LABEL_AT + timedelta(minutes=1))) == 2
