@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test install dev lint typecheck fuzz screenshots bench-sweep bench-refresh bench-calls \
-	bench-loop-lag bench-backlog bench-ingest bench-soak mock-carriers clean
+	bench-loop-lag bench-backlog bench-ingest bench-soak bench-storm mock-carriers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,9 @@ screenshots: dev
 # default postgresql://postgres@127.0.0.1:5432; each makes and drops its own databases.
 bench-sweep: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.sweep $(BENCH_ARGS)
+
+bench-storm: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.storm $(BENCH_ARGS)
 
 bench-refresh: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.refresh $(BENCH_ARGS)

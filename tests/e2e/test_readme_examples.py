@@ -104,7 +104,7 @@ async def test_every_curl_example_in_the_readme_works_against_the_demo(
         alert = (await session.execute(
             Alert.__table__.select().where(Alert.rule == "handoff_gap")
         )).first()  # fmt: skip
-    variables = {"KEY": key, "ALERT": str(alert.id)}
+    variables = {"KEY": key, "ALERT": str(alert.id), "ITEM": str(alert.item_id)}
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
         for command in readme_curls():
