@@ -79,11 +79,19 @@ def build_limits(
     }
 
 
+PAGERDUTY_EVENTS_PER_SECOND = 1.5
+
+
 def build_destination_limits(settings: Settings) -> dict[str, DestinationLimits]:
     """The channels whose destinations are paced, by outbox channel: each webhook gets the
-    configured rate. Email goes through one SMTP relay and is not paced here."""
+    configured rate; PagerDuty's Events API takes about 120 events a minute per integration key
+    (we keep to 1.5 a second, with a burst of 5). Email goes through one SMTP relay and is not
+    paced here."""
     spacing = Spacing(settings.webhook_rate_per_second, burst=settings.webhook_burst)
-    return {"webhook": DestinationLimits(spacing)}
+    return {
+        "webhook": DestinationLimits(spacing),
+        "pagerduty": DestinationLimits(Spacing(PAGERDUTY_EVENTS_PER_SECOND, burst=5)),
+    }
 
 
 def build_customer_notice_policy(

@@ -136,12 +136,17 @@ async def attach(session: AsyncSession, opened: Sequence[Finding], *, now: datet
     for item_id, members in zip(new_ids, founding, strict=True):
         assignments += [(m.alert_id, item_id) for m in members]
         audit.append(_audit_row("item.opened", item_id, members, now=now))
+    reheaded = []
     for maybe_id, members in placements:
         if maybe_id is None:
             continue
         assignments += [(m.alert_id, maybe_id) for m in members]
         audit.append(_audit_row("item.joined", maybe_id, members, now=now))
-        await _rehead(session, maybe_id, [*open_items[maybe_id], *members], now=now)
+        fields = headline_fields([*open_items[maybe_id], *members])
+        reheaded.append({"id": maybe_id, **fields, "updated_at": now})
+    if reheaded:
+        # One executemany by primary key: a midnight joins thousands of items.
+        await session.execute(update(WorkItem), reheaded)
     await _set_alert_items(session, assignments)
     await _record_audit(session, audit)
 
@@ -241,18 +246,6 @@ async def _set_alert_items(session: AsyncSession, assignments: Sequence[tuple[in
 
 
 # After opening: the item's headline follows its findings.
-
-
-async def _rehead(
-    session: AsyncSession, item_id: int, findings: Sequence[Finding], *, now: datetime
-) -> None:
-    """The item shows its most specific finding and its highest severity."""
-    await session.execute(
-        update(WorkItem)
-        .where(WorkItem.id == item_id)
-        .values(**headline_fields(findings), updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
 
 
 async def unresolved_findings(session: AsyncSession, item_id: int) -> list[Finding]:

@@ -2,7 +2,9 @@
 rows about an item or a group instead of one alert.
 
 Every unresolved alert becomes its own item, under the alert's id (resolved alerts from before
-items keep no item); the notifier does not announce these again (`announced_at` is set).
+items keep no item). Their alerts were announced one by one already: the notifier does not
+announce, escalate or page them again (`announced_at`, `escalated_at`, `paged_at` and
+`unpaged_at` are set to when they opened), or an upgrade would page every old critical item.
 
 Revision ID: 0012
 Revises: 0011
@@ -108,10 +110,10 @@ def _backfill_items() -> None:
         """
         INSERT INTO work_items (id, order_id, rule, severity, status, carrier, tracking_number,
             team, headline, next_step, opened_at, updated_at, announced_at, acknowledged_at,
-            acknowledged_by, auto_resolved)
+            acknowledged_by, escalated_at, paged_at, unpaged_at, auto_resolved)
         SELECT id, order_id, rule, severity, status, carrier, tracking_number, team,
             explanation, recommended_action, opened_at, updated_at, opened_at, acknowledged_at,
-            acknowledged_by, auto_resolved
+            acknowledged_by, opened_at, opened_at, opened_at, auto_resolved
         FROM alerts WHERE status != 'resolved'
         """
     )
