@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy import Table, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 
 from app import db
 from app.alerts.models import Alert, WorkItem
@@ -174,12 +173,23 @@ def _audit_row(action: str, item_id: int, members: Sequence[Finding], *, now: da
 async def _open_items_of_orders(
     session: AsyncSession, order_ids: set[int]
 ) -> dict[int, list[Finding]]:
-    """Each unresolved item of these orders with its unresolved findings."""
+    """Each unresolved item of these orders with its unresolved findings (plain rows: a
+    midnight reads thousands)."""
     found: dict[int, list[Finding]] = {}
     ids = sorted(order_ids)
+    wording = (Alert.explanation.label("headline"), Alert.recommended_action.label("next_step"))
+    columns = [getattr(Alert, name) for name in HEADLINE_COLUMNS]
     for start in range(0, len(ids), _CHUNK):
         stmt = (
-            select(Alert)
+            select(
+                Alert.id,
+                Alert.order_id,
+                Alert.severity,
+                Alert.opened_at,
+                Alert.item_id,
+                *columns,
+                *wording,
+            )
             .join(WorkItem, WorkItem.id == Alert.item_id)
             .where(
                 Alert.order_id.in_(ids[start : start + _CHUNK]),
@@ -188,9 +198,19 @@ async def _open_items_of_orders(
             )
             .order_by(Alert.item_id, Alert.id)
         )
-        for alert in (await session.execute(stmt)).scalars():
-            assert alert.item_id is not None
-            found.setdefault(alert.item_id, []).append(Finding.of(alert))
+        for row in (await session.execute(stmt)).mappings():
+            found.setdefault(row["item_id"], []).append(
+                Finding(
+                    alert_id=row["id"],
+                    order_id=row["order_id"],
+                    rule=row["rule"],
+                    severity=row["severity"],
+                    opened_at=row["opened_at"],
+                    content={
+                        name: row[name] for name in (*HEADLINE_COLUMNS, "headline", "next_step")
+                    },
+                )
+            )
     return found
 
 
@@ -220,6 +240,10 @@ async def _found_items(
     return [item.id for item in items]
 
 
+def _integer_array(values: Sequence[int]) -> str:
+    return "{" + ",".join(map(str, values)) + "}"
+
+
 async def _set_alert_items(session: AsyncSession, assignments: Sequence[tuple[int, int]]) -> None:
     if not assignments:
         return
@@ -231,18 +255,18 @@ async def _set_alert_items(session: AsyncSession, assignments: Sequence[tuple[in
                 " AS u(alert_id, item_id) WHERE alerts.id = u.alert_id"
             ),
             {
-                "alerts": db.array_literal([a for a, _ in assignments]),
-                "items": db.array_literal([i for _, i in assignments]),
+                "alerts": _integer_array([a for a, _ in assignments]),
+                "items": _integer_array([i for _, i in assignments]),
             },
         )
     else:
         for alert_id, item_id in assignments:
             await session.execute(update(Alert).where(Alert.id == alert_id).values(item_id=item_id))
     # The session's copies of these alerts (the per-order path holds them) learn their item.
-    for alert_id, item_id in assignments:
-        cached = session.identity_map.get(identity_key(Alert, alert_id))
-        if isinstance(cached, Alert):
-            set_committed_value(cached, "item_id", item_id)
+    item_of = dict(assignments)
+    for cached in list(session.identity_map.values()):
+        if isinstance(cached, Alert) and cached.id in item_of:
+            set_committed_value(cached, "item_id", item_of[cached.id])
 
 
 # After opening: the item's headline follows its findings.

@@ -48,7 +48,7 @@ async def test_the_alert_board_does_not_scroll_sideways_on_a_phone(
     await page.goto(f"{live_server.url}/console/alerts")
 
     page_width = await page.evaluate("document.documentElement.scrollWidth")
-    region = page.get_by_role("region", name="Alerts", exact=True)
+    region = page.get_by_role("region", name="Parcel problems", exact=True)
     overflow = await region.evaluate("el => el.scrollWidth - el.clientWidth")
     number_height = await page.locator("table.stack .number").first.evaluate(
         "el => el.getBoundingClientRect().height"

@@ -138,11 +138,26 @@ async def usps_accepts(worker, sessionmaker, mock_carrier) -> datetime:
 
 
 async def assert_delivered_once(sessionmaker, receiver) -> None:
+    """Ops heard of the parcel's problem in its group's message (a 503, then the same key
+    again, accepted once); nobody acknowledged it, so it was escalated and announced again."""
     async with sessionmaker() as session:
-        [sent] = (await session.execute(select(AlertNotification))).scalars().all()
-    assert (sent.event, sent.status, sent.attempts) == ("opened", "delivered", 2)
-    assert receiver.keys_seen() == {sent.idempotency_key: 2}, "a 503, then the same key again"
-    assert receiver.keys_accepted() == {sent.idempotency_key: 1}
+        sent = (
+            (await session.execute(select(AlertNotification).order_by(AlertNotification.id)))
+            .scalars()
+            .all()
+        )
+    first, *later = sent
+    assert (first.event, first.status, first.attempts) == ("group", "delivered", 2)
+    assert first.payload["new_count"] == 1
+    assert first.payload["group"] == {"team": "ops", "rule": "handoff_gap"}
+    assert receiver.keys_seen()[first.idempotency_key] == 2, "a 503, then the same key again"
+    assert receiver.keys_accepted()[first.idempotency_key] == 1
+    # Then the repeats of what is still open (every 4 hours), and the escalation: the item
+    # announced as new once more.
+    assert {(m.event, m.status) for m in later} == {("group", "delivered")}
+    assert sorted(m.payload["new_count"] for m in later)[-1:] == [1]
+    assert sum(m.payload["new_count"] for m in later) == 1, "escalated once"
+    assert set(receiver.keys_accepted().values()) == {1}
 
 
 async def assert_acceptance_stored_once(sessionmaker, *, pushed_at: datetime) -> None:

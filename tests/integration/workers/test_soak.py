@@ -283,32 +283,35 @@ async def assert_stored_once(sessionmaker, client: Client) -> None:
 
 
 async def assert_alerts_sent_once_by_key(sessionmaker, receiver) -> None:
-    """Every alert audited as opened once and queued once; every message tried was delivered
-    and accepted by the receiver under its key; the receiver saw no key the outbox does not
-    hold, and each key only for its own alert."""
+    """Every alert audited as opened once and worked in an item; ops messages are about groups
+    of items, each under one key; every message tried was delivered and accepted by the receiver
+    under its key, and the receiver saw no key the outbox does not hold."""
     alerts = await rows(
         sessionmaker,
-        "SELECT a.id, (SELECT count(*) FROM audit_log e WHERE e.action = 'alert.opened' "
-        "AND e.entity_id = a.id::text) FROM alerts a",
+        "SELECT a.id, a.item_id, (SELECT count(*) FROM audit_log e "
+        "WHERE e.action = 'alert.opened' AND e.entity_id = a.id::text) FROM alerts a",
     )
-    assert [alert_id for alert_id, opened in alerts if opened != 1] == []
+    assert [alert_id for alert_id, _, opened in alerts if opened != 1] == []
+    assert [alert_id for alert_id, item_id, _ in alerts if item_id is None] == []
     outbox = await rows(
         sessionmaker,
-        "SELECT alert_id, event, idempotency_key, status, attempts FROM alert_notifications",
+        "SELECT group_key, payload->>'sequence', idempotency_key, status, attempts, channel, "
+        "destination FROM alert_notifications WHERE event = 'group'",
     )
-    assert Counter((a, event) for a, event, *_ in outbox if event == "opened") == Counter(
-        (alert_id, "opened") for alert_id, _ in alerts
+    assert outbox, "the items were announced"
+    messages = Counter(
+        (group, sequence, channel, to) for group, sequence, _, _, _, channel, to in outbox
     )
-    assert max(Counter((a, event) for a, event, *_ in outbox).values()) == 1
+    assert max(messages.values()) == 1
     # Judging goes on after the outbox settled: a message queued since may not be tried yet.
-    unsent = [key for _, _, key, status, tried in outbox if status != "delivered" and tried]
+    unsent = [key for _, _, key, status, tried, *_ in outbox if status != "delivered" and tried]
     assert unsent == []
     accepted = receiver.keys_accepted()
     assert [
-        key for _, _, key, status, _ in outbox if status == "delivered" and not accepted[key]
+        key for _, _, key, status, *_ in outbox if status == "delivered" and not accepted[key]
     ] == []
-    alert_of_key = {key: str(a) for a, _, key, *_ in outbox}
-    assert [r for r in receiver.requests if alert_of_key.get(r.idempotency_key) != r.alert_id] == []
+    known = {key for _, _, key, *_ in outbox}
+    assert [r for r in receiver.requests if r.idempotency_key not in known] == []
 
 
 async def test_soak_with_killed_connections_a_refusing_receiver_and_a_stalled_carrier(
