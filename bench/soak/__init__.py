@@ -12,6 +12,6 @@ Traffic (`bench.soak.traffic`): orders, CSV imports, lookups, people's alert act
 carrier pushes. Faults (`bench.soak.faults`): every backend of the app's database terminated now
 and then, a receiver that fails a share of deliveries, a carrier that stops answering in time.
 Checks (`bench.soak.checks`): no 5xx but documented 503s, every acknowledged order stored once,
-every sent alert message received under one idempotency key per alert event, the outbox and the
+every sent ops message received under one idempotency key per group message, the outbox and the
 audit log consistent, and the resident memory of the API and the worker flat after warm-up.
 """

@@ -127,7 +127,7 @@ def check_people(conn: psycopg.Connection, ledger: Ledger) -> Check:
 
 
 def check_outbox(conn: psycopg.Connection) -> tuple[Check, dict[str, int]]:
-    """Every alert audited as opened once and queued its message; every message delivered or
+    """Every alert audited as opened once and worked in an item; every message delivered or
     still pending, never dead; every delivered one has its successful attempt on record."""
     figures = dict(_rows(conn, "SELECT status, count(*) FROM alert_notifications GROUP BY status"))
     [(alerts, unaudited, twice, unqueued, without_attempt)] = _rows(
@@ -138,8 +138,7 @@ def check_outbox(conn: psycopg.Connection) -> tuple[Check, dict[str, int]]:
              WHERE e.action = 'alert.opened' AND e.entity_id = a.id::text)),
           (SELECT count(*) FROM (SELECT entity_id FROM audit_log WHERE action = 'alert.opened'
              GROUP BY entity_id HAVING count(*) > 1) t),
-          (SELECT count(*) FROM alerts a WHERE NOT EXISTS (SELECT 1 FROM alert_notifications n
-             WHERE n.alert_id = a.id AND n.event = 'opened')),
+          (SELECT count(*) FROM alerts a WHERE a.item_id IS NULL),
           (SELECT count(*) FROM alert_notifications n WHERE n.status = 'delivered' AND NOT EXISTS
              (SELECT 1 FROM alert_delivery_attempts d WHERE d.notification_id = n.id
               AND d.succeeded))""",
@@ -149,7 +148,7 @@ def check_outbox(conn: psycopg.Connection) -> tuple[Check, dict[str, int]]:
     bad = unaudited + twice + unqueued + without_attempt + dead
     detail = (
         f"{alerts} alerts: {unaudited} without their opening in the audit log, {twice} "
-        f"opened twice, {unqueued} without a queued message; messages "
+        f"opened twice, {unqueued} without a work item; messages "
         f"{figures.get('delivered', 0)} delivered, {figures.get('pending', 0)} pending, "
         f"{dead} dead, {without_attempt} delivered without a successful attempt"
     )
@@ -158,7 +157,7 @@ def check_outbox(conn: psycopg.Connection) -> tuple[Check, dict[str, int]]:
 
 def check_receiver(conn: psycopg.Connection, deliveries: list[Delivery]) -> Check:
     """Every message the outbox marks delivered reached the receiver (2xx) at least once; the
-    receiver never accepted two different keys for one alert event, nor a key the outbox does
+    receiver never accepted two different keys for one group message, nor a key the outbox does
     not hold. Repeats of one key (at-least-once delivery) are counted, not failed."""
     outbox = dict(
         _rows(

@@ -1,6 +1,6 @@
 """A Slack-style alert-webhook receiver on loopback that fails a share of deliveries and records
 every delivery it gets, with its idempotency key, so the checks can tell a repeat (allowed:
-delivery is at least once) from a true double (two keys for one alert event)."""
+delivery is at least once) from a true double (two keys for one group message)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-# firstscan-alert-<alert id>-<event>-<channel>-<destination digest> (app.alerts.service)
-_KEY = re.compile(r"^firstscan-alert-(?P<alert>\d+)-(?P<event>[a-z_]+)-(?P<channel>[a-z_]+)-")
+# firstscan-group-<group digest>-<message number>-<channel>-<destination digest>
+# (app.alerts.group_message.group_idempotency_key)
+_KEY = re.compile(r"^firstscan-group-(?P<group>[0-9a-f]+)-(?P<sequence>\d+)-(?P<channel>[a-z_]+)-")
 # What a failing receiver answers: mostly "try later", sometimes a plain server error.
 _FAILURES = ((503, {"Retry-After": "1"}), (500, {}), (503, {}))
 
@@ -27,9 +28,9 @@ class Delivery:
 
     @property
     def event(self) -> tuple[str, str] | None:
-        """(alert id, event) the key names; None when the key has another shape."""
+        """(group, message number) the key names; None when the key has another shape."""
         match = _KEY.match(self.idempotency_key)
-        return (match["alert"], match["event"]) if match else None
+        return (match["group"], match["sequence"]) if match else None
 
 
 @dataclass
