@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts.models import Alert, WorkItem
+from app.alerts.paging import continue_page
 from app.alerts.repository import UNRESOLVED_STATUSES
 from app.errors import NotFound
 from app.kernel.precedence import headline_rank
@@ -62,24 +63,10 @@ async def list_items(
     base = select(WorkItem, Order.order_number).outerjoin(Order, Order.id == WorkItem.order_id)
     stmt = _filtered(base, filters)
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    if after is not None:
-        opened, item_id = after
-        if newest_first:
-            stmt = stmt.where(
-                (WorkItem.opened_at < opened)
-                | ((WorkItem.opened_at == opened) & (WorkItem.id < item_id))
-            )
-        else:
-            stmt = stmt.where(
-                (WorkItem.opened_at > opened)
-                | ((WorkItem.opened_at == opened) & (WorkItem.id > item_id))
-            )
-    order = (
-        (WorkItem.opened_at.desc(), WorkItem.id.desc())
-        if newest_first
-        else (WorkItem.opened_at, WorkItem.id)
+    stmt = continue_page(
+        stmt, WorkItem.opened_at, WorkItem.id, after=after, newest_first=newest_first
     )
-    rows = (await session.execute(stmt.order_by(*order).limit(limit))).all()
+    rows = (await session.execute(stmt.limit(limit))).all()
     return [(row[0], row[1]) for row in rows], total
 
 

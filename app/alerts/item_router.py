@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -12,6 +10,7 @@ from fastapi import APIRouter, Path, Query
 from app.alerts import item_actions, item_repository
 from app.alerts.item_repository import ItemFilters
 from app.alerts.models import Alert, WorkItem
+from app.alerts.paging import decode_cursor, encode_cursor
 from app.alerts.repository import UNRESOLVED_STATUSES
 from app.alerts.schemas import (
     AlertStatus,
@@ -26,7 +25,6 @@ from app.alerts.schemas import (
 )
 from app.audit import repository as audit_repository
 from app.deps import ActorPrincipal, AlertReaderPrincipal, NoterPrincipal, NowDep, SessionDep
-from app.errors import FieldError, InvalidInput
 from app.openapi import problem_responses
 
 router = APIRouter(prefix="/v1/items", tags=["items"])
@@ -84,20 +82,6 @@ def build_item_read(item: WorkItem, order_number: str | None, alerts: list[Alert
     )
 
 
-def _encode_cursor(item: WorkItem) -> str:
-    raw = f"{item.opened_at.isoformat()}|{item.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        opened, item_id = raw.split("|")
-        return datetime.fromisoformat(opened), int(item_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidInput([FieldError("cursor", "is not a cursor this API returned")]) from None
-
-
 @router.get("", response_model=ItemPage, responses=LIST_ERRORS)
 async def list_items(
     session: SessionDep,
@@ -131,7 +115,7 @@ async def list_items(
         session,
         filters=filters,
         limit=limit + 1,
-        after=_decode_cursor(cursor) if cursor else None,
+        after=decode_cursor(cursor) if cursor else None,
         newest_first=order == "newest",
     )
     page = rows[:limit]
@@ -139,7 +123,9 @@ async def list_items(
     return ItemPage(
         items=[build_item_read(item, number, findings.get(item.id, [])) for item, number in page],
         total=total,
-        next_cursor=_encode_cursor(page[-1][0]) if len(rows) > limit else None,
+        next_cursor=(
+            encode_cursor(page[-1][0].opened_at, page[-1][0].id) if len(rows) > limit else None
+        ),
     )
 
 

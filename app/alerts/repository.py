@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import db
 from app.alerts.models import Alert, AlertNotification, PlannedAlert
+from app.alerts.paging import continue_page
 from app.errors import NotFound
 from app.shipments.models import Order
 
@@ -161,20 +162,8 @@ async def list_alerts(
     base = select(Alert, Order.order_number).outerjoin(Order, Order.id == Alert.order_id)
     stmt = _filtered(base, filters)
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    if after is not None:
-        opened, alert_id = after
-        if newest_first:
-            stmt = stmt.where(
-                (Alert.opened_at < opened) | ((Alert.opened_at == opened) & (Alert.id < alert_id))
-            )
-        else:
-            stmt = stmt.where(
-                (Alert.opened_at > opened) | ((Alert.opened_at == opened) & (Alert.id > alert_id))
-            )
-    order = (
-        (Alert.opened_at.desc(), Alert.id.desc()) if newest_first else (Alert.opened_at, Alert.id)
-    )
-    rows = (await session.execute(stmt.order_by(*order).limit(limit))).all()
+    stmt = continue_page(stmt, Alert.opened_at, Alert.id, after=after, newest_first=newest_first)
+    rows = (await session.execute(stmt.limit(limit))).all()
     return [(row[0], row[1]) for row in rows], total
 
 

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-import base64
-import binascii
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from app.alerts import repository, service
 from app.alerts.models import Alert
+from app.alerts.paging import decode_cursor, encode_cursor
 from app.alerts.repository import UNRESOLVED_STATUSES, AlertFilters
 from app.alerts.schemas import (
     AlertDetailRead,
@@ -31,7 +30,6 @@ from app.deps import (
     NowDep,
     SessionDep,
 )
-from app.errors import FieldError, InvalidInput
 from app.openapi import problem_responses
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
@@ -74,20 +72,6 @@ def build_alert_read(alert: Alert, order_number: str | None) -> AlertRead:
     )
 
 
-def _encode_cursor(alert: Alert) -> str:
-    raw = f"{alert.opened_at.isoformat()}|{alert.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        opened, alert_id = raw.split("|")
-        return datetime.fromisoformat(opened), int(alert_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidInput([FieldError("cursor", "is not a cursor this API returned")]) from None
-
-
 @router.get("", response_model=AlertPage, responses=LIST_ERRORS)
 async def list_alerts(
     session: SessionDep,
@@ -117,14 +101,16 @@ async def list_alerts(
         session,
         filters=filters,
         limit=limit + 1,
-        after=_decode_cursor(cursor) if cursor else None,
+        after=decode_cursor(cursor) if cursor else None,
         newest_first=order == "newest",
     )
     page = rows[:limit]
     return AlertPage(
         items=[build_alert_read(alert, number) for alert, number in page],
         total=total,
-        next_cursor=_encode_cursor(page[-1][0]) if len(rows) > limit else None,
+        next_cursor=(
+            encode_cursor(page[-1][0].opened_at, page[-1][0].id) if len(rows) > limit else None
+        ),
     )
 
 
