@@ -142,7 +142,8 @@ async def attach(session: AsyncSession, opened: Sequence[Finding], *, now: datet
         assignments += [(m.alert_id, maybe_id) for m in members]
         audit.append(_audit_row("item.joined", maybe_id, members, now=now))
         fields = headline_fields([*open_items[maybe_id], *members])
-        reheaded.append({"id": maybe_id, **fields, "updated_at": now})
+        if fields != headline_fields(open_items[maybe_id]):  # mostly a consequence: no change
+            reheaded.append({"id": maybe_id, **fields, "updated_at": now})
     if reheaded:
         # One executemany by primary key: a midnight joins thousands of items.
         await session.execute(update(WorkItem), reheaded)
