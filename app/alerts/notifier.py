@@ -117,8 +117,17 @@ async def send_due_groups(
             if state_row
             else GroupState()
         )
-        members = await _open_items_of_group(session, key)
-        decision = decide_group(state, members, policy.grouping, now=now)
+        # Cheap first: the items no message named yet (a partial index); a group's whole list
+        # (tens of thousands after a midnight) is read only when a message is due.
+        decision = decide_group(
+            state,
+            await _open_items_of_group(session, key, pending_only=True),
+            policy.grouping,
+            now=now,
+        )
+        if isinstance(decision, SendNow) or (state_row is not None and decision.due_at is None):
+            members = await _open_items_of_group(session, key, pending_only=False)
+            decision = decide_group(state, members, policy.grouping, now=now)
         if not isinstance(decision, SendNow):
             if decision.due_at is not None and (
                 report.next_due_at is None or decision.due_at < report.next_due_at
@@ -165,26 +174,38 @@ def _in_group(key: GroupKey) -> list[Any]:
     ]
 
 
-async def _open_items_of_group(session: AsyncSession, key: GroupKey) -> list[GroupItem]:
+async def _open_items_of_group(
+    session: AsyncSession, key: GroupKey, *, pending_only: bool
+) -> list[GroupItem]:
     stmt = (
-        select(WorkItem, Order.order_number)
+        select(
+            WorkItem.id,
+            WorkItem.opened_at,
+            WorkItem.severity,
+            WorkItem.headline,
+            WorkItem.announced_at,
+            Order.order_number,
+            WorkItem.carrier,
+            WorkItem.tracking_number,
+        )
         .outerjoin(Order, Order.id == WorkItem.order_id)
         .where(WorkItem.status != RESOLVED, *_in_group(key))
         .order_by(WorkItem.opened_at, WorkItem.id)
     )
-    rows = (await session.execute(stmt)).all()
+    if pending_only:
+        stmt = stmt.where(WorkItem.announced_at.is_(None))
     return [
         GroupItem(
-            item_id=item.id,
-            opened_at=item.opened_at,
-            severity=typing.cast(Any, item.severity),
-            reason=item.headline,
-            announced_at=item.announced_at,
-            order_number=order_number,
-            carrier=item.carrier,
-            tracking_number=item.tracking_number,
+            item_id=row.id,
+            opened_at=row.opened_at,
+            severity=typing.cast(Any, row.severity),
+            reason=row.headline,
+            announced_at=row.announced_at,
+            order_number=row.order_number,
+            carrier=row.carrier,
+            tracking_number=row.tracking_number,
         )
-        for item, order_number in rows
+        for row in (await session.execute(stmt)).all()
     ]
 
 
