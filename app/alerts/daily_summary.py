@@ -66,37 +66,37 @@ async def queue_due(
     queued = 0
     for team, addresses in sorted(recipients.items()):
         keys = {address: summary_key(team, now, address) for address in addresses}
-        known = set(
-            (
-                await session.execute(
-                    select(AlertNotification.idempotency_key).where(
-                        AlertNotification.idempotency_key.in_(list(keys.values()))
-                    )
-                )
-            ).scalars()
-        )
-        missing = [address for address, key in keys.items() if key not in known]
+        missing = await _not_yet_queued(session, keys)
         if not missing:
             continue
         summary = await build_summary(session, team=team, now=now, console=console_base_url)
-        for address in missing:
-            session.add(
-                AlertNotification(
-                    event=SUMMARY_EVENT,
-                    channel="email",
-                    destination=address,
-                    idempotency_key=keys[address],
-                    payload=summary.model_dump(mode="json"),
-                    status="pending",
-                    attempts=0,
-                    rate_limited_attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
+        session.add_all(
+            AlertNotification(
+                event=SUMMARY_EVENT,
+                channel="email",
+                destination=address,
+                idempotency_key=keys[address],
+                payload=summary.model_dump(mode="json"),
+                status="pending",
+                attempts=0,
+                rate_limited_attempts=0,
+                next_attempt_at=now,
+                created_at=now,
             )
-            queued += 1
+            for address in missing
+        )
+        queued += len(missing)
     await session.flush()
     return queued
+
+
+async def _not_yet_queued(session: AsyncSession, keys: Mapping[str, str]) -> list[str]:
+    """The addresses whose summary of the day (key) is not in the outbox yet."""
+    stmt = select(AlertNotification.idempotency_key).where(
+        AlertNotification.idempotency_key.in_(list(keys.values()))
+    )
+    known = set((await session.execute(stmt)).scalars())
+    return [address for address, key in keys.items() if key not in known]
 
 
 def summary_key(team: str, now: datetime, address: str) -> str:
@@ -107,36 +107,8 @@ def summary_key(team: str, now: datetime, address: str) -> str:
 async def build_summary(
     session: AsyncSession, *, team: str, now: datetime, console: str
 ) -> DailySummary:
-    unresolved = (WorkItem.team == team, WorkItem.status != AlertStatus.RESOLVED.value)
-
-    async def counts(column: Any) -> dict[str, int]:
-        stmt = select(column, func.count()).where(*unresolved).group_by(column)
-        rows = (await session.execute(stmt)).all()
-        return {str(key or "-"): int(n) for key, n in sorted(rows, key=lambda r: -r[1])}
-
-    oldest = (
-        await session.execute(
-            select(WorkItem, Order.order_number)
-            .outerjoin(Order, Order.id == WorkItem.order_id)
-            .where(*unresolved)
-            .order_by(WorkItem.opened_at, WorkItem.id)
-            .limit(OLDEST_LISTED)
-        )
-    ).all()
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    closed = (
-        await session.execute(
-            select(WorkItem.outcome, WorkItem.auto_resolved, func.count())
-            .where(
-                WorkItem.team == team,
-                WorkItem.status == AlertStatus.RESOLVED.value,
-                WorkItem.resolved_at >= today - timedelta(days=1),
-                WorkItem.resolved_at < today,
-            )
-            .group_by(WorkItem.outcome, WorkItem.auto_resolved)
-        )
-    ).all()
-    by_rule = await counts(WorkItem.rule)
+    by_rule = await _open_counts(session, team, WorkItem.rule)
+    closed = await _closed_yesterday(session, team, now)
     closed_by_outcome: dict[str, int] = {}
     for outcome, _, n in closed:
         closed_by_outcome[outcome or "other"] = closed_by_outcome.get(outcome or "other", 0) + n
@@ -145,22 +117,62 @@ async def build_summary(
         day=now.date().isoformat(),
         open_count=sum(by_rule.values()),
         by_rule=by_rule,
-        by_carrier=await counts(WorkItem.carrier),
-        oldest=[
-            SummaryItem(
-                item_id=item.id,
-                rule=item.rule,
-                severity=item.severity,
-                subject=number or f"{item.carrier or ''} {item.tracking_number or ''}".strip(),
-                opened_at=item.opened_at,
-                headline=item.headline,
-            )
-            for item, number in oldest
-        ],
+        by_carrier=await _open_counts(session, team, WorkItem.carrier),
+        oldest=await _oldest(session, team),
         closed_yesterday=closed_by_outcome,
         closed_by_themselves=sum(n for _, auto, n in closed if auto),
         url=f"{console.rstrip('/')}/console/alerts?team={team}",
     )
+
+
+def _unresolved(team: str) -> tuple[Any, ...]:
+    return (WorkItem.team == team, WorkItem.status != AlertStatus.RESOLVED.value)
+
+
+async def _open_counts(session: AsyncSession, team: str, column: Any) -> dict[str, int]:
+    """The team's open items by `column`, most first."""
+    stmt = select(column, func.count()).where(*_unresolved(team)).group_by(column)
+    rows = (await session.execute(stmt)).all()
+    return {str(key or "-"): int(n) for key, n in sorted(rows, key=lambda r: -r[1])}
+
+
+async def _oldest(session: AsyncSession, team: str) -> list[SummaryItem]:
+    stmt = (
+        select(WorkItem, Order.order_number)
+        .outerjoin(Order, Order.id == WorkItem.order_id)
+        .where(*_unresolved(team))
+        .order_by(WorkItem.opened_at, WorkItem.id)
+        .limit(OLDEST_LISTED)
+    )
+    return [
+        SummaryItem(
+            item_id=item.id,
+            rule=item.rule,
+            severity=item.severity,
+            subject=number or f"{item.carrier or ''} {item.tracking_number or ''}".strip(),
+            opened_at=item.opened_at,
+            headline=item.headline,
+        )
+        for item, number in (await session.execute(stmt)).all()
+    ]
+
+
+async def _closed_yesterday(
+    session: AsyncSession, team: str, now: datetime
+) -> list[tuple[str | None, bool, int]]:
+    """(outcome, closed by itself, items) of the team's items resolved the UTC day before."""
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    stmt = (
+        select(WorkItem.outcome, WorkItem.auto_resolved, func.count())
+        .where(
+            WorkItem.team == team,
+            WorkItem.status == AlertStatus.RESOLVED.value,
+            WorkItem.resolved_at >= today - timedelta(days=1),
+            WorkItem.resolved_at < today,
+        )
+        .group_by(WorkItem.outcome, WorkItem.auto_resolved)
+    )
+    return [(row[0], bool(row[1]), int(row[2])) for row in (await session.execute(stmt)).all()]
 
 
 def build_summary_email(payload: Mapping[str, Any]) -> EmailMessage:

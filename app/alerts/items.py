@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select, text, update
+from sqlalchemy import RowMapping, Table, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -200,19 +200,19 @@ async def _open_items_of_orders(
             .order_by(Alert.item_id, Alert.id)
         )
         for row in (await session.execute(stmt)).mappings():
-            found.setdefault(row["item_id"], []).append(
-                Finding(
-                    alert_id=row["id"],
-                    order_id=row["order_id"],
-                    rule=row["rule"],
-                    severity=row["severity"],
-                    opened_at=row["opened_at"],
-                    content={
-                        name: row[name] for name in (*HEADLINE_COLUMNS, "headline", "next_step")
-                    },
-                )
-            )
+            found.setdefault(row["item_id"], []).append(_finding_of_row(row))
     return found
+
+
+def _finding_of_row(row: RowMapping) -> Finding:
+    return Finding(
+        alert_id=row["id"],
+        order_id=row["order_id"],
+        rule=row["rule"],
+        severity=row["severity"],
+        opened_at=row["opened_at"],
+        content={name: row[name] for name in (*HEADLINE_COLUMNS, "headline", "next_step")},
+    )
 
 
 async def _found_items(

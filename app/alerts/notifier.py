@@ -18,7 +18,7 @@ Every pass runs under one lock, so two workers never announce the same items twi
 from __future__ import annotations
 
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -287,30 +287,38 @@ async def escalate_unacknowledged(
     )
     count = 0
     for item in (await session.execute(stmt)).scalars():
-        team = route_alert(
-            policy.escalation_routes,
-            rule=item.rule,
-            carrier=item.carrier,
-            severity=item.severity,
-            default_team=item.team or "",
-        )
-        previous = item.team
-        item.team = team or previous
-        item.escalated_at = now
-        item.announced_at = None
-        item.updated_at = now
-        await audit_repository.record(
-            session,
-            actor="firstscan",
-            action="item.escalated",
-            entity_type="item",
-            entity_id=str(item.id),
-            order_id=item.order_id,
-            detail={"rule": item.rule, "from": previous, "to": item.team},
-        )
+        await _escalate(session, item, policy.escalation_routes, now=now)
         count += 1
     await session.flush()
     return count
+
+
+async def _escalate(
+    session: AsyncSession, item: WorkItem, routes: Sequence[AlertRoute], *, now: datetime
+) -> None:
+    previous = item.team
+    item.team = (
+        route_alert(
+            routes,
+            rule=item.rule,
+            carrier=item.carrier,
+            severity=item.severity,
+            default_team=previous or "",
+        )
+        or previous
+    )
+    item.escalated_at = now
+    item.announced_at = None
+    item.updated_at = now
+    await audit_repository.record(
+        session,
+        actor="firstscan",
+        action="item.escalated",
+        entity_type="item",
+        entity_id=str(item.id),
+        order_id=item.order_id,
+        detail={"rule": item.rule, "from": previous, "to": item.team},
+    )
 
 
 # PagerDuty.
