@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import db
@@ -55,8 +54,8 @@ async def store_push(
         unknown_numbers=0,
         events_stored=0,
     )
-    result = cast(CursorResult[Any], await session.execute(stmt))
-    return result.rowcount == 1
+    stored = await session.execute(stmt.returning(CarrierPush.id))
+    return stored.scalar_one_or_none() is not None
 
 
 async def list_pending_ids(session: AsyncSession, *, limit: int) -> list[int]:
