@@ -49,5 +49,5 @@ async def test_a_recent_delivery_is_still_refused_as_a_replay_after_the_clean_up
 
     with pytest.raises(Conflict):
         await service.accept_push(
-            session, carrier="ups", delivery_id="recent", push=None, now=NOW, policy=None
-        )  # type: ignore[arg-type]
+            session, carrier="ups", delivery_id="recent", body="{}", now=NOW
+        )
