@@ -19,6 +19,7 @@ from app.tracking.claims import LegClaim
 from app.tracking.judging import JudgingPolicy, judge_answer
 from app.tracking.models import CarrierPush
 from app.tracking.progress import LegProgress
+from app.tracking.recording import LegOutcome
 from app.tracking.webhooks import PushedTracking, build_snapshot
 from carriers.errors import CarrierResponseInvalid
 from carriers.fedex import push as fedex_push
@@ -85,33 +86,11 @@ async def process_push(
     push = await inbox.lock_pending(session, push_id)
     if push is None:
         return None
-    results = decode_push(push.format, push.carrier, push.body)
-    snapshots = _snapshots(push, results)
+    snapshots = _snapshots(push, decode_push(push.format, push.carrier, push.body))
     found = await _lock_legs(
         session, carrier=push.carrier, numbers=[s.tracking_number for s in snapshots]
     )
-    outcomes = []
-    for snapshot in snapshots:
-        claim = found.get(snapshot.tracking_number)
-        if claim is None:
-            continue
-        outcome = judge_answer(
-            claim,
-            hold_back_older_push(claim.progress, snapshot),
-            now=now,
-            policy=policy,
-            rng=Random(),
-        )
-        if outcome.set_aside:
-            logger.error(
-                "pushed %s event for %s could not be judged: %s",
-                push.carrier,
-                snapshot.tracking_number,
-                outcome.error,
-            )
-            continue
-        outcomes.append(outcome)
-        _count_codes(push.carrier, outcome.unknown_codes, outcome.dropped_events)
+    outcomes = _judge(push.carrier, snapshots, found, now=now, policy=policy)
     recorded = await recording.record_outcomes(
         session, outcomes=outcomes, worker_id=WORKER_ID, now=now, source="webhook"
     )
@@ -129,6 +108,36 @@ async def process_push(
     if unknown:
         metrics.PUSHED_UNKNOWN_NUMBERS.labels(push.carrier).inc(unknown)
     return result
+
+
+def _judge(
+    carrier: str,
+    snapshots: Sequence[TrackingSnapshot],
+    found: dict[str, LegClaim],
+    *,
+    now: datetime,
+    policy: JudgingPolicy,
+) -> list[LegOutcome]:
+    """What each pushed snapshot does to its leg, judged as a poll's answer is; a number we do
+    not track is skipped, an answer that cannot be judged is logged and left out."""
+    outcomes = []
+    for snapshot in snapshots:
+        claim = found.get(snapshot.tracking_number)
+        if claim is None:
+            continue
+        held = hold_back_older_push(claim.progress, snapshot)
+        outcome = judge_answer(claim, held, now=now, policy=policy, rng=Random())
+        if outcome.set_aside:
+            logger.error(
+                "pushed %s event for %s could not be judged: %s",
+                carrier,
+                snapshot.tracking_number,
+                outcome.error,
+            )
+            continue
+        outcomes.append(outcome)
+        _count_codes(carrier, outcome.unknown_codes, outcome.dropped_events)
+    return outcomes
 
 
 def _snapshots(push: CarrierPush, results: Sequence[TrackingResult]) -> list[TrackingSnapshot]:
