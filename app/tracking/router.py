@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Request
 from pydantic import SecretStr, ValidationError
 
+from app.body_limit import too_large_detail
 from app.deps import NowDep, SessionDep, SettingsDep
 from app.errors import FieldError, InvalidInput, ServiceError, Unauthenticated, field_path
 from app.openapi import SCHEMAS, problem_responses
@@ -50,12 +51,12 @@ async def read_push_body(request: Request, *, max_bytes: int) -> bytes:
     """The raw body, refused (413) as soon as it passes `max_bytes`: never read whole."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise PushTooLarge(f"A push may carry at most {max_bytes} bytes.")
+        raise PushTooLarge(too_large_detail(max_bytes))
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_bytes:
-            raise PushTooLarge(f"A push may carry at most {max_bytes} bytes.")
+            raise PushTooLarge(too_large_detail(max_bytes))
         chunks.append(chunk)
     return b"".join(chunks)
 
