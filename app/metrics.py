@@ -32,7 +32,7 @@ EVENTS_STORED = Counter(
 )
 PUSHES_RECEIVED = Counter(
     "firstscan_pushes_received_total",
-    "Carrier pushes received, by outcome (stored, duplicate, refused, too_large)",
+    "Carrier pushes received, by outcome (stored, duplicate, refused: bad authentication)",
     ["carrier", "outcome"],
     registry=API,
 )

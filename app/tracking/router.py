@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Request
 from pydantic import SecretStr, ValidationError
 
+from app import metrics
 from app.body_limit import too_large_detail
 from app.deps import NowDep, SessionDep, SettingsDep
 from app.errors import FieldError, InvalidInput, ServiceError, Unauthenticated, field_path
@@ -59,6 +60,11 @@ async def read_push_body(request: Request, *, max_bytes: int) -> bytes:
             raise PushTooLarge(too_large_detail(max_bytes))
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _refused(carrier: str, detail: str) -> Unauthenticated:
+    metrics.PUSHES_RECEIVED.labels(carrier, "refused").inc()
+    return Unauthenticated(detail)
 
 
 def _secret(value: SecretStr | None, setting: str) -> str:
@@ -140,7 +146,7 @@ async def receive_carrier_push(
         max_age=timedelta(seconds=settings.webhook_max_age_seconds),
     )
     if refusal or delivery is None:  # no delivery id is one of the refusals
-        raise Unauthenticated(f"Webhook refused: {refusal}.")
+        raise _refused(carrier, f"Webhook refused: {refusal}.")
     try:  # checked here, so that a push the worker could not read is refused now, naming why
         PushedTracking.model_validate_json(body)
     except ValidationError as exc:
@@ -176,7 +182,7 @@ async def receive_ups_track_alert(
     expected = _secret(settings.ups_push_credential, "FIRSTSCAN_UPS_PUSH_CREDENTIAL")
     body = await read_push_body(request, max_bytes=settings.push_max_body_bytes)
     if not ups_push.credential_matches(expected, credential):
-        raise Unauthenticated("UPS push refused: missing or wrong credential.")
+        raise _refused("ups", "UPS push refused: missing or wrong credential.")
     return await _store_native(
         session, carrier="ups", push_format=inbox.UPS_TRACK_ALERT, body=body, now=now
     )
@@ -207,7 +213,7 @@ async def receive_usps_notification(
     secret = _secret(settings.usps_push_secret, "FIRSTSCAN_USPS_PUSH_SECRET")
     body = await read_push_body(request, max_bytes=settings.push_max_body_bytes)
     if not usps_push.signature_matches(secret, body, signature or old_signature):
-        raise Unauthenticated("USPS push refused: missing or wrong X-HMAC signature.")
+        raise _refused("usps", "USPS push refused: missing or wrong X-HMAC signature.")
     return await _store_native(
         session, carrier="usps", push_format=inbox.USPS_SUBSCRIPTION, body=body, now=now
     )
@@ -237,7 +243,7 @@ async def receive_fedex_aiv_push(
     token = _secret(settings.fedex_push_security_token, "FIRSTSCAN_FEDEX_PUSH_SECURITY_TOKEN")
     body = await read_push_body(request, max_bytes=settings.push_max_body_bytes)
     if not fedex_push.signature_matches(token, body, signature):
-        raise Unauthenticated("FedEx push refused: missing or wrong fdx-signature.")
+        raise _refused("fedex", "FedEx push refused: missing or wrong fdx-signature.")
     return await _store_native(
         session, carrier="fedex", push_format=inbox.FEDEX_AIV, body=body, now=now
     )

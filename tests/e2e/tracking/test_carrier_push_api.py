@@ -313,3 +313,17 @@ async def test_a_receiver_without_its_secret_is_503_and_stores_nothing(
 
     assert response.status_code == 503
     assert await stored_pushes(session) == []
+
+
+async def test_refused_and_stored_pushes_are_counted_on_the_api_metrics(client):
+    async def counted(outcome: str) -> float:
+        text = (await client.get("/metrics")).text
+        series = f'firstscan_pushes_received_total{{carrier="ups",outcome="{outcome}"}} '
+        line = next((x for x in text.splitlines() if x.startswith(series)), series + "0")
+        return float(line.split()[-1])
+
+    before = {o: await counted(o) for o in ("refused", "stored")}
+    await push_ups(client, ups_event(**PICKED_UP), credential="wrong")
+    await push_ups(client, ups_event(**DELIVERED))
+
+    assert {o: await counted(o) - before[o] for o in before} == {"refused": 1, "stored": 1}
