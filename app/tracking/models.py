@@ -136,3 +136,32 @@ class CarrierPush(Base):
     unknown_numbers: Mapped[int] = mapped_column(Integer, default=0)  # of those, not ours
     events_stored: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class CarrierSubscription(Base):
+    """A push subscription at a carrier: per leg where the carrier subscribes per number (UPS
+    Track Alert), per account where it subscribes that way (`leg_id` empty, `subject` the
+    account). `state`: none (not asked yet), pending (a request is on its way), active (until
+    `expires_at`), failed (`last_error`; tried again from `next_attempt_at`, never if that is
+    empty), expired. `carrier_reference` is what the carrier calls the request (UPS: transId)."""
+
+    __tablename__ = "carrier_subscriptions"
+    __table_args__ = (
+        UniqueConstraint("carrier", "scope", "subject", "leg_id"),
+        Index("ix_carrier_subscriptions_carrier_state", "carrier", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(16))  # number / account
+    subject: Mapped[str] = mapped_column(String(64))  # the tracking number, or the account
+    leg_id: Mapped[int | None] = mapped_column(ForeignKey("legs.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16), default="none")
+    carrier_reference: Mapped[str | None] = mapped_column(String(128))
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
