@@ -140,6 +140,9 @@ class Settings(BaseSettings):
     usps_push_secret: SecretStr | None = None
     # FedEx Advanced Integrated Visibility: the webhook project's security token (fdx-signature).
     fedex_push_security_token: SecretStr | None = None
+    # The public URL carriers reach firstscan at (https://...); with it and a carrier's push
+    # secret, the worker subscribes that carrier's legs to push (UPS: /v1/push/ups).
+    push_listener_base_url: str | None = None
     # A carrier push larger than this is refused (413) before it is read whole.
     push_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     # Optional bearer token for /metrics; without it /metrics is open (scrape from inside).

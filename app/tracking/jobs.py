@@ -6,11 +6,14 @@ from datetime import timedelta
 from app import metrics
 from app.db import session_scope
 from app.quarantine.isolation import describe_error, is_outage
-from app.tracking import claims, inbox, pushes, repository
+from app.tracking import claims, inbox, pushes, repository, subscriptions
 from app.tracking.cadence import CADENCE
 from app.tracking.judging import JudgingPolicy
 from app.tracking.poller import CarrierPollReport, Poller, PollerSettings
 from app.wiring import ScheduledJob, WorkerContext
+from carriers.errors import CarrierError
+from carriers.ups import UpsClient
+from carriers.ups import subscribe as track_alert
 
 logger = logging.getLogger("app.tracking.jobs")
 
@@ -143,9 +146,64 @@ async def forget_old_pushes(context: WorkerContext) -> int:
     return forgotten
 
 
+async def subscribe_ups_legs(context: WorkerContext) -> int:
+    """Subscribes due UPS legs to Track Alert, one request of at most 100 numbers a run; returns
+    how many it asked for. Off (0) without the listener URL and the push credential, or when UPS
+    is not live. Never touches ingest: legs are picked up after they are stored."""
+    settings, client = context.settings, context.clients.get("ups")
+    if not isinstance(client, UpsClient) or settings.push_listener_base_url is None:
+        return 0
+    if settings.ups_push_credential is None:
+        return 0
+    now = context.clock()
+    async with session_scope(context.sessionmaker) as session:
+        await subscriptions.add_new_legs(session, carrier="ups", now=now)
+        await subscriptions.expire_lapsed(session, now=now)
+        claimed = await subscriptions.claim_due(
+            session, carrier="ups", now=now, limit=track_alert.MAX_NUMBERS
+        )
+    if claimed:
+        listener = settings.push_listener_base_url.rstrip("/") + "/v1/push/ups"
+        credential = settings.ups_push_credential.get_secret_value()
+        await _subscribe_at_ups(context, client, claimed, listener=listener, credential=credential)
+    return len(claimed)
+
+
+async def _subscribe_at_ups(
+    context: WorkerContext,
+    client: UpsClient,
+    claimed: list[subscriptions.ClaimedSubscription],
+    *,
+    listener: str,
+    credential: str,
+) -> None:
+    try:
+        answer = await client.subscribe(
+            [c.number for c in claimed], listener_url=listener, credential=credential
+        )
+    except CarrierError as error:
+        async with session_scope(context.sessionmaker) as session:
+            await subscriptions.record_failure(
+                session, claimed, error=str(error), retryable=error.retryable, now=context.clock()
+            )
+        logger.warning("UPS Track Alert subscription of %d legs failed: %s", len(claimed), error)
+        return
+    now = context.clock()
+    async with session_scope(context.sessionmaker) as session:
+        await subscriptions.record_answer(
+            session,
+            claimed,
+            subscribed=answer.subscribed,
+            reference=answer.reference,
+            expires_at=now + track_alert.LIFETIME,
+            now=now,
+        )
+
+
 JOBS = (
     ScheduledJob(poll_due_legs, every_seconds=lambda s: s.poll_interval_seconds),
     ScheduledJob(process_carrier_pushes, every_seconds=lambda s: s.poll_interval_seconds),
     ScheduledJob(forget_old_webhook_deliveries, every_seconds=lambda s: 600.0),
     ScheduledJob(forget_old_pushes, every_seconds=lambda s: 600.0),
+    ScheduledJob(subscribe_ups_legs, every_seconds=lambda s: 60.0),
 )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from urllib.parse import quote
 
 import httpx
@@ -96,19 +97,23 @@ class UpsClient:
             numbers, listener_url=listener_url, credential=credential
         )
         url = self._base_url + track_alert.PATH
+        trans_id = uuid.uuid4().hex
 
         def build(token: str) -> httpx.Request:
             headers = {
                 "Authorization": f"Bearer {token}",
-                "transId": uuid.uuid4().hex,
+                "transId": trans_id,
                 "transactionSrc": TRANSACTION_SOURCE,
             }
             return self._http.build_request("POST", url, headers=headers, json=body)
 
         response = await self._carrier.send_with_token(self._tokens, build)
         if response.status_code == 400:
-            return self._refused_subscription(response)
-        return track_alert.parse_subscription_answer(self._carrier.successful_body(response))
+            answer = self._refused_subscription(response)
+        else:
+            body_read = self._carrier.successful_body(response)
+            answer = track_alert.parse_subscription_answer(body_read)
+        return replace(answer, reference=trans_id)
 
     def _refused_subscription(self, response: httpx.Response) -> track_alert.SubscriptionAnswer:
         codes = {code for code, _ in parse.parse_errors(response.content)}

@@ -32,6 +32,7 @@ class SubscriptionAnswer:
 
     subscribed: tuple[str, ...]
     refused: tuple[str, ...]
+    reference: str | None = None  # the request's transId: UPS gives a subscription no id
 
 
 class _Answer(_Model):
