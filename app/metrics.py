@@ -132,6 +132,18 @@ SHARED_SET_ASIDE = Gauge(
     ["member_type"],
     registry=API,
 )
+SHARED_PUSH_INBOX = Gauge(
+    "firstscan_push_inbox",
+    "Carrier pushes in the inbox by status (pending: not read by a worker yet)",
+    ["status"],
+    registry=API,
+)
+SHARED_SUBSCRIPTIONS = Gauge(
+    "firstscan_push_subscriptions",
+    "Push subscriptions at carriers by state",
+    ["carrier", "state"],
+    registry=API,
+)
 SHARED_DUE_LEGS = Gauge(
     "firstscan_due_legs", "Active legs whose next poll time has come", ["carrier"], registry=API
 )

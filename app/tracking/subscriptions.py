@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import db
@@ -19,6 +19,7 @@ from app.tracking.models import CarrierSubscription
 
 NUMBER = "number"
 NONE, PENDING, ACTIVE, FAILED, EXPIRED = "none", "pending", "active", "failed", "expired"
+STATES = (NONE, PENDING, ACTIVE, FAILED, EXPIRED)
 # UPS subscriptions last 14 days: renewing 2 days early leaves room for a failed renewal.
 RENEW_BEFORE = timedelta(days=2)
 # A request whose worker died is asked again after this.
@@ -193,3 +194,11 @@ async def _fail(
         .where(CarrierSubscription.id.in_(ids), CarrierSubscription.state == PENDING)
         .values(state=FAILED, last_error=error[:1000], next_attempt_at=retry_at, updated_at=now)
     )
+
+
+async def count_by_state(session: AsyncSession) -> dict[tuple[str, str], int]:
+    """Subscriptions by (carrier, state)."""
+    stmt = select(CarrierSubscription.carrier, CarrierSubscription.state, func.count()).group_by(
+        CarrierSubscription.carrier, CarrierSubscription.state
+    )
+    return {(str(c), str(s)): int(n) for c, s, n in (await session.execute(stmt)).all()}

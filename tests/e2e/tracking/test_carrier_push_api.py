@@ -327,3 +327,15 @@ async def test_refused_and_stored_pushes_are_counted_on_the_api_metrics(client):
     await push_ups(client, ups_event(**DELIVERED))
 
     assert {o: await counted(o) - before[o] for o in before} == {"refused": 1, "stored": 1}
+
+
+async def test_the_inbox_by_status_is_read_into_the_api_metrics(client, sessionmaker, clock):
+    await push_ups(client, ups_event(**PICKED_UP))
+    await push_ups(client, ups_event(**DELIVERED))
+    before = (await client.get("/metrics")).text
+    await process_inbox(sessionmaker, clock)
+    after = (await client.get("/metrics")).text
+
+    assert 'firstscan_push_inbox{status="pending"} 2.0' in before
+    assert 'firstscan_push_inbox{status="pending"} 0.0' in after
+    assert 'firstscan_push_inbox{status="processed"} 2.0' in after
