@@ -78,7 +78,7 @@ def _json_text(body: bytes) -> str:
     try:
         text = body.decode("utf-8")
         parsed = json.loads(text)
-    except (UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested beyond reading
         raise InvalidInput([FieldError("body", "not UTF-8 JSON")]) from None
     if not isinstance(parsed, dict):
         raise InvalidInput([FieldError("body", "must be a JSON object")])

@@ -339,3 +339,16 @@ async def test_the_inbox_by_status_is_read_into_the_api_metrics(client, sessionm
     assert 'firstscan_push_inbox{status="pending"} 2.0' in before
     assert 'firstscan_push_inbox{status="pending"} 0.0' in after
     assert 'firstscan_push_inbox{status="processed"} 2.0' in after
+
+
+@pytest.mark.parametrize(
+    "body", [b"\xff\xfe not utf-8", b"not json", b"[1, 2]", b"[" * 5000 + b"]" * 5000]
+)
+async def test_an_authenticated_push_that_is_not_a_json_object_is_422_and_stores_nothing(
+    client, session, body
+):
+    response = await push_ups(client, body)
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body"
+    assert await stored_pushes(session) == []
