@@ -16,7 +16,7 @@ from app.deps import NowDep, SessionDep, SettingsDep
 from app.errors import Unauthenticated
 from app.quarantine import repository as quarantine_repository
 from app.quarantine.models import MEMBER_TYPES
-from app.tracking import claims
+from app.tracking import claims, inbox, subscriptions
 from app.tracking.backlog import load_backlog
 from app.tracking.carrier_state import list_carrier_states
 
@@ -89,4 +89,15 @@ async def prometheus_metrics(
     set_aside = await quarantine_repository.count_by_type(session)
     for member_type in MEMBER_TYPES:
         metrics.SHARED_SET_ASIDE.labels(member_type).set(set_aside.get(member_type, 0))
+    await _read_push_gauges(session)
     return Response(generate_latest(metrics.API), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _read_push_gauges(session: SessionDep) -> None:
+    pushes = await inbox.count_by_status(session)
+    for status in (inbox.PENDING, inbox.PROCESSED, inbox.FAILED):
+        metrics.SHARED_PUSH_INBOX.labels(status).set(pushes.get(status, 0))
+    counts = await subscriptions.count_by_state(session)
+    for carrier in sorted({carrier for carrier, _ in counts}):
+        for state in subscriptions.STATES:
+            metrics.SHARED_SUBSCRIPTIONS.labels(carrier, state).set(counts.get((carrier, state), 0))

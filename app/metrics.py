@@ -2,7 +2,7 @@
 
 WORKER: counters only a worker increments (polls, calls, takeovers, set-aside members, messages
 sent), served by each `firstscan worker` on FIRSTSCAN_WORKER_METRICS_PORT; scrape every worker.
-API: what the API does itself (pushed events) and gauges of shared state read from the database
+API: what the API does itself (pushes received) and gauges of shared state read from the database
 at scrape time (breakers, quotas, due lag, the quarantine, alert destinations), served at the
 API's /metrics (app/health.py). A worker-only counter is never shown by the API, where it would
 read 0 whatever the workers did.
@@ -26,15 +26,27 @@ CARRIER_CALLS = Counter(
 )
 EVENTS_STORED = Counter(
     "firstscan_events_stored_total",
-    "New tracking events stored from polls",
+    "New tracking events stored, from polls and from pushes",
     ["carrier", "source"],
     registry=WORKER,
 )
-PUSHED_EVENTS_STORED = Counter(
-    "firstscan_events_stored_total",
-    "New tracking events stored from carrier pushes",
-    ["carrier", "source"],
+PUSHES_RECEIVED = Counter(
+    "firstscan_pushes_received_total",
+    "Carrier pushes received, by outcome (stored, duplicate, refused: bad authentication)",
+    ["carrier", "outcome"],
     registry=API,
+)
+PUSHES_PROCESSED = Counter(
+    "firstscan_pushes_processed_total",
+    "Pushes read from the inbox, by outcome (processed, retried, failed)",
+    ["carrier", "outcome"],
+    registry=WORKER,
+)
+PUSHED_UNKNOWN_NUMBERS = Counter(
+    "firstscan_pushed_unknown_numbers_total",
+    "Tracking numbers in carrier pushes that firstscan does not track (accepted, not stored)",
+    ["carrier"],
+    registry=WORKER,
 )
 CARRIER_ERRORS = Counter(
     "firstscan_carrier_errors_total",
@@ -50,15 +62,9 @@ UNKNOWN_CODES = Counter(
 )
 EVENTS_DROPPED = Counter(
     "firstscan_events_dropped_total",
-    "Polled carrier events dropped because their time lies outside what a scan may carry",
+    "Carrier events dropped because their time lies outside what a scan may carry",
     ["carrier", "reason"],
     registry=WORKER,
-)
-PUSHED_EVENTS_DROPPED = Counter(
-    "firstscan_events_dropped_total",
-    "Pushed carrier events dropped because their time lies outside what a scan may carry",
-    ["carrier", "reason"],
-    registry=API,
 )
 LEASE_TAKEOVERS = Counter(
     "firstscan_lease_takeovers_total",
@@ -124,6 +130,18 @@ SHARED_SET_ASIDE = Gauge(
     "firstscan_set_aside",
     "Orders, legs and messages set aside (quarantined) now",
     ["member_type"],
+    registry=API,
+)
+SHARED_PUSH_INBOX = Gauge(
+    "firstscan_push_inbox",
+    "Carrier pushes in the inbox by status (pending: not read by a worker yet)",
+    ["status"],
+    registry=API,
+)
+SHARED_SUBSCRIPTIONS = Gauge(
+    "firstscan_push_subscriptions",
+    "Push subscriptions at carriers by state",
+    ["carrier", "state"],
     registry=API,
 )
 SHARED_DUE_LEGS = Gauge(

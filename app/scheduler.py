@@ -70,10 +70,11 @@ def single_sqlite_worker(settings: Settings) -> Iterator[None]:
 
 
 async def run_once(context: WorkerContext) -> None:
-    """One full pass of everything due: poll (waiting for rate slots, not for tomorrow's quota
-    or a long breaker cooldown), judge, deliver; then return."""
+    """One full pass of everything due: read pushes, poll (waiting for rate slots, not for
+    tomorrow's quota or a long breaker cooldown), judge, deliver; then return."""
     started = time.monotonic()
     while time.monotonic() - started < MAX_ONCE_SECONDS:
+        await tracking_jobs.process_carrier_pushes(context)
         reports = await tracking_jobs.poll_due_legs(context)
         await reconciliation_jobs.reconcile_due_orders(context)
         now = context.clock()
@@ -86,6 +87,7 @@ async def run_once(context: WorkerContext) -> None:
             await asyncio.sleep(max(0.0, (min(soon) - now).total_seconds()))
         elif not any(r.legs for r in reports):
             break  # nothing was due any more (new hand-off legs are polled in the next round)
+    await tracking_jobs.subscribe_ups_legs(context)
     await reconciliation_jobs.check_carrier_outages(context)
     await reconciliation_jobs.check_quarantine(context)
     await alerts_jobs.notify_items(context)

@@ -6,6 +6,7 @@
     ├── CarrierResponseInvalid      a body that does not parse; carries an excerpt (retryable)
     │   └── AdapterFault            our adapter raised reading this number's answer (a bug)
     ├── CarrierAuthError            bad or expired credentials after one refresh (not retryable)
+    ├── SubscriptionRefused         a push subscription request refused as such (not retryable)
     └── TrackingNumberError         an answer about the number itself          (permanent)
         ├── InvalidTrackingNumber   the carrier rejects the number's format
         └── TrackingNotFound        the carrier does not know the number (yet)
@@ -73,6 +74,10 @@ class AdapterFault(CarrierResponseInvalid):
 
 class CarrierAuthError(CarrierError):
     kind = "auth"
+
+
+class SubscriptionRefused(CarrierError):
+    kind = "subscription_refused"
 
 
 class TrackingNumberError(CarrierError):

@@ -6,11 +6,13 @@ Point an adapter's base URL at http://HOST:PORT/<carrier> and it meets the carri
     POST /ups/security/v1/oauth/token          GET  /ups/api/track/v1/details/{n}
     POST /fedex/oauth/token                    POST /fedex/track/v1/trackingnumbers
                                                GET  /dhl/track/shipments?trackingNumber={n}
+    POST /ups/api/track/v1/subscription/standard/package   (UPS Track Alert subscriptions)
 
 Answers come from the sandbox's deterministic timelines (carriers.sandbox), rendered in each
 carrier's JSON (mock_carriers.payloads). Control endpoints, for tests and benches:
 
     GET  /_mock/stats      requests per carrier, status and path; busiest 1-second window
+    GET  /_mock/subscriptions  the numbers subscribed to UPS Track Alert, with their expiry
     POST /_mock/reset      forget requests, runtime settings and first-seen times
     GET  /_mock/config     the fault settings in force
     POST /_mock/config     change fault settings (see faults.py), expire tokens, reseed
@@ -40,6 +42,7 @@ from mock_carriers.control import FaultUpdate, ShipmentSettings
 from mock_carriers.faults import FaultConfig, FaultPlan
 from mock_carriers.responses import json_response, method_not_allowed, not_found
 from mock_carriers.stats import RecordedRequest, RequestLog
+from mock_carriers.subscriptions import TrackAlertSubscriptions
 from mock_carriers.tokens import TOKEN_LIFETIMES, ClientCredentials, TokenIssuer
 from mock_carriers.tracking import TrackingEndpoints
 
@@ -66,7 +69,7 @@ class CarrierRoute:
     carrier: str
     method: str
     path: str  # as counted in stats, with {n} for the number
-    kind: Literal["token", "track"]
+    kind: Literal["token", "track", "subscribe"]
 
 
 CARRIER_ROUTES = (
@@ -74,6 +77,7 @@ CARRIER_ROUTES = (
     CarrierRoute("usps", "GET", "/usps/tracking/v3/tracking/{n}", "track"),
     CarrierRoute("ups", "POST", "/ups/security/v1/oauth/token", "token"),
     CarrierRoute("ups", "GET", "/ups/api/track/v1/details/{n}", "track"),
+    CarrierRoute("ups", "POST", "/ups/api/track/v1/subscription/standard/package", "subscribe"),
     CarrierRoute("fedex", "POST", "/fedex/oauth/token", "token"),
     CarrierRoute("fedex", "POST", "/fedex/track/v1/trackingnumbers", "track"),
     CarrierRoute("dhl", "GET", "/dhl/track/shipments", "track"),
@@ -121,6 +125,7 @@ class MockCarrierServer:
             timeline=self.timeline,
             clock=clock,
         )
+        self.subscriptions = TrackAlertSubscriptions(tokens=self.tokens, clock=clock)
         self.app = Starlette(
             routes=self.routes(),
             exception_handlers={404: not_found, 405: method_not_allowed},
@@ -138,6 +143,7 @@ class MockCarrierServer:
         return [
             *carrier_routes,
             Route("/_mock/stats", self._stats, methods=["GET"]),
+            Route("/_mock/subscriptions", self._subscriptions, methods=["GET"]),
             Route("/_mock/reset", self._reset, methods=["POST"]),
             Route("/_mock/config", self._config, methods=["GET"]),
             Route("/_mock/config", self._configure, methods=["POST"]),
@@ -152,6 +158,8 @@ class MockCarrierServer:
             await self._sleep(delay)
         if route.kind == "token":
             response = await self._tracking.token(route.carrier, request)
+        elif route.kind == "subscribe":
+            response = await self.subscriptions.subscribe(request)
         else:
             number = request.path_params.get("n", "")
             response = await self._tracking.track(route.carrier, request, number)
@@ -206,10 +214,18 @@ class MockCarrierServer:
         self.log.clear()
         self.faults = FaultPlan.seeded(self._initial_faults, self._seed)
         self._runtime.clear()
+        self.subscriptions.subscribed.clear()
         self._first_seen.clear()
 
     async def _stats(self, request: Request) -> Response:
         return json_response(200, self.log.summary())
+
+    async def _subscriptions(self, request: Request) -> Response:
+        subscribed = {
+            number: {"url": s.url, "expires_at": s.expires_at.isoformat()}
+            for number, s in self.subscriptions.subscribed.items()
+        }
+        return json_response(200, subscribed)
 
     async def _reset(self, request: Request) -> Response:
         self.reset()

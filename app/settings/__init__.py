@@ -159,6 +159,18 @@ class Settings(BaseSettings):
     # Inbound carrier webhooks: HMAC-SHA256 shared secret; deliveries older than the window fail.
     webhook_secret: SecretStr | None = None
     webhook_max_age_seconds: int = Field(default=300, ge=10, le=3600)
+    # Carriers' own pushes (docs/carrier-push.md); a carrier without its secret is refused (503).
+    # UPS Track Alert: the `credential` firstscan gave UPS at subscription.
+    ups_push_credential: SecretStr | None = None
+    # USPS Subscriptions - Tracking: the subscription's `secret` (signs X-HMAC).
+    usps_push_secret: SecretStr | None = None
+    # FedEx Advanced Integrated Visibility: the webhook project's security token (fdx-signature).
+    fedex_push_security_token: SecretStr | None = None
+    # The public URL carriers reach firstscan at (https://...); with it and a carrier's push
+    # secret, the worker subscribes that carrier's legs to push (UPS: /v1/push/ups).
+    push_listener_base_url: str | None = None
+    # A carrier push larger than this is refused (413) before it is read whole.
+    push_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     # Optional bearer token for /metrics; without it /metrics is open (scrape from inside).
     metrics_token: SecretStr | None = None
 

@@ -126,6 +126,13 @@ async def lock_newest_leg(
     return await _newest_leg(session, carrier=carrier, tracking_number=tracking_number, lock=True)
 
 
+async def find_newest_leg(
+    session: AsyncSession, *, carrier: str, tracking_number: str
+) -> LegClaim | None:
+    """The newest leg with this number, not locked (to learn its order before locking)."""
+    return await _newest_leg(session, carrier=carrier, tracking_number=tracking_number, lock=False)
+
+
 async def _newest_leg(
     session: AsyncSession, *, carrier: str, tracking_number: str, lock: bool
 ) -> LegClaim | None:

@@ -5,11 +5,15 @@ from datetime import timedelta
 
 from app import metrics
 from app.db import session_scope
-from app.tracking import claims, repository
+from app.quarantine.isolation import describe_error, is_outage
+from app.tracking import claims, inbox, pushes, repository, subscriptions
 from app.tracking.cadence import CADENCE
 from app.tracking.judging import JudgingPolicy
 from app.tracking.poller import CarrierPollReport, Poller, PollerSettings
 from app.wiring import ScheduledJob, WorkerContext
+from carriers.errors import CarrierError
+from carriers.ups import UpsClient
+from carriers.ups import subscribe as track_alert
 
 logger = logging.getLogger("app.tracking.jobs")
 
@@ -71,7 +75,135 @@ async def forget_old_webhook_deliveries(context: WorkerContext) -> int:
     return forgotten
 
 
+# Pushes read per batch; a run goes on while batches come back full, up to PUSH_ROUNDS.
+PUSH_BATCH = 200
+PUSH_ROUNDS = 10
+
+
+async def process_carrier_pushes(context: WorkerContext) -> int:
+    """Reads pending pushes from the inbox, one transaction each; returns how many it
+    processed. A push that raises is retried later (or failed), never holds up the others."""
+    processed = 0
+    for _ in range(PUSH_ROUNDS):
+        async with session_scope(context.sessionmaker) as session:
+            ids = await inbox.list_pending_ids(session, limit=PUSH_BATCH)
+        for push_id in ids:
+            processed += await _process_one_push(context, push_id)
+        if len(ids) < PUSH_BATCH:
+            break
+    if processed:
+        logger.info("processed %d carrier pushes", processed)
+    return processed
+
+
+async def _process_one_push(context: WorkerContext, push_id: int) -> int:
+    policy = JudgingPolicy(cadence=CADENCE)
+    try:
+        async with session_scope(context.sessionmaker) as session:
+            outcome = await pushes.process_push(
+                session, push_id, now=context.clock(), policy=policy
+            )
+        return 0 if outcome is None else 1
+    except pushes.UnreadablePush as error:
+        final, text = True, f"unreadable push: {error}"
+    except Exception as error:
+        if is_outage(error):
+            raise
+        logger.error("processing push %s raised", push_id, exc_info=error)
+        final, text = False, describe_error(error)
+    async with session_scope(context.sessionmaker) as session:
+        status = await inbox.record_failure(
+            session, push_id, error=text, now=context.clock(), final=final
+        )
+    logger.warning("push %s not processed (%s): %s", push_id, status, text[:200])
+    return 0
+
+
+# Processed pushes are kept a week for looking into what a carrier sent (their events are in
+# tracking_events for good); failed ones a month, for someone to read why.
+PROCESSED_PUSH_MEMORY = timedelta(days=7)
+FAILED_PUSH_MEMORY = timedelta(days=30)
+
+
+async def forget_old_pushes(context: WorkerContext) -> int:
+    """Deletes processed and failed pushes past their keeping time, a bounded batch a run."""
+    now = context.clock()
+    async with session_scope(context.sessionmaker) as session:
+        forgotten = await inbox.forget_pushes(
+            session,
+            status=inbox.PROCESSED,
+            processed_before=now - PROCESSED_PUSH_MEMORY,
+            limit=FORGET_BATCH,
+        )
+        forgotten += await inbox.forget_pushes(
+            session,
+            status=inbox.FAILED,
+            processed_before=now - FAILED_PUSH_MEMORY,
+            limit=FORGET_BATCH,
+        )
+    if forgotten:
+        logger.info("forgot %d old carrier pushes", forgotten)
+    return forgotten
+
+
+async def subscribe_ups_legs(context: WorkerContext) -> int:
+    """Subscribes due UPS legs to Track Alert, one request of at most 100 numbers a run; returns
+    how many it asked for. Off (0) without the listener URL and the push credential, or when UPS
+    is not live. Never touches ingest: legs are picked up after they are stored."""
+    settings, client = context.settings, context.clients.get("ups")
+    if not isinstance(client, UpsClient) or settings.push_listener_base_url is None:
+        return 0
+    if settings.ups_push_credential is None:
+        return 0
+    now = context.clock()
+    async with session_scope(context.sessionmaker) as session:
+        await subscriptions.add_new_legs(session, carrier="ups", now=now)
+        await subscriptions.expire_lapsed(session, now=now)
+        claimed = await subscriptions.claim_due(
+            session, carrier="ups", now=now, limit=track_alert.MAX_NUMBERS
+        )
+    if claimed:
+        listener = settings.push_listener_base_url.rstrip("/") + "/v1/push/ups"
+        credential = settings.ups_push_credential.get_secret_value()
+        await _subscribe_at_ups(context, client, claimed, listener=listener, credential=credential)
+    return len(claimed)
+
+
+async def _subscribe_at_ups(
+    context: WorkerContext,
+    client: UpsClient,
+    claimed: list[subscriptions.ClaimedSubscription],
+    *,
+    listener: str,
+    credential: str,
+) -> None:
+    try:
+        answer = await client.subscribe(
+            [c.number for c in claimed], listener_url=listener, credential=credential
+        )
+    except CarrierError as error:
+        async with session_scope(context.sessionmaker) as session:
+            await subscriptions.record_failure(
+                session, claimed, error=str(error), retryable=error.retryable, now=context.clock()
+            )
+        logger.warning("UPS Track Alert subscription of %d legs failed: %s", len(claimed), error)
+        return
+    now = context.clock()
+    async with session_scope(context.sessionmaker) as session:
+        await subscriptions.record_answer(
+            session,
+            claimed,
+            subscribed=answer.subscribed,
+            reference=answer.reference,
+            expires_at=now + track_alert.LIFETIME,
+            now=now,
+        )
+
+
 JOBS = (
     ScheduledJob(poll_due_legs, every_seconds=lambda s: s.poll_interval_seconds),
+    ScheduledJob(process_carrier_pushes, every_seconds=lambda s: s.poll_interval_seconds),
     ScheduledJob(forget_old_webhook_deliveries, every_seconds=lambda s: 600.0),
+    ScheduledJob(forget_old_pushes, every_seconds=lambda s: 600.0),
+    ScheduledJob(subscribe_ups_legs, every_seconds=lambda s: 60.0),
 )

@@ -104,3 +104,64 @@ class WebhookDelivery(Base):
     carrier: Mapped[str] = mapped_column(String(32))
     delivery_id: Mapped[str] = mapped_column(String(128))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class CarrierPush(Base):
+    """A push as a carrier sent it, kept until the worker has read it (the push inbox).
+
+    The receiving request only checks the push's authentication and stores its body here; the
+    worker reads it with the carrier's parser and records its events as a poll's are. `body` is
+    the request body exactly as received: no header is kept, so no credential or signature is
+    ever stored. `format` names the body's shape (`firstscan`: the signed normalized push;
+    otherwise the carrier's own); `dedupe_key` is one per push, so a carrier's retry of the same
+    push is stored once. Processed rows are deleted after a while (app/tracking/jobs.py).
+    """
+
+    __tablename__ = "carrier_pushes"
+    __table_args__ = (
+        UniqueConstraint("carrier", "format", "dedupe_key"),
+        Index("ix_carrier_pushes_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(32))
+    format: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    body: Mapped[str] = mapped_column(Text)
+    dedupe_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending/processed/failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    numbers: Mapped[int] = mapped_column(Integer, default=0)  # tracking numbers the push named
+    unknown_numbers: Mapped[int] = mapped_column(Integer, default=0)  # of those, not ours
+    events_stored: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class CarrierSubscription(Base):
+    """A push subscription at a carrier: per leg where the carrier subscribes per number (UPS
+    Track Alert), per account where it subscribes that way (`leg_id` empty, `subject` the
+    account). `state`: none (not asked yet), pending (a request is on its way), active (until
+    `expires_at`), failed (`last_error`; tried again from `next_attempt_at`, never if that is
+    empty), expired. `carrier_reference` is what the carrier calls the request (UPS: transId)."""
+
+    __tablename__ = "carrier_subscriptions"
+    __table_args__ = (
+        UniqueConstraint("carrier", "scope", "subject", "leg_id"),
+        Index("ix_carrier_subscriptions_carrier_state", "carrier", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(16))  # number / account
+    subject: Mapped[str] = mapped_column(String(64))  # the tracking number, or the account
+    leg_id: Mapped[int | None] = mapped_column(ForeignKey("legs.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16), default="none")
+    carrier_reference: Mapped[str | None] = mapped_column(String(128))
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,7 +9,8 @@ replay check) or to another carrier's URL. Newlines separate the parts because n
 and no carrier code can contain one, so no two deliveries sign the same text.
 
 A bad signature is refused (401), so is a missing header and a delivery older or newer than the
-allowed age (401); a delivery id seen before is 409.
+allowed age (401); a delivery id seen before is 409. An accepted push goes to the inbox
+(app/tracking/inbox.py) and is read by the worker like a carrier's own push.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import hmac
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, Field
 
 from app.input import FreeText, Name, StrictInput
 from carriers.types import Location, TrackingEvent, TrackingSnapshot, TrackingStatus
@@ -92,11 +93,6 @@ class PushedTracking(StrictInput):
         default=None, description="the current status; default: the newest event's"
     )
     events: list[PushedEvent] = Field(min_length=1, max_length=500)
-
-
-class PushReceipt(BaseModel):
-    legs_matched: int
-    events_stored: int
 
 
 def build_snapshot(carrier: str, tracking_number: str, push: PushedTracking) -> TrackingSnapshot:

@@ -2,16 +2,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from urllib.parse import quote
 
 import httpx
 
-from carriers.errors import InvalidTrackingNumber, TrackingNotFound
+from carriers.errors import (
+    CarrierUnavailable,
+    InvalidTrackingNumber,
+    SubscriptionRefused,
+    TrackingNotFound,
+)
 from carriers.http import CarrierHttp, fetch_in_batches
 from carriers.oauth import AccessToken, TokenCache
 from carriers.protocol import TrackingResult
 from carriers.types import RateLimit, TrackingQuery, TrackingSnapshot
 from carriers.ups import parse
+from carriers.ups import subscribe as track_alert
 
 CARRIER = "ups"
 TRANSACTION_SOURCE = "firstscan"
@@ -78,6 +85,46 @@ class UpsClient:
             message = self._carrier.describe(response, "does not know the number")
             raise TrackingNotFound(message, carrier=CARRIER)
         return self._carrier.successful_body(response)
+
+    async def subscribe(
+        self, numbers: Sequence[str], *, listener_url: str, credential: str
+    ) -> track_alert.SubscriptionAnswer:
+        """Subscribes up to 100 numbers to Track Alert for 14 days.
+
+        Raises SubscriptionRefused for a request UPS refuses as such (a Hard VSS error),
+        CarrierUnavailable for a transient one, and the usual carrier errors otherwise."""
+        body = track_alert.build_subscription_request(
+            numbers, listener_url=listener_url, credential=credential
+        )
+        url = self._base_url + track_alert.PATH
+        trans_id = uuid.uuid4().hex
+
+        def build(token: str) -> httpx.Request:
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "transId": trans_id,
+                "transactionSrc": TRANSACTION_SOURCE,
+            }
+            return self._http.build_request("POST", url, headers=headers, json=body)
+
+        response = await self._carrier.send_with_token(self._tokens, build)
+        if response.status_code == 400:
+            answer = self._refused_subscription(response)
+        else:
+            body_read = self._carrier.successful_body(response)
+            answer = track_alert.parse_subscription_answer(body_read)
+        return replace(answer, reference=trans_id)
+
+    def _refused_subscription(self, response: httpx.Response) -> track_alert.SubscriptionAnswer:
+        codes = {code for code, _ in parse.parse_errors(response.content)}
+        message = self._carrier.describe(response, "refused the subscription")
+        if codes & track_alert.TRANSIENT_CODES:
+            raise CarrierUnavailable(message, carrier=CARRIER, status_code=400)
+        refused = track_alert.parse_subscription_answer(response.content).refused
+        if refused and codes & {"VSS210", "VSS215"}:
+            # No valid number in the request: an answer about the numbers, not the request.
+            return track_alert.SubscriptionAnswer(subscribed=(), refused=refused)
+        raise SubscriptionRefused(message, carrier=CARRIER)
 
     async def _fetch_token(self) -> AccessToken:
         # OAuth 2 client credentials: HTTP Basic with the app's id and secret, form body

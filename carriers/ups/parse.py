@@ -316,6 +316,16 @@ def parse_tracking(body: str | bytes, *, tracking_number: str) -> TrackingSnapsh
     """
     answer = decode_answer(_Answer, body, carrier=CARRIER, what="tracking answer")
     package = _select_package(answer, tracking_number, body)
+    return snapshot_of_package(package, tracking_number=tracking_number, body=body)
+
+
+def snapshot_of_package(
+    package: _Package, *, tracking_number: str, body: str | bytes
+) -> TrackingSnapshot:
+    """Returns the snapshot of one UPS package, polled or pushed: one mapping for both.
+
+    Raises CarrierResponseInvalid (quoting `body`) for an activity with an unreadable time.
+    """
     try:
         events = _events(package)
         offset = events[-1].occurred_at.utcoffset() if events else None

@@ -94,7 +94,13 @@ def fuzz_database_url(request, tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def live_api(fuzz_database_url) -> Iterator[tuple[str, str]]:
-    settings = Settings(database_url=fuzz_database_url, webhook_secret="fuzz-secret")
+    settings = Settings(
+        database_url=fuzz_database_url,
+        webhook_secret="fuzz-secret",
+        ups_push_credential="fuzz-ups",
+        usps_push_secret="fuzz-usps",
+        fedex_push_security_token="fuzz-fedex",
+    )
     migrate.upgrade(fuzz_database_url)
     key = asyncio.run(_prepare(settings))
     port = _free_port()

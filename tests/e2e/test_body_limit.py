@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from pydantic import SecretStr
 
 from app.main import create_app
 from tests.support.live_app import RawConnection, post_chunked, serve_in_thread
@@ -19,7 +20,13 @@ FORM_FIELDS = b"a=" + b"x" * (512 * 1024 - 3) + b"&"
 @pytest.fixture
 def live_port(settings):
     app = create_app(
-        settings.model_copy(update={"max_body_bytes": FIVE_MIB, "webhook_secret": "s"})
+        settings.model_copy(
+            update={
+                "max_body_bytes": FIVE_MIB,
+                "push_max_body_bytes": FIVE_MIB,
+                "webhook_secret": SecretStr("s"),
+            }
+        )
     )
     with serve_in_thread(app) as port:
         yield port

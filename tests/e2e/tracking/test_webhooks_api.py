@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 from app.main import create_app
 from app.settings import Settings
 from app.shipments.models import Leg, Order
-from app.tracking.models import LegEvent, WebhookDelivery
+from app.tracking.models import CarrierPush, LegEvent, WebhookDelivery
 from app.tracking.webhooks import sign_delivery
 from tests.factories import create_order, ups_number
+from tests.support.push_inbox import count_events, process_inbox, stored_pushes
 
 SECRET = "test-webhook-secret"
 
@@ -65,7 +66,31 @@ async def tracked_leg(session, clock):
     return order_id, leg.id, number
 
 
-async def test_a_signed_push_stores_its_events_and_moves_the_leg(client, session, clock):
+async def test_a_signed_push_is_stored_as_received_and_nothing_else_yet(client, session, clock):
+    _, leg_id, number = await tracked_leg(session, clock)
+    body = push_body(number, at=clock.now - timedelta(minutes=30))
+
+    response = await client.post(
+        "/v1/webhooks/ups", content=body, headers=signed_headers(body, now=clock.now, delivery="d1")
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"accepted": True, "duplicate": False}
+    [push] = await stored_pushes(session)
+    assert (push.carrier, push.format, push.status, push.body) == (
+        "ups",
+        "firstscan",
+        "pending",
+        body.decode(),
+    )
+    assert await count_events(session) == 0
+    leg = await session.get(Leg, leg_id, populate_existing=True)
+    assert leg.status is None
+
+
+async def test_a_signed_push_stores_its_events_and_moves_the_leg(
+    client, session, sessionmaker, clock
+):
     order_id, leg_id, number = await tracked_leg(session, clock)
     body = push_body(number.lower(), at=clock.now - timedelta(minutes=30))
 
@@ -74,7 +99,14 @@ async def test_a_signed_push_stores_its_events_and_moves_the_leg(client, session
     )
 
     assert response.status_code == 200, response.text
-    assert response.json() == {"legs_matched": 1, "events_stored": 1}
+    assert await process_inbox(sessionmaker, clock) == 1
+    [push] = await stored_pushes(session)
+    assert (push.status, push.numbers, push.unknown_numbers, push.events_stored) == (
+        "processed",
+        1,
+        0,
+        1,
+    )
     leg = await session.get(Leg, leg_id, populate_existing=True)
     assert (leg.status, leg.accepted_at) == ("accepted", clock.now - timedelta(minutes=30))
     assert leg.last_successful_poll_at == clock.now
@@ -93,10 +125,12 @@ async def test_a_replayed_delivery_is_refused_and_stores_nothing(client, session
     replay = await client.post("/v1/webhooks/ups", content=body, headers=headers)
 
     assert replay.status_code == 409
-    assert await session.scalar(select(func.count()).select_from(LegEvent)) == 1
+    assert len(await stored_pushes(session)) == 1
 
 
-async def test_the_same_scan_pushed_twice_under_new_ids_is_stored_once(client, session, clock):
+async def test_the_same_scan_pushed_twice_under_new_ids_is_stored_once(
+    client, session, sessionmaker, clock
+):
     _, _, number = await tracked_leg(session, clock)
     body = push_body(number, at=clock.now - timedelta(minutes=30))
     for delivery in ("a", "b"):
@@ -107,7 +141,8 @@ async def test_the_same_scan_pushed_twice_under_new_ids_is_stored_once(client, s
         )
         assert response.status_code == 200
 
-    assert await session.scalar(select(func.count()).select_from(LegEvent)) == 1
+    assert await process_inbox(sessionmaker, clock) == 2
+    assert await count_events(session) == 1
 
 
 @pytest.mark.parametrize(
@@ -134,7 +169,7 @@ async def test_a_bad_or_stale_signature_is_401(client, session, clock, tamper, r
 
     assert response.status_code == 401
     assert reason in response.json()["detail"]
-    assert await session.scalar(select(func.count()).select_from(LegEvent)) == 0
+    assert await stored_pushes(session) == []
 
 
 async def test_a_push_with_a_bad_field_is_422_naming_it(client, session, clock):
@@ -150,14 +185,20 @@ async def test_a_push_with_a_bad_field_is_422_naming_it(client, session, clock):
     assert "events[0].code" in fields
 
 
-async def test_a_push_for_an_unknown_number_matches_nothing(client, clock):
+async def test_a_push_for_an_unknown_number_is_accepted_and_counted(
+    client, session, sessionmaker, clock
+):
     body = push_body(ups_number(), at=clock.now)
 
     response = await client.post(
         "/v1/webhooks/ups", content=body, headers=signed_headers(body, now=clock.now, delivery="u")
     )
 
-    assert response.json() == {"legs_matched": 0, "events_stored": 0}
+    assert response.status_code == 200
+    assert await process_inbox(sessionmaker, clock) == 1
+    [push] = await stored_pushes(session)
+    assert (push.status, push.numbers, push.unknown_numbers) == ("processed", 1, 1)
+    assert await count_events(session) == 0
 
 
 async def test_without_a_secret_webhooks_are_refused(engine, sessionmaker, database_url, clock):
@@ -212,7 +253,7 @@ async def test_a_captured_push_replayed_under_a_new_delivery_id_is_refused(clien
 
     assert replay.status_code == 401
     assert "signature does not match" in replay.json()["detail"]
-    assert await session.scalar(select(func.count()).select_from(LegEvent)) == 0
+    assert await session.scalar(select(func.count()).select_from(CarrierPush)) == 0
     assert await session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
 
 
@@ -225,7 +266,7 @@ async def test_a_captured_push_replayed_to_another_carrier_is_refused(client, se
 
     assert replay.status_code == 401
     assert "signature does not match" in replay.json()["detail"]
-    assert await session.scalar(select(func.count()).select_from(LegEvent)) == 0
+    assert await session.scalar(select(func.count()).select_from(CarrierPush)) == 0
     assert await session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
 
 

@@ -48,6 +48,4 @@ async def test_a_recent_delivery_is_still_refused_as_a_replay_after_the_clean_up
     )
 
     with pytest.raises(Conflict):
-        await service.accept_push(
-            session, carrier="ups", delivery_id="recent", push=None, now=NOW, policy=None
-        )  # type: ignore[arg-type]
+        await service.accept_push(session, carrier="ups", delivery_id="recent", body="{}", now=NOW)

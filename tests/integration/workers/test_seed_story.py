@@ -133,7 +133,7 @@ async def usps_accepts(worker, sessionmaker, mock_carrier) -> datetime:
         clock=worker.clock,
     )
     response = await push_acceptance(app, usps_number, now=pushed_at)
-    assert response.json() == {"legs_matched": 1, "events_stored": 1}
+    assert response.json() == {"accepted": True, "duplicate": False}
     return pushed_at
 
 

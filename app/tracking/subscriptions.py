@@ -1,0 +1,204 @@
+"""Push subscriptions as state (`carrier_subscriptions`), for carriers that subscribe per
+tracking number (UPS Track Alert): every active leg gets a row (`none`); the worker claims due
+rows a batch at a time (`pending`), asks the carrier, and records `active` until the
+subscription's expiry, or `failed` with the next try. Active subscriptions are renewed before
+they expire while their leg is still tracked; the others lapse to `expired`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import db
+from app.shipments.models import Leg
+from app.tracking.models import CarrierSubscription
+
+NUMBER = "number"
+NONE, PENDING, ACTIVE, FAILED, EXPIRED = "none", "pending", "active", "failed", "expired"
+STATES = (NONE, PENDING, ACTIVE, FAILED, EXPIRED)
+# UPS subscriptions last 14 days: renewing 2 days early leaves room for a failed renewal.
+RENEW_BEFORE = timedelta(days=2)
+# A request whose worker died is asked again after this.
+PENDING_TIMEOUT = timedelta(minutes=10)
+FIRST_RETRY = timedelta(minutes=5)
+LONGEST_RETRY = timedelta(hours=6)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedSubscription:
+    id: int
+    number: str
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Doubling from FIRST_RETRY, at most LONGEST_RETRY."""
+    doubled: timedelta = FIRST_RETRY * (2 ** max(0, min(attempts - 1, 16)))
+    return min(LONGEST_RETRY, doubled)
+
+
+async def add_new_legs(session: AsyncSession, *, carrier: str, now: datetime) -> int:
+    """A `none` row for every active leg of `carrier` that has none yet; returns how many."""
+    missing = (
+        select(Leg.id, Leg.tracking_number)
+        .outerjoin(
+            CarrierSubscription,
+            and_(CarrierSubscription.leg_id == Leg.id, CarrierSubscription.carrier == carrier),
+        )
+        .where(Leg.active, Leg.carrier == carrier, CarrierSubscription.id.is_(None))
+    )
+    rows = (await session.execute(missing)).all()
+    if rows:
+        await session.execute(
+            insert(CarrierSubscription),
+            [
+                {
+                    "carrier": carrier,
+                    "scope": NUMBER,
+                    "subject": number,
+                    "leg_id": leg_id,
+                    "state": NONE,
+                    "attempts": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for leg_id, number in rows
+            ],
+        )
+    return len(rows)
+
+
+async def claim_due(
+    session: AsyncSession, *, carrier: str, now: datetime, limit: int
+) -> list[ClaimedSubscription]:
+    """Up to `limit` subscriptions of tracked legs to ask for now (new, failed and due, expiring
+    or expired, pending too long), marked pending; rows other workers hold are skipped."""
+    due = or_(
+        CarrierSubscription.state.in_([NONE, EXPIRED]),
+        and_(CarrierSubscription.state == FAILED, CarrierSubscription.next_attempt_at <= now),
+        and_(
+            CarrierSubscription.state == ACTIVE,
+            CarrierSubscription.expires_at <= now + RENEW_BEFORE,
+        ),
+        and_(
+            CarrierSubscription.state == PENDING,
+            CarrierSubscription.requested_at < now - PENDING_TIMEOUT,
+        ),
+    )
+    stmt = (
+        select(CarrierSubscription.id, CarrierSubscription.subject)
+        .join(Leg, Leg.id == CarrierSubscription.leg_id)
+        .where(CarrierSubscription.carrier == carrier, Leg.active, due)
+        .order_by(CarrierSubscription.id)
+        .limit(limit)
+    )
+    rows = (
+        await session.execute(db.lock_rows(stmt, of=CarrierSubscription, skip_locked=True))
+    ).all()
+    if rows:
+        await session.execute(
+            update(CarrierSubscription)
+            .where(CarrierSubscription.id.in_([row.id for row in rows]))
+            .values(
+                state=PENDING,
+                requested_at=now,
+                attempts=CarrierSubscription.attempts + 1,
+                updated_at=now,
+            )
+        )
+    return [ClaimedSubscription(row.id, row.subject) for row in rows]
+
+
+async def record_answer(
+    session: AsyncSession,
+    claimed: Sequence[ClaimedSubscription],
+    *,
+    subscribed: Sequence[str],
+    reference: str | None,
+    expires_at: datetime,
+    now: datetime,
+) -> None:
+    """Subscribed numbers become active until `expires_at`; the rest failed for good (the
+    carrier refused the number itself: asking again cannot help)."""
+    active = [c.id for c in claimed if c.number in set(subscribed)]
+    refused = [c.id for c in claimed if c.number not in set(subscribed)]
+    if active:
+        await session.execute(
+            update(CarrierSubscription)
+            .where(CarrierSubscription.id.in_(active), CarrierSubscription.state == PENDING)
+            .values(
+                state=ACTIVE,
+                expires_at=expires_at,
+                carrier_reference=reference,
+                next_attempt_at=None,
+                last_error=None,
+                attempts=0,
+                updated_at=now,
+            )
+        )
+    if refused:
+        await _fail(
+            session, refused, error="the carrier refused the number", retry_at=None, now=now
+        )
+
+
+async def record_failure(
+    session: AsyncSession,
+    claimed: Sequence[ClaimedSubscription],
+    *,
+    error: str,
+    retryable: bool,
+    now: datetime,
+) -> None:
+    """The request failed as a whole: its subscriptions are tried again later (backing off),
+    or never when the carrier refused the request as such."""
+    ids = [c.id for c in claimed]
+    attempts = dict(
+        (
+            await session.execute(
+                select(CarrierSubscription.id, CarrierSubscription.attempts).where(
+                    CarrierSubscription.id.in_(ids)
+                )
+            )
+        ).all()
+    )
+    for attempt in sorted(set(attempts.values())):
+        same = [i for i in ids if attempts.get(i) == attempt]
+        retry_at = now + retry_delay(attempt) if retryable else None
+        await _fail(session, same, error=error, retry_at=retry_at, now=now)
+
+
+async def expire_lapsed(session: AsyncSession, *, now: datetime) -> int:
+    """Active subscriptions past their expiry (their leg no longer tracked) become expired."""
+    result = await session.execute(
+        update(CarrierSubscription)
+        .where(CarrierSubscription.state == ACTIVE, CarrierSubscription.expires_at <= now)
+        .values(state=EXPIRED, updated_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _fail(
+    session: AsyncSession,
+    ids: Sequence[int],
+    *,
+    error: str,
+    retry_at: datetime | None,
+    now: datetime,
+) -> None:
+    await session.execute(
+        update(CarrierSubscription)
+        .where(CarrierSubscription.id.in_(ids), CarrierSubscription.state == PENDING)
+        .values(state=FAILED, last_error=error[:1000], next_attempt_at=retry_at, updated_at=now)
+    )
+
+
+async def count_by_state(session: AsyncSession) -> dict[tuple[str, str], int]:
+    """Subscriptions by (carrier, state)."""
+    stmt = select(CarrierSubscription.carrier, CarrierSubscription.state, func.count()).group_by(
+        CarrierSubscription.carrier, CarrierSubscription.state
+    )
+    return {(str(c), str(s)): int(n) for c, s, n in (await session.execute(stmt)).all()}
