@@ -49,6 +49,10 @@ SETTINGS = {
     "carrier_timeout_seconds": 1,
     "reconcile_interval_seconds": 1,
     "dispatch_interval_seconds": 1,
+    # Grouped ops messages on a short clock, so the test waits seconds, not minutes.
+    "notify_interval_seconds": 1,
+    "alert_group_wait_seconds": 2,
+    "alert_group_interval_seconds": 5,
     "carrier_limits": json.dumps(
         {c: {"per_second": 100, "per_hour": None, "per_day": None} for c in CARRIERS}
     ),
@@ -233,13 +237,20 @@ async def run_traffic(client: Client, mock_carrier, receiver, database_url: str)
 
 
 async def outbox_settled(sessionmaker) -> bool:
-    """Alerts opened, and every message of theirs delivered (none pending, none dead)."""
+    """Alerts opened, every open item announced in a group message, and every message
+    delivered (none pending, none dead)."""
     async with sessionmaker() as session:
         alerts = await session.scalar(text("SELECT count(*) FROM alerts"))
         waiting = await session.scalar(
             text("SELECT count(*) FROM alert_notifications WHERE status <> 'delivered'")
         )
-    return bool(alerts) and waiting == 0
+        unannounced = await session.scalar(
+            text(
+                "SELECT count(*) FROM work_items "
+                "WHERE announced_at IS NULL AND status <> 'resolved'"
+            )
+        )
+    return bool(alerts) and waiting == 0 and unannounced == 0
 
 
 async def describe_outbox(sessionmaker) -> str:
