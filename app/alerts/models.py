@@ -161,7 +161,7 @@ class AlertNotification(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Attempts the receiver answered 429: they wait for its Retry-After but never count
     # towards giving up, so a busy receiver cannot kill a message. A server default: the planned
-    # opening inserts outbox rows with INSERT ... SELECT, which takes no Python-side default.
+    # default keeps rows written by plain INSERT statements (no Python-side default) right.
     rate_limited_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
