@@ -160,8 +160,8 @@ class AlertNotification(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, delivered, dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Attempts the receiver answered 429: they wait for its Retry-After but never count
-    # towards giving up, so a busy receiver cannot kill a message. A server default: the planned
-    # default keeps rows written by plain INSERT statements (no Python-side default) right.
+    # towards giving up, so a busy receiver cannot kill a message. A server default keeps rows
+    # written by plain INSERT statements (no Python-side default) right.
     rate_limited_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
