@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app import db, health
 from app.alerts import router as alerts_router
 from app.api_docs import install_api_docs
+from app.auth.cache import KeyCache
 from app.body_limit import BodySizeLimit
 from app.console import guards as console_guards
 from app.console import router as console_router
@@ -80,6 +81,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = clock
+    app.state.key_cache = KeyCache()
     if engine is not None:
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker or db.create_sessionmaker(engine)
