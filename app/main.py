@@ -64,10 +64,15 @@ def create_app(
             settings.database_url, pool_size=settings.database_pool_size
         )
         app.state.sessionmaker = db.create_sessionmaker(app.state.engine)
+        app.state.read_pool = await db.create_read_pool(
+            settings.database_url, size=settings.database_pool_size
+        )
         settle_heap()
         try:
             yield
         finally:
+            if app.state.read_pool is not None:
+                await app.state.read_pool.close()
             await app.state.engine.dispose()
 
     app = FastAPI(

@@ -25,6 +25,7 @@ from app.auth import service as auth_service
 from app.auth.roles import Role
 from app.demo import DEMO_ORDERS, build_demo_order, load_demo
 from app.main import create_app
+from app.orderfile.schemas import LookupRead
 from app.scheduler import run_once
 from app.settings import Settings
 from app.shipments.models import Leg
@@ -76,11 +77,17 @@ STATUSES["wrong_postal_code"] = ("FS-1001", "10001")
 STATUSES["unknown_order"] = ("FS-9999", "97211")
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+# "postgres" reads through the session (as on SQLite and in every other test); "served" is the
+# app as `firstscan serve` builds it, reading through its own asyncpg pool (app.orderfile.rows).
+READ_PATHS = [*BACKENDS, pytest.param("served", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="module", params=READ_PATHS)
 async def demo_client(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    with throwaway_database(request.param, tmp_path_factory.mktemp("golden")) as url:
+    backend = "sqlite" if request.param == "sqlite" else "postgres"
+    with throwaway_database(backend, tmp_path_factory.mktemp("golden")) as url:
         migrate.upgrade(url)
         engine = db.create_engine(url)
         sessionmaker = db.create_sessionmaker(engine)
@@ -105,10 +112,20 @@ async def demo_client(
                     worker_settings, sessionmaker=sessionmaker, http=http, clock=lambda: NOW
                 )
                 await run_once(context)
-            app = create_app(settings, engine=engine, sessionmaker=sessionmaker, clock=lambda: NOW)
+            if request.param == "served":
+                app = create_app(settings, clock=lambda: NOW)
+            else:
+                app = create_app(
+                    settings, engine=engine, sessionmaker=sessionmaker, clock=lambda: NOW
+                )
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-                yield c, key
+            async with (
+                app.router.lifespan_context(app),
+                httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+            ):
+                if request.param == "served":
+                    assert app.state.read_pool is not None
+                yield client, key
         finally:
             await engine.dispose()
 
@@ -184,6 +201,10 @@ async def test_the_lookup_answers_as_the_golden_file(demo_client, case):
     )
 
     check_golden(f"lookup-{case}", response)
+    if response.status_code == 200:  # the documented model, field for field and in its order
+        body = response.json()
+        assert list(body) == list(LookupRead.model_fields)
+        assert LookupRead.model_validate(body).model_dump(mode="json") == body
 
 
 @pytest.mark.parametrize("case", list(STATUSES))
