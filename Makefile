@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test install dev lint typecheck fuzz screenshots bench-sweep bench-refresh bench-calls \
-	bench-loop-lag bench-backlog bench-ingest bench-soak bench-storm mock-carriers clean
+	bench-loop-lag bench-backlog bench-ingest bench-soak bench-storm bench-lookup mock-carriers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,11 @@ bench-backlog: $(VENV)/.bench-installed
 
 bench-ingest: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.ingest $(BENCH_ARGS)
+
+# The lookup and the customer status endpoint beside a bare FastAPI + asyncpg endpoint, under wrk.
+bench-lookup: $(VENV)/.bench-installed
+	@command -v wrk >/dev/null || { echo "bench-lookup needs wrk: sudo apt-get install -y wrk"; exit 1; }
+	$(BIN)/python -m bench.lookup $(BENCH_ARGS)
 
 # The four carriers' APIs on loopback (mock_carriers/, not installed): point a live-mode
 # FIRSTSCAN_<CARRIER>_BASE_URL at http://127.0.0.1:8765/<carrier>. MOCK_ARGS="--help" lists faults.

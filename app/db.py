@@ -20,8 +20,9 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
+import asyncpg
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, Table, event, text
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -89,6 +90,16 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     return create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
+
+
+async def create_read_pool(url: str, *, size: int) -> asyncpg.Pool | None:
+    """An asyncpg pool for the read paths people wait on (app.orderfile.rows), None on SQLite.
+    It connects on first use (min_size 0), as the engine does, so the API starts without the
+    database and recovers when it returns."""
+    if url.startswith("sqlite"):
+        return None
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return await asyncpg.create_pool(dsn, min_size=0, max_size=size)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import db, replay
 from app.auth import service as auth_service
+from app.auth.cache import KeyCache
 from app.auth.roles import ACT_ROLES, INGEST_ROLES, READ_ROLES, Role
 from app.auth.service import Principal
 from app.errors import Forbidden, Unauthenticated
@@ -53,7 +54,8 @@ _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: 
 
 class RoleGuard:
     """Admits a request whose API key has one of `roles`: 401 without a valid key, 403 if the
-    key's role does not fit."""
+    key's role does not fit. A key verified within the key cache's lifetime costs no query
+    (app.auth.cache: a revoked key is refused at most that long after its revocation)."""
 
     def __init__(self, roles: frozenset[Role], purpose: str) -> None:
         self.roles = roles
@@ -61,15 +63,19 @@ class RoleGuard:
 
     async def __call__(
         self,
+        request: Request,
         session: SessionDep,
         now: NowDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     ) -> Principal:
         if credentials is None or not credentials.credentials.strip():
             raise Unauthenticated("Send an API key as 'Authorization: Bearer <key>'.")
-        principal = await auth_service.authenticate(
-            session, raw_key=credentials.credentials.strip(), now=now
-        )
+        key_hash = auth_service.hash_key(credentials.credentials.strip())
+        cache: KeyCache = request.app.state.key_cache
+        principal = cache.get(key_hash, now=now)
+        if principal is None:
+            principal = await auth_service.authenticate_hash(session, key_hash=key_hash, now=now)
+            cache.put(key_hash, principal, now=now)
         if principal.role not in self.roles:
             allowed = ", ".join(sorted(r.value for r in self.roles))
             raise Forbidden(

@@ -15,6 +15,7 @@ from app import db, health
 from app.alerts import item_router
 from app.alerts import router as alerts_router
 from app.api_docs import install_api_docs
+from app.auth.cache import KeyCache
 from app.body_limit import BodySizeLimit
 from app.console import guards as console_guards
 from app.console import router as console_router
@@ -64,10 +65,15 @@ def create_app(
             settings.database_url, pool_size=settings.database_pool_size
         )
         app.state.sessionmaker = db.create_sessionmaker(app.state.engine)
+        app.state.read_pool = await db.create_read_pool(
+            settings.database_url, size=settings.database_pool_size
+        )
         settle_heap()
         try:
             yield
         finally:
+            if app.state.read_pool is not None:
+                await app.state.read_pool.close()
             await app.state.engine.dispose()
 
     app = FastAPI(
@@ -81,6 +87,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = clock
+    app.state.key_cache = KeyCache()
     if engine is not None:
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker or db.create_sessionmaker(engine)

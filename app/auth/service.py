@@ -70,7 +70,12 @@ async def revoke_key(session: AsyncSession, *, key_id: int, actor: str, now: dat
 
 async def authenticate(session: AsyncSession, *, raw_key: str, now: datetime) -> Principal:
     """Returns who holds the key; a missing, unknown or revoked key is Unauthenticated."""
-    key = await repository.find_active_key_by_hash(session, hash_key(raw_key))
+    return await authenticate_hash(session, key_hash=hash_key(raw_key), now=now)
+
+
+async def authenticate_hash(session: AsyncSession, *, key_hash: str, now: datetime) -> Principal:
+    """As authenticate, for a key already hashed."""
+    key = await repository.find_active_key_by_hash(session, key_hash)
     if key is None:
         raise Unauthenticated("The API key is not valid or has been revoked.")
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:

@@ -29,6 +29,8 @@ from app.console.sessions import SESSION_COOKIE, SIGN_IN_COOKIE
 from app.deps import NowDep, SessionDep
 from app.errors import Conflict, NotFound, Unauthenticated
 from app.orderfile import lookup
+from app.orderfile.rows import OrderFileReader
+from app.orderfile.schemas import LookupRead
 from app.public.links import TrackLinks
 from app.reconciliation import system_alerts
 from app.settings import Settings
@@ -132,7 +134,8 @@ async def search(
         return RedirectResponse("/console", status_code=303)
     context = {**_page_context(request, user), "query": q}
     try:
-        found = await lookup.lookup_number(session, number=q)
+        reader = OrderFileReader(session=session, pool=None)
+        found = LookupRead.model_validate_json(await lookup.lookup_number(reader, number=q))
     except NotFound:
         return render(request, "search.html", {**context, "result": None}, status_code=404)
     if len(found.orders) == 1:

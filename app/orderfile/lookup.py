@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import repository as alerts_repository
 from app.alerts.models import Alert, PlannedAlert
 from app.errors import NotFound
+from app.orderfile import answer
+from app.orderfile.rows import OrderFileReader
 from app.orderfile.schemas import (
-    LookupRead,
     OpenAlertRead,
     OrderDetailRead,
     TimelineEventRead,
@@ -26,8 +27,6 @@ from app.tracking.models import LegEvent
 from carriers.numbers import normalize_tracking_number
 from carriers.registry import carrier_name
 
-MAX_LOOKUP_MATCHES = 20
-
 
 async def read_order(session: AsyncSession, *, order_id: int) -> OrderRead:
     order = await repository.get_order_with_legs(session, order_id)
@@ -39,32 +38,14 @@ async def read_order_by_number(session: AsyncSession, *, order_number: str) -> O
     return await read_order(session, order_id=order.id)
 
 
-async def lookup_number(session: AsyncSession, *, number: str) -> LookupRead:
+async def lookup_number(reader: OrderFileReader, *, number: str) -> bytes:
     """Finds orders by order number, any leg's tracking number or a partner number a carrier
-    named for a leg, newest first."""
+    named for a leg, newest first: the LookupRead answer as JSON."""
     key = normalize_tracking_number(number)
-    matches = await _find_matches(session, key) if key else []
-    if not matches:
+    files = await reader.by_key(key) if key else []
+    if not files:
         raise NotFound(f"No order or tracking number matches '{number}' (searched as '{key}').")
-    matched_by: dict[int, set[str]] = {}
-    recency: dict[int, datetime] = {}
-    for order_id, how, when in matches:
-        matched_by.setdefault(order_id, set()).add(how)
-        recency[order_id] = max(recency.get(order_id, when), when)
-    orders = await repository.list_orders_with_legs(session, list(matched_by))
-    orders.sort(key=lambda o: (recency[o.id], o.id), reverse=True)
-    details = await build_order_details(session, orders, matched_by)
-    return LookupRead(query=number, normalized=key, orders=details)
-
-
-async def _find_matches(session: AsyncSession, key: str) -> list[tuple[int, str, datetime]]:
-    matches = await repository.list_orders_matching(
-        session, lookup_key=key, limit=MAX_LOOKUP_MATCHES
-    )
-    by_partner = await tracking_repository.list_orders_matching_partner_number(
-        session, lookup_key=key, limit=MAX_LOOKUP_MATCHES
-    )
-    return matches + [(order_id, "partner_number", when) for order_id, when in by_partner]
+    return answer.encode(answer.build_lookup(number, key, files))
 
 
 async def _partner_numbers_of(

@@ -4,7 +4,7 @@ import asyncio
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import privacy
@@ -13,6 +13,7 @@ from app.errors import FieldError, InvalidInput, UnsupportedMediaType
 from app.input import PATH_NAME_PATTERN
 from app.openapi import problem_responses
 from app.orderfile import lookup
+from app.orderfile.rows import OrderFileReader
 from app.orderfile.schemas import LookupRead
 from app.shipments import imports, service
 from app.shipments.schemas import (
@@ -28,6 +29,14 @@ from app.shipments.schemas import (
 from app.wiring import build_first_alert_deadline
 
 router = APIRouter(prefix="/v1", tags=["orders"])
+JSON = "application/json"
+
+
+def get_order_file_reader(request: Request, session: SessionDep) -> OrderFileReader:
+    return OrderFileReader(session=session, pool=getattr(request.app.state, "read_pool", None))
+
+
+OrderFileReaderDep = Annotated[OrderFileReader, Depends(get_order_file_reader)]
 
 # Any order number that was ever stored can be named, so the path takes any name (not only the
 # alphabet new orders are held to) but no control, bidirectional or zero-width character.
@@ -178,10 +187,11 @@ async def update_order(
 )
 async def lookup_number(
     number: Annotated[str, Path(min_length=1, max_length=100, pattern=PATH_NAME_PATTERN)],
-    session: SessionDep,
+    reader: OrderFileReaderDep,
     _: ReaderPrincipal,
-) -> LookupRead:
-    return await lookup.lookup_number(session, number=number)
+) -> Response:
+    # The answer is LookupRead's JSON already (app.orderfile.answer): not validated again.
+    return Response(await lookup.lookup_number(reader, number=number), media_type=JSON)
 
 
 IMPORT_MEDIA_TYPES: dict[str, imports.FileFormat] = {

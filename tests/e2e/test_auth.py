@@ -3,8 +3,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 
 from app.auth import service as auth_service
+from app.auth.cache import KEY_CACHE_LIFETIME
 from tests.factories import order_payload
 
 
@@ -61,18 +63,53 @@ async def test_a_forbidden_answer_says_which_roles_would_do(client, auth):
     assert "admin, ingest" in response.json()["detail"]
 
 
-async def test_a_revoked_key_stops_working_at_once(client, auth, sessionmaker, api_keys, clock):
-    assert (await client.get("/v1/lookup/X", headers=auth("agent"))).status_code == 404
+async def revoke(sessionmaker, raw_key: str, now) -> None:
     async with sessionmaker() as session:
-        principal = await auth_service.authenticate(
-            session, raw_key=api_keys["agent"], now=clock.now
-        )
-        await auth_service.revoke_key(session, key_id=principal.key_id, actor="test", now=clock.now)
+        principal = await auth_service.authenticate(session, raw_key=raw_key, now=now)
+        await auth_service.revoke_key(session, key_id=principal.key_id, actor="test", now=now)
         await session.commit()
+
+
+async def test_a_revoked_key_not_seen_since_is_refused_at_once(
+    client, auth, sessionmaker, api_keys, clock
+):
+    await revoke(sessionmaker, api_keys["agent"], clock.now)
 
     response = await client.get("/v1/lookup/X", headers=auth("agent"))
 
     assert response.status_code == 401
+
+
+async def test_a_revoked_key_stops_working_within_the_key_caches_lifetime(
+    client, auth, sessionmaker, api_keys, clock
+):
+    assert (await client.get("/v1/lookup/X", headers=auth("agent"))).status_code == 404
+    await revoke(sessionmaker, api_keys["agent"], clock.now)
+
+    clock.now += KEY_CACHE_LIFETIME - timedelta(microseconds=1)
+    still_cached = await client.get("/v1/lookup/X", headers=auth("agent"))
+    clock.now += timedelta(microseconds=1)
+    refused = await client.get("/v1/lookup/X", headers=auth("agent"))
+
+    assert still_cached.status_code == 404
+    assert refused.status_code == 401
+
+
+async def test_a_key_seen_within_the_lifetime_costs_no_query(client, auth, engine):
+    assert (await client.get("/v1/lookup/X", headers=auth("agent"))).status_code == 404
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if "api_keys" in statement:
+            statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        assert (await client.get("/v1/lookup/X", headers=auth("agent"))).status_code == 404
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+    assert statements == []
 
 
 async def test_keys_are_stored_only_as_hashes(sessionmaker, api_keys):
