@@ -30,6 +30,7 @@ from app.alerts.messages import (
     one_line,
     truncate,
 )
+from app.kernel.findings import SEVERITY_RANK
 
 Severity = Literal["info", "warning", "critical"]
 # The outbox `event` of a group message; the webhook and email channels render it as one.
@@ -38,7 +39,6 @@ LISTED_ITEMS = 10
 REASON_LIMIT = 300
 # docs.slack.dev/reference/block-kit/blocks: a message holds at most 50 blocks.
 MAX_BLOCKS = 50
-_RANK = {"critical": 0, "warning": 1, "info": 2}
 
 
 class GroupMessageItem(BaseModel):
@@ -110,7 +110,9 @@ def build_group_message(key: GroupKey, decision: SendNow, *, console_base_url: s
         sequence=decision.sequence,
         new_count=len(decision.new),
         still_open_count=len(decision.still_open),
-        severity=min((i.severity for i in everything), key=_RANK.__getitem__, default="info"),
+        severity=max(
+            (i.severity for i in everything), key=SEVERITY_RANK.__getitem__, default="info"
+        ),
         items=tuple(listed[:LISTED_ITEMS]),
         url=console_group_url(console_base_url, key),
     )
@@ -130,7 +132,7 @@ def console_group_url(console_base_url: str, key: GroupKey) -> str:
 
 
 def _listed(items: Iterable[GroupItem], *, new: bool) -> list[GroupMessageItem]:
-    ordered = sorted(items, key=lambda i: (_RANK[i.severity], i.opened_at, i.item_id))
+    ordered = sorted(items, key=lambda i: (-SEVERITY_RANK[i.severity], i.opened_at, i.item_id))
     return [
         GroupMessageItem(
             item_id=item.item_id,

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.alerts import items, service
 from app.alerts.models import WorkItem
 from app.alerts.schemas import AlertStatus, Outcome
-from app.audit import repository as audit_repository
 from app.errors import Conflict, FieldError, InvalidInput
 
 
@@ -97,13 +96,5 @@ async def add_note(
 async def _audit(
     session: AsyncSession, item: WorkItem, action: str, actor: str, detail: dict[str, object]
 ) -> None:
-    await audit_repository.record(
-        session,
-        actor=actor,
-        action=action,
-        entity_type="item",
-        entity_id=str(item.id),
-        order_id=item.order_id,
-        detail={"rule": item.rule, **detail},
-    )
+    await items.audit_item(session, item, action, actor, detail)
     await session.flush()

@@ -26,11 +26,11 @@ from app.alerts.models import Alert, WorkItem
 from app.alerts.schemas import AlertStatus
 from app.audit import repository as audit_repository
 from app.errors import NotFound
+from app.kernel.findings import SEVERITY_RANK
 from app.kernel.precedence import headline_rank, related
 from app.shipments.models import Order
 
 ACTOR = "firstscan"
-SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 HEADLINE_COLUMNS = ("rule", "carrier", "tracking_number", "team")
 # Orders per query when looking up the open items of a midnight's orders.
 _CHUNK = 5000
@@ -313,14 +313,9 @@ async def after_findings_changed(
         return
     closure = closed_by or Closure(outcome="carrier_found_it", note=None, actor=ACTOR, auto=True)
     close(item, closure, now=now)
-    await audit_repository.record(
-        session,
-        actor=closure.actor,
-        action="item.auto_resolved" if closure.auto else "item.resolved",
-        entity_type="item",
-        entity_id=str(item.id),
-        order_id=item.order_id,
-        detail={"rule": item.rule, "outcome": closure.outcome, "note": closure.note},
+    action = "item.auto_resolved" if closure.auto else "item.resolved"
+    await audit_item(
+        session, item, action, closure.actor, {"outcome": closure.outcome, "note": closure.note}
     )
 
 
@@ -355,14 +350,21 @@ async def acknowledge(
     item.acknowledged_at = now
     item.acknowledged_by = actor
     item.updated_at = now
+    await audit_item(session, item, "item.acknowledged", actor, {})
+
+
+async def audit_item(
+    session: AsyncSession, item: WorkItem, action: str, actor: str, detail: dict[str, object]
+) -> None:
+    """An audit entry about a work item (its rule, then `detail`), in the caller's transaction."""
     await audit_repository.record(
         session,
         actor=actor,
-        action="item.acknowledged",
+        action=action,
         entity_type="item",
         entity_id=str(item.id),
         order_id=item.order_id,
-        detail={"rule": item.rule},
+        detail={"rule": item.rule, **detail},
     )
 
 

@@ -38,6 +38,7 @@ from app.alerts.grouping import (
     build_group_key,
     decide_group,
 )
+from app.alerts.items import audit_item
 from app.alerts.models import AlertNotification, NotificationGroup, WorkItem
 from app.alerts.pagerduty import (
     PAGERDUTY_DESTINATION,
@@ -48,7 +49,6 @@ from app.alerts.pagerduty import (
 )
 from app.alerts.routing import route_alert
 from app.alerts.schemas import AlertStatus
-from app.audit import repository as audit_repository
 from app.db import lock_for_update
 from app.settings.overrides import AlertRoute
 from app.shipments.models import Order
@@ -310,14 +310,8 @@ async def _escalate(
     item.escalated_at = now
     item.announced_at = None
     item.updated_at = now
-    await audit_repository.record(
-        session,
-        actor="firstscan",
-        action="item.escalated",
-        entity_type="item",
-        entity_id=str(item.id),
-        order_id=item.order_id,
-        detail={"rule": item.rule, "from": previous, "to": item.team},
+    await audit_item(
+        session, item, "item.escalated", "firstscan", {"from": previous, "to": item.team}
     )
 
 

@@ -20,12 +20,11 @@ from app.alerts.opening import PYTHON, AlertPolicy, FindingSubject, subject_key
 from app.alerts.schemas import AlertStatus, Outcome
 from app.audit import repository as audit_repository
 from app.errors import Conflict
-from app.kernel.findings import Finding
+from app.kernel.findings import SEVERITY_RANK, Finding
 
 # Importers of these names from here predate `app.alerts.opening`.
 __all__ = ["AlertPolicy", "FindingSubject", "subject_key"]
 
-SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 Keyed = tuple[str, Finding, FindingSubject]
 
 

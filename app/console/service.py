@@ -15,7 +15,6 @@ from app.alerts.destinations import is_paused
 from app.alerts.item_repository import ItemFilters
 from app.alerts.models import Alert, AlertNotification, WorkItem
 from app.alerts.repository import UNRESOLVED_STATUSES
-from app.alerts.service import SEVERITY_RANK
 from app.audit import repository as audit_repository
 from app.audit.models import AuditEntry
 from app.auth import repository as auth_repository
@@ -23,6 +22,7 @@ from app.auth.roles import READ_ROLES, Role
 from app.auth.service import Principal
 from app.console.sessions import ConsoleSessions, SessionClaim
 from app.errors import NotFound
+from app.kernel.findings import SEVERITY_RANK
 from app.orderfile import lookup
 from app.orderfile.schemas import OrderDetailRead
 from app.public import service as public_service

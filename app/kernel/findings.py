@@ -15,6 +15,10 @@ class Severity(StrEnum):
     CRITICAL = "critical"
 
 
+# How severe, for comparing: the higher, the more severe.
+SEVERITY_RANK = {Severity.INFO.value: 0, Severity.WARNING.value: 1, Severity.CRITICAL.value: 2}
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One problem, worded for a support agent, with the facts that prove it.
