@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Table, select, text, update
+from sqlalchemy import Integer, RowMapping, Table, any_, cast, literal, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -119,27 +120,47 @@ def headline_fields(findings: Sequence[Finding]) -> dict[str, Any]:
     return {**head.content, "severity": highest_severity(findings)}
 
 
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where newly opened findings are worked: each alert's item (`item_of`, alert id to item
+    id; the items are written), and the items' audit entries, recorded after the alerts' own."""
+
+    item_of: dict[int, int]
+    audit: list[dict[str, Any]]
+
+
 async def attach(session: AsyncSession, opened: Sequence[Finding], *, now: datetime) -> None:
     """Puts newly opened alerts into items, in the transaction that opened them: joins an open
     item of the same order where the precedence table says so, else founds one. Audited."""
+    placement = await place_findings(session, opened, now=now)
+    await _set_alert_items(session, list(placement.item_of.items()))
+    await record_audit(session, placement.audit)
+
+
+async def place_findings(
+    session: AsyncSession, opened: Sequence[Finding], *, now: datetime
+) -> Placement:
+    """Decides the items of findings opening now and writes them (founded, or re-headed where a
+    joining finding changes the headline); the alerts need not be written yet, so the midnight
+    inserts each alert with its item at once (`app.alerts.planned`)."""
     if not opened:
-        return
+        return Placement({}, [])
     open_items = await _open_items_of_orders(
         session, {f.order_id for f in opened if f.order_id is not None}
     )
     placements = place(opened, open_items)
     founding = [members for item_id, members in placements if item_id is None]
     new_ids = await _found_items(session, founding, now=now)
-    assignments: list[tuple[int, int]] = []
+    item_of: dict[int, int] = {}
     audit: list[dict[str, Any]] = []
     for item_id, members in zip(new_ids, founding, strict=True):
-        assignments += [(m.alert_id, item_id) for m in members]
+        item_of.update((m.alert_id, item_id) for m in members)
         audit.append(_audit_row("item.opened", item_id, members, now=now))
     reheaded = []
     for maybe_id, members in placements:
         if maybe_id is None:
             continue
-        assignments += [(m.alert_id, maybe_id) for m in members]
+        item_of.update((m.alert_id, maybe_id) for m in members)
         audit.append(_audit_row("item.joined", maybe_id, members, now=now))
         fields = headline_fields([*open_items[maybe_id], *members])
         if fields != headline_fields(open_items[maybe_id]):  # mostly a consequence: no change
@@ -147,11 +168,10 @@ async def attach(session: AsyncSession, opened: Sequence[Finding], *, now: datet
     if reheaded:
         # One executemany by primary key: a midnight joins thousands of items.
         await session.execute(update(WorkItem), reheaded)
-    await _set_alert_items(session, assignments)
-    await _record_audit(session, audit)
+    return Placement(item_of, audit)
 
 
-async def _record_audit(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+async def record_audit(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if session.get_bind().dialect.name == "postgresql":
         await audit_repository.record_many(session, rows)
         return
@@ -180,7 +200,15 @@ async def _open_items_of_orders(
     ids = sorted(order_ids)
     wording = (Alert.explanation.label("headline"), Alert.recommended_action.label("next_step"))
     columns = [getattr(Alert, name) for name in HEADLINE_COLUMNS]
-    for start in range(0, len(ids), _CHUNK):
+    if session.get_bind().dialect.name == "postgresql":
+        # One array, one statement: an IN list of thousands of parameters costs more to bind
+        # than the query takes.
+        chunks: list[Any] = [
+            Alert.order_id == any_(cast(literal(db.array_literal(ids)), ARRAY(Integer)))
+        ]
+    else:
+        chunks = [Alert.order_id.in_(ids[i : i + _CHUNK]) for i in range(0, len(ids), _CHUNK)]
+    for of_orders in chunks if ids else []:
         stmt = (
             select(
                 Alert.id,
@@ -193,7 +221,7 @@ async def _open_items_of_orders(
             )
             .join(WorkItem, WorkItem.id == Alert.item_id)
             .where(
-                Alert.order_id.in_(ids[start : start + _CHUNK]),
+                of_orders,
                 Alert.status != AlertStatus.RESOLVED.value,
                 WorkItem.status != AlertStatus.RESOLVED.value,
             )

@@ -24,13 +24,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, exists, func, insert, literal_column, select, text
+from sqlalchemy import (
+    BigInteger,
+    Table,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import Exists
 
-from app import metrics
+from app import db, metrics
 from app.alerts import items, opening, service
 from app.alerts.customer_notice import NOTICE_PROBLEMS, enqueue_customer_notice
 from app.alerts.models import Alert, PlannedAlert
@@ -70,9 +83,7 @@ class OpenedAlert:
     order_id: int | None
 
 
-# What the opening statement returns of each alert: what its work item shows.
-_RETURNED = ("id", "rule", "order_id", "severity", *items.HEADLINE_COLUMNS[1:])
-_RETURNED_WORDING = ("explanation", "recommended_action")
+_WORDING = ("explanation", "recommended_action")
 
 
 async def replace_plans(
@@ -213,16 +224,89 @@ async def _open_in_one_statement(
     policy: AlertPolicy,
     part: Part,
 ) -> list[OpenedAlert]:
-    """PostgreSQL: one statement whose CTEs open the alerts, audit them and queue their
-    messages, each row as `app.alerts.opening` defines it. Each chosen plan draws its alert's
-    id first, so the messages are built from the plans directly (a join back to them was slow:
-    the planner cannot estimate the rows of either side and chose a nested loop)."""
+    """PostgreSQL: the chosen plans are read first, each drawing its alert's id; their work
+    items are decided and written (`items.place_findings`); then one statement whose CTEs
+    insert the alerts, each with its item, and audit them, each row as `app.alerts.opening`
+    defines it. Nothing is written twice (linking freshly inserted alerts to their items after
+    the fact rewrote every one of them: BENCHMARKS.md, section 9)."""
     # Openers of the same part take turns: the second then sees the first's alerts as open.
     await lock_for_update(session, [f"planned-opening:{part[0]}/{part[1]}"])
-    chosen = chosen_plans.add_columns(
-        literal_column(f"nextval('{_alerts.name}_id_seq')").label("alert_id")
-    ).cte("chosen")
-    opened = _opened_alerts(chosen, now=now)
+    # A midnight's plans are tens of megabytes of rows to sort and keep; the default 4 MB spills
+    # them to disk.
+    await session.execute(text("SET LOCAL work_mem = '256MB'"))
+    chosen_stmt = chosen_plans.with_only_columns(
+        _plans.c.id,
+        *[_plans.c[name] for name in _CHOSEN],
+        literal_column(f"nextval('{_alerts.name}_id_seq')").label("alert_id"),
+    )
+    chosen = (await session.execute(chosen_stmt)).all()
+    if not chosen:
+        return []
+    placement = await items.place_findings(
+        session, [_as_finding(row, now) for row in chosen], now=now
+    )
+    inserted = await session.scalar(
+        _insert_alerts(
+            plan_ids=[row.id for row in chosen],
+            alert_ids=[row.alert_id for row in chosen],
+            item_ids=[placement.item_of[row.alert_id] for row in chosen],
+            now=now,
+        )
+    )
+    if inserted != len(chosen):
+        raise OpeningRaced(
+            f"{len(chosen) - (inserted or 0)} of {len(chosen)} planned alerts were opened "
+            "by another writer meanwhile"
+        )
+    await items.record_audit(session, placement.audit)
+    return [
+        OpenedAlert(alert_id=row.alert_id, rule=row.rule, order_id=row.order_id) for row in chosen
+    ]
+
+
+# What opening reads of each chosen plan: what its work item shows.
+_CHOSEN = ("order_id", "rule", "severity", *items.HEADLINE_COLUMNS[1:], *_WORDING)
+
+
+def _insert_alerts(
+    *, plan_ids: list[int], alert_ids: list[int], item_ids: list[int], now: datetime
+) -> Select[Any]:
+    """One statement: the plans' alerts inserted with the ids they drew and their items, and
+    their audit entries; it returns how many were inserted."""
+    drawn = (
+        func.unnest(
+            *[
+                cast(literal(db.array_literal(ids)), ARRAY(BigInteger))
+                for ids in (plan_ids, alert_ids, item_ids)
+            ]
+        )
+        .table_valued("plan_id", "alert_id", "item_id")
+        .render_derived(name="drawn")
+    )
+    alert = {
+        **{column: _plans.c[column] for column in opening.ALERT_CONTENT_COLUMNS},
+        **opening.opened_state(SQL, now),
+    }
+    opened = (
+        pg_insert(_alerts)
+        .from_select(
+            ["id", "item_id", *alert],
+            # In `opening_order`, as the sweep opens them (docs/locking.md); "C": byte order,
+            # as Python compares the rules' names.
+            select(drawn.c.alert_id, drawn.c.item_id, *alert.values())
+            .select_from(drawn.join(_plans, _plans.c.id == drawn.c.plan_id))
+            .order_by(
+                _plans.c.order_id, _plans.c.leg_id.asc().nulls_last(), _plans.c.rule.collate("C")
+            ),
+        )
+        # Any other writer (the per-order path) that opened the same alert in the meantime
+        # makes this one skip it; the counts then differ and the opening rolls back.
+        .on_conflict_do_nothing(
+            index_elements=["subject_key", "rule"], index_where=text("status != 'resolved'")
+        )
+        .returning(*[_alerts.c[name] for name in ("id", "order_id", "rule", "severity")])
+        .cte("opened")
+    )
     audit = opening.opened_audit(
         SQL,
         alert_id=opened.c.id,
@@ -232,72 +316,20 @@ async def _open_in_one_statement(
         now=now,
     )
     audited = insert(_audit).from_select(list(audit), select(*audit.values())).cte("audited")
-    stmt = select(
-        select(func.count()).select_from(chosen).scalar_subquery(),
-        *[func.array_agg(opened.c[name]) for name in (*_RETURNED, *_RETURNED_WORDING)],
-    ).add_cte(audited)
-    # A midnight's plans are tens of megabytes of rows to sort and keep; the default 4 MB spills
-    # them to disk.
-    await session.execute(text("SET LOCAL work_mem = '256MB'"))
-    return await _run_opening(session, stmt, now=now)
+    return select(func.count()).select_from(opened).add_cte(audited)
 
 
-def _opened_alerts(chosen: Any, *, now: datetime) -> Any:
-    """The insert of the chosen plans' alerts, returning what it inserted."""
-    alert = {
-        **{column: chosen.c[column] for column in opening.ALERT_CONTENT_COLUMNS},
-        **opening.opened_state(SQL, now),
-    }
-    return (
-        pg_insert(_alerts)
-        .from_select(
-            ["id", *alert],
-            # In `opening_order`, as the sweep opens them (docs/locking.md); "C": byte order,
-            # as Python compares the rules' names.
-            select(chosen.c.alert_id, *alert.values()).order_by(
-                chosen.c.order_id, chosen.c.leg_id.asc().nulls_last(), chosen.c.rule.collate("C")
-            ),
-        )
-        # Any other writer (the per-order path) that opened the same alert in the meantime
-        # makes this one skip it; the counts then differ and the opening rolls back.
-        .on_conflict_do_nothing(
-            index_elements=["subject_key", "rule"], index_where=text("status != 'resolved'")
-        )
-        .returning(*[_alerts.c[name] for name in (*_RETURNED, *_RETURNED_WORDING)])
-        .cte("opened")
-    )
-
-
-async def _run_opening(
-    session: AsyncSession, stmt: Select[Any], *, now: datetime
-) -> list[OpenedAlert]:
-    chosen_count, *columns = (await session.execute(stmt)).one()
-    rows = [
-        dict(zip((*_RETURNED, *_RETURNED_WORDING), values, strict=True))
-        for values in zip(*[column or [] for column in columns], strict=True)
-    ]
-    if len(rows) != chosen_count:
-        raise OpeningRaced(
-            f"{chosen_count - len(rows)} of {chosen_count} planned alerts were opened "
-            "by another writer meanwhile"
-        )
-    await items.attach(session, [_as_finding(row, now) for row in rows], now=now)
-    return [
-        OpenedAlert(alert_id=row["id"], rule=row["rule"], order_id=row["order_id"]) for row in rows
-    ]
-
-
-def _as_finding(row: dict[str, Any], now: datetime) -> items.Finding:
+def _as_finding(row: Any, now: datetime) -> items.Finding:
     return items.Finding(
-        alert_id=row["id"],
-        order_id=row["order_id"],
-        rule=row["rule"],
-        severity=row["severity"],
+        alert_id=row.alert_id,
+        order_id=row.order_id,
+        rule=row.rule,
+        severity=row.severity,
         opened_at=now,
         content={
-            **{column: row[column] for column in items.HEADLINE_COLUMNS},
-            "headline": row["explanation"],
-            "next_step": row["recommended_action"],
+            **{column: getattr(row, column) for column in items.HEADLINE_COLUMNS},
+            "headline": row.explanation,
+            "next_step": row.recommended_action,
         },
     )
 
