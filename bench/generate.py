@@ -195,6 +195,21 @@ FROM generate_series(1, %(count)s) AS g
 """
 
 
+# Each unresolved alert of the world in a work item of its own, announced when it opened, as
+# migration 0012 leaves a live system's alerts (the midnight's opening then finds open items on
+# the due orders, as it would in production).
+ITEMS_SQL = """
+INSERT INTO work_items (id, order_id, rule, severity, status, carrier, tracking_number, team,
+    headline, next_step, opened_at, updated_at, announced_at, acknowledged_at, acknowledged_by,
+    escalated_at, paged_at, unpaged_at, auto_resolved)
+SELECT id, order_id, rule, severity, status, carrier, tracking_number, team, explanation,
+    recommended_action, opened_at, updated_at, opened_at, acknowledged_at, acknowledged_by,
+    opened_at, opened_at, opened_at, auto_resolved
+FROM alerts WHERE status != 'resolved' AND item_id IS NULL;
+UPDATE alerts SET item_id = id WHERE status != 'resolved' AND item_id IS NULL;
+"""
+
+
 def add_resolved_history(name: str, count: int) -> None:
     """Resolved alerts of orders finished in the 90 days before NOW, as a live system keeps."""
     with psycopg.connect(database.database_url(name), autocommit=True) as conn:
@@ -206,7 +221,8 @@ def _finish(name: str, total: ChunkReport) -> None:
     was loaded."""
     add_resolved_history(name, RESOLVED_HISTORY)
     with psycopg.connect(database.database_url(name), autocommit=True) as conn:
-        for table in ("orders", "shipments", "legs", "tracking_events", "alerts"):
+        conn.execute(ITEMS_SQL)
+        for table in ("orders", "shipments", "legs", "tracking_events", "alerts", "work_items"):
             conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT coalesce(max(id), 0) + 1 FROM {table}))"

@@ -55,14 +55,27 @@ async def remove_opened(engine: AsyncEngine) -> None:
         at = {"now": NOW}
         await conn.execute(text("DELETE FROM alert_notifications WHERE created_at = :now"), at)
         await conn.execute(
-            text("DELETE FROM audit_log WHERE occurred_at = :now AND action = 'alert.opened'"), at
+            text(
+                "DELETE FROM audit_log WHERE occurred_at = :now"
+                " AND action IN ('alert.opened', 'item.opened', 'item.joined')"
+            ),
+            at,
         )
         await conn.execute(text("DELETE FROM alerts WHERE opened_at = :now"), at)
+        # The work items those alerts opened (an item they joined keeps its older alerts).
+        await conn.execute(
+            text(
+                "DELETE FROM work_items w WHERE w.opened_at = :now"
+                " AND NOT EXISTS (SELECT FROM alerts a WHERE a.item_id = w.id)"
+            ),
+            at,
+        )
     await run_maintenance(
         engine,
         "VACUUM ANALYZE alerts",
         "VACUUM ANALYZE alert_notifications",
         "VACUUM ANALYZE audit_log",
+        "VACUUM ANALYZE work_items",
         "CHECKPOINT",
     )
 

@@ -17,8 +17,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, RowMapping, Table, any_, cast, literal, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import (
+    Integer,
+    RowMapping,
+    String,
+    Table,
+    any_,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -26,6 +39,7 @@ from app import db
 from app.alerts.models import Alert, WorkItem
 from app.alerts.schemas import AlertStatus
 from app.audit import repository as audit_repository
+from app.db import UTCDateTime
 from app.errors import NotFound
 from app.kernel.findings import SEVERITY_RANK
 from app.kernel.precedence import headline_rank, related
@@ -121,54 +135,74 @@ def headline_fields(findings: Sequence[Finding]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class Placement:
-    """Where newly opened findings are worked: each alert's item (`item_of`, alert id to item
-    id; the items are written), and the items' audit entries, recorded after the alerts' own."""
+class Decision:
+    """Where findings opening now will be worked, before anything is written: groups founding
+    new items, groups joining open ones, and the open items whose headline they change."""
 
-    item_of: dict[int, int]
-    audit: list[dict[str, Any]]
+    founding: list[list[Finding]]
+    joining: list[tuple[int, list[Finding]]]
+    reheaded: list[dict[str, Any]]  # rows for an UPDATE of work_items by id
+
+    def item_of(self, new_ids: Sequence[int]) -> dict[int, int]:
+        """Each alert's item (alert id to item id), with the founded items' ids in `founding`'s
+        order."""
+        item_of: dict[int, int] = {}
+        for item_id, members in [*zip(new_ids, self.founding, strict=True), *self.joining]:
+            item_of.update((m.alert_id, item_id) for m in members)
+        return item_of
+
+    def audit(self, new_ids: Sequence[int], *, now: datetime) -> list[dict[str, Any]]:
+        """The audit entries of the items opened and joined (`audit_of_opening` in SQL)."""
+        return [
+            *(
+                _audit_row("item.opened", item_id, members, now=now)
+                for item_id, members in zip(new_ids, self.founding, strict=True)
+            ),
+            *(
+                _audit_row("item.joined", item_id, members, now=now)
+                for item_id, members in self.joining
+            ),
+        ]
 
 
 async def attach(session: AsyncSession, opened: Sequence[Finding], *, now: datetime) -> None:
     """Puts newly opened alerts into items, in the transaction that opened them: joins an open
     item of the same order where the precedence table says so, else founds one. Audited."""
-    placement = await place_findings(session, opened, now=now)
-    await _set_alert_items(session, list(placement.item_of.items()))
-    await record_audit(session, placement.audit)
+    decision = await decide(session, opened, now=now)
+    new_ids = await _found_items(session, decision.founding, now=now)
+    await rehead(session, decision.reheaded)
+    await _set_alert_items(session, list(decision.item_of(new_ids).items()))
+    await record_audit(session, decision.audit(new_ids, now=now))
 
 
-async def place_findings(
-    session: AsyncSession, opened: Sequence[Finding], *, now: datetime
-) -> Placement:
-    """Decides the items of findings opening now and writes them (founded, or re-headed where a
-    joining finding changes the headline); the alerts need not be written yet, so the midnight
-    inserts each alert with its item at once (`app.alerts.planned`)."""
+async def decide(session: AsyncSession, opened: Sequence[Finding], *, now: datetime) -> Decision:
+    """Where findings opening now will be worked (reads the open items of their orders); the
+    alerts need not be written yet, so the midnight inserts each alert with its item at once
+    (`app.alerts.planned`)."""
     if not opened:
-        return Placement({}, [])
+        return Decision([], [], [])
     open_items = await _open_items_of_orders(
         session, {f.order_id for f in opened if f.order_id is not None}
     )
     placements = place(opened, open_items)
     founding = [members for item_id, members in placements if item_id is None]
-    new_ids = await _found_items(session, founding, now=now)
-    item_of: dict[int, int] = {}
-    audit: list[dict[str, Any]] = []
-    for item_id, members in zip(new_ids, founding, strict=True):
-        item_of.update((m.alert_id, item_id) for m in members)
-        audit.append(_audit_row("item.opened", item_id, members, now=now))
+    joining = [(item_id, members) for item_id, members in placements if item_id is not None]
     reheaded = []
-    for maybe_id, members in placements:
-        if maybe_id is None:
-            continue
-        item_of.update((m.alert_id, maybe_id) for m in members)
-        audit.append(_audit_row("item.joined", maybe_id, members, now=now))
-        fields = headline_fields([*open_items[maybe_id], *members])
-        if fields != headline_fields(open_items[maybe_id]):  # mostly a consequence: no change
-            reheaded.append({"id": maybe_id, **fields, "updated_at": now})
-    if reheaded:
-        # One executemany by primary key: a midnight joins thousands of items.
-        await session.execute(update(WorkItem), reheaded)
-    return Placement(item_of, audit)
+    for item_id, members in joining:
+        fields = headline_fields([*open_items[item_id], *members])
+        if fields != headline_fields(open_items[item_id]):  # mostly a consequence: no change
+            reheaded.append({"id": item_id, **fields, "updated_at": now})
+    return Decision(founding, joining, reheaded)
+
+
+async def rehead(session: AsyncSession, reheaded: Sequence[dict[str, Any]]) -> None:
+    if not reheaded:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement: a midnight re-heads thousands of items.
+        await db.update_arrays(session, _items, reheaded)
+    else:
+        await session.execute(update(WorkItem), list(reheaded))
 
 
 async def record_audit(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
@@ -191,6 +225,27 @@ def _audit_row(action: str, item_id: int, members: Sequence[Finding], *, now: da
     }
 
 
+def audit_of_opening(
+    *, item_id: Any, alert_id: Any, order_id: Any, rule: Any, founded: Any, now: datetime
+) -> dict[str, Any]:
+    """`_audit_row` as SQL, over the alerts that opened grouped by their item (`founded`: the
+    item is new)."""
+    return {
+        "occurred_at": literal(now, UTCDateTime),
+        "actor": literal(ACTOR),
+        "action": case((founded, "item.opened"), else_="item.joined"),
+        "entity_type": literal("item"),
+        "entity_id": cast(item_id, String),
+        "order_id": func.min(order_id),
+        "detail": func.json_build_object(
+            "alerts",
+            func.json_agg(aggregate_order_by(alert_id, alert_id)),
+            "rules",
+            func.json_agg(aggregate_order_by(rule, alert_id)),
+        ),
+    }
+
+
 async def _open_items_of_orders(
     session: AsyncSession, order_ids: set[int]
 ) -> dict[int, list[Finding]]:
@@ -204,7 +259,7 @@ async def _open_items_of_orders(
         # One array, one statement: an IN list of thousands of parameters costs more to bind
         # than the query takes.
         chunks: list[Any] = [
-            Alert.order_id == any_(cast(literal(db.array_literal(ids)), ARRAY(Integer)))
+            Alert.order_id == any_(cast(literal(db.integer_array_literal(ids)), ARRAY(Integer)))
         ]
     else:
         chunks = [Alert.order_id.in_(ids[i : i + _CHUNK]) for i in range(0, len(ids), _CHUNK)]
@@ -269,10 +324,6 @@ async def _found_items(
     return [item.id for item in items]
 
 
-def _integer_array(values: Sequence[int]) -> str:
-    return "{" + ",".join(map(str, values)) + "}"
-
-
 async def _set_alert_items(session: AsyncSession, assignments: Sequence[tuple[int, int]]) -> None:
     if not assignments:
         return
@@ -284,8 +335,8 @@ async def _set_alert_items(session: AsyncSession, assignments: Sequence[tuple[in
                 " AS u(alert_id, item_id) WHERE alerts.id = u.alert_id"
             ),
             {
-                "alerts": _integer_array([a for a, _ in assignments]),
-                "items": _integer_array([i for _, i in assignments]),
+                "alerts": db.integer_array_literal([a for a, _ in assignments]),
+                "items": db.integer_array_literal([i for _, i in assignments]),
             },
         )
     else:

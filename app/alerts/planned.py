@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    String,
     Table,
     cast,
     delete,
@@ -46,8 +47,9 @@ from sqlalchemy.sql.selectable import Exists
 from app import db, metrics
 from app.alerts import items, opening, service
 from app.alerts.customer_notice import NOTICE_PROBLEMS, enqueue_customer_notice
-from app.alerts.models import Alert, PlannedAlert
+from app.alerts.models import Alert, PlannedAlert, WorkItem
 from app.alerts.opening import SQL, AlertPolicy, FindingSubject
+from app.alerts.schemas import AlertStatus
 from app.audit.models import AuditEntry
 from app.db import lock_for_update
 from app.kernel.findings import Finding
@@ -63,6 +65,7 @@ WHOLE: Part = (0, 1)
 
 _plans = typing.cast(Table, PlannedAlert.__table__)
 _alerts = typing.cast(Table, Alert.__table__)
+_items = typing.cast(Table, WorkItem.__table__)
 _audit = typing.cast(Table, AuditEntry.__table__)
 
 
@@ -224,11 +227,11 @@ async def _open_in_one_statement(
     policy: AlertPolicy,
     part: Part,
 ) -> list[OpenedAlert]:
-    """PostgreSQL: the chosen plans are read first, each drawing its alert's id; their work
-    items are decided and written (`items.place_findings`); then one statement whose CTEs
-    insert the alerts, each with its item, and audit them, each row as `app.alerts.opening`
-    defines it. Nothing is written twice (linking freshly inserted alerts to their items after
-    the fact rewrote every one of them: BENCHMARKS.md, section 9)."""
+    """PostgreSQL: the chosen plans are read first, each drawing its alert's id, and where each
+    is worked is decided (`items.decide`); then one statement whose CTEs insert the new work
+    items, the alerts each with its item, and the audit entries of both, each row as
+    `app.alerts.opening` and `app.alerts.items` define it. Nothing is written twice, and the
+    wording goes from the plans to the items inside the database (BENCHMARKS.md, section 9)."""
     # Openers of the same part take turns: the second then sees the first's alerts as open.
     await lock_for_update(session, [f"planned-opening:{part[0]}/{part[1]}"])
     # A midnight's plans are tens of megabytes of rows to sort and keep; the default 4 MB spills
@@ -236,52 +239,120 @@ async def _open_in_one_statement(
     await session.execute(text("SET LOCAL work_mem = '256MB'"))
     chosen_stmt = chosen_plans.with_only_columns(
         _plans.c.id,
+        _plans.c.leg_id,
         *[_plans.c[name] for name in _CHOSEN],
-        literal_column(f"nextval('{_alerts.name}_id_seq')").label("alert_id"),
     )
-    chosen = (await session.execute(chosen_stmt)).all()
-    if not chosen:
+    # In `opening_order`, as the sweep opens them: their ids, drawn now, follow it.
+    plans = sorted(
+        (await session.execute(chosen_stmt)).all(),
+        key=lambda r: opening.opening_order(r.order_id, r.leg_id, r.rule),
+    )
+    if not plans:
         return []
-    placement = await items.place_findings(
-        session, [_as_finding(row, now) for row in chosen], now=now
-    )
+    alert_ids = await _draw_ids(session, _alerts, len(plans))
+    findings = [_as_finding(p, a, now) for p, a in zip(plans, alert_ids, strict=True)]
+    decision = await items.decide(session, findings, now=now)
+    new_ids = await _draw_ids(session, _items, len(decision.founding))
+    item_of = decision.item_of(new_ids)
+    await items.rehead(session, decision.reheaded)
+    plan_of = {alert_id: plan.id for plan, alert_id in zip(plans, alert_ids, strict=True)}
     inserted = await session.scalar(
         _insert_alerts(
-            plan_ids=[row.id for row in chosen],
-            alert_ids=[row.alert_id for row in chosen],
-            item_ids=[placement.item_of[row.alert_id] for row in chosen],
+            plan_ids=[plan.id for plan in plans],
+            alert_ids=alert_ids,
+            item_ids=[item_of[alert_id] for alert_id in alert_ids],
+            founded=[
+                (item_id, plan_of[items.headline_of(group).alert_id], items.highest_severity(group))
+                for item_id, group in zip(new_ids, decision.founding, strict=True)
+            ],
             now=now,
         )
     )
-    if inserted != len(chosen):
+    if inserted != len(plans):
         raise OpeningRaced(
-            f"{len(chosen) - (inserted or 0)} of {len(chosen)} planned alerts were opened "
+            f"{len(plans) - (inserted or 0)} of {len(plans)} planned alerts were opened "
             "by another writer meanwhile"
         )
-    await items.record_audit(session, placement.audit)
     return [
-        OpenedAlert(alert_id=row.alert_id, rule=row.rule, order_id=row.order_id) for row in chosen
+        OpenedAlert(alert_id=alert_id, rule=plan.rule, order_id=plan.order_id)
+        for plan, alert_id in zip(plans, alert_ids, strict=True)
     ]
+
+
+async def _draw_ids(session: AsyncSession, table: Table, count: int) -> list[int]:
+    """`count` ids of `table`'s sequence, in the order drawn."""
+    drawn: Select[Any] = select(literal_column(f"nextval('{table.name}_id_seq')")).select_from(
+        func.generate_series(1, count)
+    )
+    return list(await session.scalars(drawn)) if count else []
 
 
 # What opening reads of each chosen plan: what its work item shows.
 _CHOSEN = ("order_id", "rule", "severity", *items.HEADLINE_COLUMNS[1:], *_WORDING)
 
 
-def _insert_alerts(
-    *, plan_ids: list[int], alert_ids: list[int], item_ids: list[int], now: datetime
-) -> Select[Any]:
-    """One statement: the plans' alerts inserted with the ids they drew and their items, and
-    their audit entries; it returns how many were inserted."""
-    drawn = (
+def _arrays(name: str, columns: dict[str, Any], values: Sequence[Sequence[Any]]) -> Any:
+    """unnest() of one array a column, as a table `name` with those columns."""
+    return (
         func.unnest(
             *[
-                cast(literal(db.array_literal(ids)), ARRAY(BigInteger))
-                for ids in (plan_ids, alert_ids, item_ids)
+                cast(literal(db.array_literal(list(column))), ARRAY(kind))
+                if kind is not BigInteger
+                else cast(literal(db.integer_array_literal(list(column))), ARRAY(BigInteger))
+                for kind, column in zip(columns.values(), values, strict=True)
             ]
         )
-        .table_valued("plan_id", "alert_id", "item_id")
-        .render_derived(name="drawn")
+        .table_valued(*columns)
+        .render_derived(name=name)
+    )
+
+
+def _insert_alerts(
+    *,
+    plan_ids: list[int],
+    alert_ids: list[int],
+    item_ids: list[int],
+    founded: list[tuple[int, int, str]],
+    now: datetime,
+) -> Select[Any]:
+    """One statement: the founded work items (id, headline plan, severity), the plans' alerts
+    with the ids they drew and their items, and the audit entries of both (`items`' item.opened
+    and item.joined); it returns how many alerts were inserted."""
+    drawn = _arrays(
+        "drawn",
+        {"plan_id": BigInteger, "alert_id": BigInteger, "item_id": BigInteger},
+        (plan_ids, alert_ids, item_ids),
+    )
+    heads = _arrays(
+        "heads",
+        {"item_id": BigInteger, "plan_id": BigInteger, "severity": String},
+        tuple(zip(*founded, strict=True)) if founded else ([], [], []),
+    )
+    item = {
+        "id": heads.c.item_id,
+        "order_id": _plans.c.order_id,
+        "rule": _plans.c.rule,
+        "severity": heads.c.severity,
+        "status": SQL.constant(AlertStatus.OPEN.value),
+        "carrier": _plans.c.carrier,
+        "tracking_number": _plans.c.tracking_number,
+        "team": _plans.c.team,
+        "headline": _plans.c.explanation,
+        "next_step": _plans.c.recommended_action,
+        "opened_at": SQL.constant(now),
+        "updated_at": SQL.constant(now),
+        "auto_resolved": SQL.constant(False),
+    }
+    new_items = (
+        insert(_items)
+        .from_select(
+            list(item),
+            select(*item.values())
+            .select_from(heads.join(_plans, _plans.c.id == heads.c.plan_id))
+            .order_by(heads.c.item_id),
+        )
+        .returning(_items.c.id)
+        .cte("new_items")
     )
     alert = {
         **{column: _plans.c[column] for column in opening.ALERT_CONTENT_COLUMNS},
@@ -304,7 +375,7 @@ def _insert_alerts(
         .on_conflict_do_nothing(
             index_elements=["subject_key", "rule"], index_where=text("status != 'resolved'")
         )
-        .returning(*[_alerts.c[name] for name in ("id", "order_id", "rule", "severity")])
+        .returning(*[_alerts.c[name] for name in ("id", "order_id", "rule", "severity", "item_id")])
         .cte("opened")
     )
     audit = opening.opened_audit(
@@ -316,12 +387,31 @@ def _insert_alerts(
         now=now,
     )
     audited = insert(_audit).from_select(list(audit), select(*audit.values())).cte("audited")
-    return select(func.count()).select_from(opened).add_cte(audited)
+    item_audit = items.audit_of_opening(
+        item_id=opened.c.item_id,
+        alert_id=opened.c.id,
+        order_id=opened.c.order_id,
+        rule=opened.c.rule,
+        founded=new_items.c.id.is_not(None),
+        now=now,
+    )
+    items_audited = (
+        insert(_audit)
+        .from_select(
+            list(item_audit),
+            select(*item_audit.values())
+            .select_from(opened.outerjoin(new_items, new_items.c.id == opened.c.item_id))
+            .group_by(opened.c.item_id, new_items.c.id)
+            .order_by(opened.c.item_id),
+        )
+        .cte("items_audited")
+    )
+    return select(func.count()).select_from(opened).add_cte(audited, items_audited)
 
 
-def _as_finding(row: Any, now: datetime) -> items.Finding:
+def _as_finding(row: Any, alert_id: int, now: datetime) -> items.Finding:
     return items.Finding(
-        alert_id=row.alert_id,
+        alert_id=alert_id,
         order_id=row.order_id,
         rule=row.rule,
         severity=row.severity,

@@ -15,6 +15,7 @@ README's "Work items" section shows this table.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -94,6 +95,8 @@ def _rank(rule: str) -> int:
     return sum(1 for lesser, _ in _JOINS if lesser == rule)
 
 
+@functools.cache
 def headline_rank(rule: str) -> tuple[int, str]:
-    """Sorts an item's findings most specific first (ties by name, so the choice is stable)."""
+    """Sorts an item's findings most specific first (ties by name, so the choice is stable).
+    Cached: a midnight sorts tens of thousands of findings by it."""
     return _rank(rule), rule
