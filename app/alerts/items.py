@@ -37,6 +37,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app import db
 from app.alerts.models import Alert, WorkItem
+from app.alerts.opening import PYTHON, Terms
 from app.alerts.schemas import AlertStatus
 from app.audit import repository as audit_repository
 from app.db import UTCDateTime
@@ -46,7 +47,15 @@ from app.kernel.precedence import headline_rank, related
 from app.shipments.models import Order
 
 ACTOR = "firstscan"
-HEADLINE_COLUMNS = ("rule", "carrier", "tracking_number", "team")
+# An item's headline columns and the alert column each is copied from (its headline finding's).
+HEADLINE_OF_ALERT = {
+    "rule": "rule",
+    "carrier": "carrier",
+    "tracking_number": "tracking_number",
+    "team": "team",
+    "headline": "explanation",
+    "next_step": "recommended_action",
+}
 # Orders per query when looking up the open items of a midnight's orders.
 _CHUNK = 5000
 
@@ -72,11 +81,7 @@ class Finding:
             rule=alert.rule,
             severity=alert.severity,
             opened_at=alert.opened_at,
-            content={
-                **{column: getattr(alert, column) for column in HEADLINE_COLUMNS},
-                "headline": alert.explanation,
-                "next_step": alert.recommended_action,
-            },
+            content={item: getattr(alert, of) for item, of in HEADLINE_OF_ALERT.items()},
         )
 
 
@@ -225,6 +230,16 @@ def _audit_row(action: str, item_id: int, members: Sequence[Finding], *, now: da
     }
 
 
+def founded_state(t: Terms, now: datetime) -> dict[str, Any]:
+    """The columns of a new item besides its headline (`app.alerts.opening`'s terms)."""
+    return {
+        "status": t.constant(AlertStatus.OPEN.value),
+        "opened_at": t.constant(now),
+        "updated_at": t.constant(now),
+        "auto_resolved": t.constant(False),
+    }
+
+
 def audit_of_opening(
     *, item_id: Any, alert_id: Any, order_id: Any, rule: Any, founded: Any, now: datetime
 ) -> dict[str, Any]:
@@ -253,8 +268,7 @@ async def _open_items_of_orders(
     midnight reads thousands)."""
     found: dict[int, list[Finding]] = {}
     ids = sorted(order_ids)
-    wording = (Alert.explanation.label("headline"), Alert.recommended_action.label("next_step"))
-    columns = [getattr(Alert, name) for name in HEADLINE_COLUMNS]
+    columns = [getattr(Alert, of).label(item) for item, of in HEADLINE_OF_ALERT.items()]
     if session.get_bind().dialect.name == "postgresql":
         # One array, one statement: an IN list of thousands of parameters costs more to bind
         # than the query takes.
@@ -272,7 +286,6 @@ async def _open_items_of_orders(
                 Alert.opened_at,
                 Alert.item_id,
                 *columns,
-                *wording,
             )
             .join(WorkItem, WorkItem.id == Alert.item_id)
             .where(
@@ -294,7 +307,7 @@ def _finding_of_row(row: RowMapping) -> Finding:
         rule=row["rule"],
         severity=row["severity"],
         opened_at=row["opened_at"],
-        content={name: row[name] for name in (*HEADLINE_COLUMNS, "headline", "next_step")},
+        content={item: row[item] for item in HEADLINE_OF_ALERT},
     )
 
 
@@ -303,14 +316,7 @@ async def _found_items(
 ) -> list[int]:
     """Inserts one item per group of findings; their ids, in order."""
     rows = [
-        {
-            **headline_fields(members),
-            "order_id": members[0].order_id,
-            "status": AlertStatus.OPEN.value,
-            "opened_at": now,
-            "updated_at": now,
-            "auto_resolved": False,
-        }
+        {**headline_fields(members), "order_id": members[0].order_id, **founded_state(PYTHON, now)}
         for members in founding
     ]
     if not rows:

@@ -49,7 +49,6 @@ from app.alerts import items, opening, service
 from app.alerts.customer_notice import NOTICE_PROBLEMS, enqueue_customer_notice
 from app.alerts.models import Alert, PlannedAlert, WorkItem
 from app.alerts.opening import SQL, AlertPolicy, FindingSubject
-from app.alerts.schemas import AlertStatus
 from app.audit.models import AuditEntry
 from app.db import lock_for_update
 from app.kernel.findings import Finding
@@ -84,9 +83,6 @@ class OpenedAlert:
     alert_id: int
     rule: str
     order_id: int | None
-
-
-_WORDING = ("explanation", "recommended_action")
 
 
 async def replace_plans(
@@ -288,7 +284,7 @@ async def _draw_ids(session: AsyncSession, table: Table, count: int) -> list[int
 
 
 # What opening reads of each chosen plan: what its work item shows.
-_CHOSEN = ("order_id", "rule", "severity", *items.HEADLINE_COLUMNS[1:], *_WORDING)
+_CHOSEN = ("order_id", "severity", *items.HEADLINE_OF_ALERT.values())
 
 
 def _arrays(name: str, columns: dict[str, Any], values: Sequence[Sequence[Any]]) -> Any:
@@ -328,26 +324,18 @@ def _insert_alerts(
         {"item_id": BigInteger, "plan_id": BigInteger, "severity": String},
         tuple(zip(*founded, strict=True)) if founded else ([], [], []),
     )
-    item = {
+    new_item = {
         "id": heads.c.item_id,
         "order_id": _plans.c.order_id,
-        "rule": _plans.c.rule,
         "severity": heads.c.severity,
-        "status": SQL.constant(AlertStatus.OPEN.value),
-        "carrier": _plans.c.carrier,
-        "tracking_number": _plans.c.tracking_number,
-        "team": _plans.c.team,
-        "headline": _plans.c.explanation,
-        "next_step": _plans.c.recommended_action,
-        "opened_at": SQL.constant(now),
-        "updated_at": SQL.constant(now),
-        "auto_resolved": SQL.constant(False),
+        **{item: _plans.c[of] for item, of in items.HEADLINE_OF_ALERT.items()},
+        **items.founded_state(SQL, now),
     }
     new_items = (
         insert(_items)
         .from_select(
-            list(item),
-            select(*item.values())
+            list(new_item),
+            select(*new_item.values())
             .select_from(heads.join(_plans, _plans.c.id == heads.c.plan_id))
             .order_by(heads.c.item_id),
         )
@@ -416,11 +404,7 @@ def _as_finding(row: Any, alert_id: int, now: datetime) -> items.Finding:
         rule=row.rule,
         severity=row.severity,
         opened_at=now,
-        content={
-            **{column: getattr(row, column) for column in items.HEADLINE_COLUMNS},
-            "headline": row.explanation,
-            "next_step": row.recommended_action,
-        },
+        content={item: getattr(row, of) for item, of in items.HEADLINE_OF_ALERT.items()},
     )
 
 
