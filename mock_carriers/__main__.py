@@ -28,6 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="derived: fixed per number; first_seen: the first request, minus a spread",
     )
     parser.add_argument("--label-age-spread-hours", type=float, default=0.0)
+    parser.add_argument(
+        "--push-every",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="push subscribed and targeted numbers' new scans this often (mock_carriers.pushing)",
+    )
     return parser
 
 
@@ -42,6 +49,7 @@ def build_server(args: argparse.Namespace) -> MockCarrierServer:
         seed=args.seed,
         label_times=args.label_times,
         label_age_spread=timedelta(hours=args.label_age_spread_hours),
+        push_every=args.push_every,
     )
 
 

@@ -17,17 +17,23 @@ carrier's JSON (mock_carriers.payloads). Control endpoints, for tests and benche
     GET  /_mock/config     the fault settings in force
     POST /_mock/config     change fault settings (see faults.py), expire tokens, reseed
     POST /_mock/shipments  fix a number's scenario or label time
+    POST /_mock/push/targets   where USPS or FedEx pushes, signed with what, for which numbers
+    POST /_mock/push/faults    push faults: delayed, duplicated, lost, badly signed, reordered
+    POST /_mock/push           one push round now: every watched number's new scans
+                               (mock_carriers.pushing; `push_every` runs rounds on its own)
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+import httpx
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -40,6 +46,7 @@ from carriers.sandbox.timeline import Timeline, plan_timeline
 from carriers.types import CARRIER_CODES
 from mock_carriers.control import FaultUpdate, ShipmentSettings
 from mock_carriers.faults import FaultConfig, FaultPlan
+from mock_carriers.pushing import Pusher, PushFaults, PushTarget
 from mock_carriers.responses import json_response, method_not_allowed, not_found
 from mock_carriers.stats import RecordedRequest, RequestLog
 from mock_carriers.subscriptions import TrackAlertSubscriptions
@@ -104,6 +111,7 @@ class MockCarrierServer:
         clock: Callable[[], datetime] = _utc_now,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        push_every: float | None = None,
     ) -> None:
         self.log = RequestLog()
         self._clock, self._monotonic, self._sleep = clock, monotonic, sleep
@@ -126,10 +134,35 @@ class MockCarrierServer:
             clock=clock,
         )
         self.subscriptions = TrackAlertSubscriptions(tokens=self.tokens, clock=clock)
+        self.pusher = Pusher(
+            timeline=self.timeline, subscriptions=self.subscriptions, clock=clock, sleep=sleep
+        )
+        self._push_every = push_every
         self.app = Starlette(
             routes=self.routes(),
             exception_handlers={404: not_found, 405: method_not_allowed},
+            lifespan=self._lifespan,
         )
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        """With `push_every`, push rounds run on their own while the server serves."""
+        if self._push_every is None:
+            yield
+            return
+        async with httpx.AsyncClient(timeout=10.0, trust_env=False) as client:
+            task = asyncio.create_task(self._push_forever(client, self._push_every))
+            try:
+                yield
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _push_forever(self, client: httpx.AsyncClient, every: float) -> None:
+        while True:
+            await self.pusher.push_round(client)
+            await self._sleep(every)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
@@ -148,6 +181,9 @@ class MockCarrierServer:
             Route("/_mock/config", self._config, methods=["GET"]),
             Route("/_mock/config", self._configure, methods=["POST"]),
             Route("/_mock/shipments", self._fix_shipments, methods=["POST"]),
+            Route("/_mock/push/targets", self._push_target, methods=["POST"]),
+            Route("/_mock/push/faults", self._push_faults, methods=["POST"]),
+            Route("/_mock/push", self._push_now, methods=["POST"]),
         ]
 
     async def handle(self, route: CarrierRoute, request: Request) -> Response:
@@ -216,6 +252,7 @@ class MockCarrierServer:
         self._runtime.clear()
         self.subscriptions.subscribed.clear()
         self._first_seen.clear()
+        self.pusher.reset()
 
     async def _stats(self, request: Request) -> Response:
         return json_response(200, self.log.summary())
@@ -251,3 +288,24 @@ class MockCarrierServer:
             shipment = MockShipment(s.carrier, s.tracking_number, s.scenario, s.label_created_at)
             self._runtime[(s.carrier, s.tracking_number)] = shipment
         return json_response(200, {"registered": len(settings.shipments)})
+
+    async def _push_target(self, request: Request) -> Response:
+        try:
+            target = PushTarget.model_validate_json(await request.body() or b"{}")
+        except ValidationError as error:
+            return json_response(400, {"title": "Invalid push target", "detail": str(error)})
+        self.pusher.targets[target.carrier] = target
+        return json_response(200, {"carrier": target.carrier, "numbers": len(target.numbers)})
+
+    async def _push_faults(self, request: Request) -> Response:
+        try:
+            faults = PushFaults.model_validate_json(await request.body() or b"{}")
+        except ValidationError as error:
+            return json_response(400, {"title": "Invalid push faults", "detail": str(error)})
+        self.pusher.set_faults(faults)
+        return json_response(200, faults.model_dump(mode="json"))
+
+    async def _push_now(self, request: Request) -> Response:
+        async with httpx.AsyncClient(timeout=10.0, trust_env=False) as client:
+            pushed = await self.pusher.push_round(client)
+        return json_response(200, pushed.as_json())

@@ -68,7 +68,7 @@ def _package(timeline: Timeline, scans: tuple[Scan, ...], now: datetime) -> dict
     package.update(_delivery(timeline, scans))
     if _flip(timeline.tracking_number, "current-status"):
         package["currentStatus"] = {
-            **_status(latest),
+            **activity_status(latest),
             "simplifiedTextDescription": _SIMPLE_TEXT.get(latest.status, "On the Way"),
         }
     handoff = timeline.handed_off(now)
@@ -99,7 +99,7 @@ def _activity(scan: Scan) -> JSONValue:
     address = _address(scan.place) if scan.located else {"country": "US", "countryCode": "US"}
     return {
         "location": {"address": address, "slic": _slic(scan.place) if scan.located else ""},
-        "status": _status(scan),
+        "status": activity_status(scan),
         "date": local.strftime("%Y%m%d"),
         "time": local.strftime("%H%M%S"),
         "gmtDate": utc.strftime("%Y%m%d"),
@@ -108,7 +108,7 @@ def _activity(scan: Scan) -> JSONValue:
     }
 
 
-def _status(scan: Scan) -> dict[str, JSONValue]:
+def activity_status(scan: Scan) -> dict[str, JSONValue]:
     wording = scan.wording
     return {
         "type": wording.category,
