@@ -118,11 +118,16 @@ async def list_unresolved_alerts_for_orders(
     return list((await session.execute(stmt)).scalars())
 
 
-async def list_unresolved_for_carrier_subjects(session: AsyncSession) -> list[Alert]:
+async def list_unresolved_for_carrier_subjects(session: AsyncSession, rule: str) -> list[Alert]:
+    """The open alerts of `rule` about whole carriers (carrier_unreachable, push_silent)."""
     # In id order: the outage check closes them in the order every writer locks alerts.
     stmt = (
         select(Alert)
-        .where(Alert.subject_key.like("carrier:%"), Alert.status.in_(UNRESOLVED_STATUSES))
+        .where(
+            Alert.subject_key.like("carrier:%"),
+            Alert.rule == rule,
+            Alert.status.in_(UNRESOLVED_STATUSES),
+        )
         .order_by(Alert.id)
     )
     return list((await session.execute(stmt)).scalars())

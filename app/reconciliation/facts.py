@@ -93,6 +93,20 @@ class CarrierHealth:
 
 
 @dataclass(frozen=True, slots=True)
+class PushSilence:
+    """A carrier whose pushes stopped: since when firstscan polls its legs instead, and when its
+    last push came (None: never)."""
+
+    carrier: str
+    silent_since: datetime
+    last_push_at: datetime | None
+
+    def __post_init__(self) -> None:
+        _require_aware("PushSilence.silent_since", self.silent_since)
+        _require_aware("PushSilence.last_push_at", self.last_push_at)
+
+
+@dataclass(frozen=True, slots=True)
 class QuarantineSummary:
     """What the jobs have set aside because handling it raised: counts by member type ("order",
     "leg", "message"), since when the oldest has waited, and a few named examples."""

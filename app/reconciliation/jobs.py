@@ -94,8 +94,22 @@ async def check_quarantine(context: WorkerContext) -> None:
         logger.warning("quarantine: %s", finding.explanation)
 
 
+@retry_on_conflict
+async def check_push_channels(context: WorkerContext) -> None:
+    async with session_scope(context.sessionmaker) as session:
+        findings = await system_alerts.check_push_channels(
+            session,
+            now=context.clock(),
+            policy=context.reconciliation.policy,
+            calendars=context.reconciliation.calendars,
+        )
+    for finding in findings:
+        logger.warning("push silent: %s", finding.explanation)
+
+
 JOBS = (
     ScheduledJob(reconcile_due_orders, every_seconds=lambda s: s.reconcile_interval_seconds),
     ScheduledJob(check_carrier_outages, every_seconds=lambda s: 60.0),
     ScheduledJob(check_quarantine, every_seconds=lambda s: 60.0),
+    ScheduledJob(check_push_channels, every_seconds=lambda s: 60.0),
 )

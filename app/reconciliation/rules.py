@@ -20,6 +20,8 @@ said). Discrepancy kinds (`Finding.rule`), with their severity:
 - expired (info): a leg not in a terminal state has shown no change for N days; stop polling it.
 - carrier_unreachable (critical): from `find_carrier_outages`, one per carrier whose API has
   failed for longer than the outage threshold.
+- push_silent (warning): from `find_push_silence`, one per carrier whose pushes stopped while its
+  legs should be moving (app/tracking/push_channel.py): its legs are polled again meanwhile.
 - quarantine (warning): from `find_quarantine`, one while any order, leg or message is set aside
   because handling it raised: its alerts are not judged, or its parcel not polled, meanwhile.
 
@@ -55,7 +57,13 @@ from app.kernel.findings import Finding, Severity
 from app.kernel.precedence import superseded_on_the_same_leg
 from app.kernel.thresholds import ThresholdTable
 from app.reconciliation import report_rules, silence_rules
-from app.reconciliation.facts import CarrierHealth, LegFacts, OrderFacts, QuarantineSummary
+from app.reconciliation.facts import (
+    CarrierHealth,
+    LegFacts,
+    OrderFacts,
+    PushSilence,
+    QuarantineSummary,
+)
 from app.reconciliation.scene import Due, Scene
 from app.reconciliation.wording import iso, moment, span
 from carriers.types import carrier_name
@@ -64,6 +72,7 @@ __all__ = [
     "Upcoming",
     "find_carrier_outages",
     "find_discrepancies",
+    "find_push_silence",
     "find_quarantine",
     "find_with_priorities",
     "first_alert_deadline",
@@ -222,6 +231,41 @@ def _outage(item: CarrierHealth, now: datetime, calendars: CalendarTable) -> Fin
             "failing_since": iso(item.failing_since),
             "last_success_at": iso(item.last_success_at) if item.last_success_at else "",
             "last_error": item.last_error or "",
+        },
+    )
+
+
+def find_push_silence(
+    silent: Sequence[PushSilence], *, now: datetime, calendars: CalendarTable | None = None
+) -> list[Finding]:
+    """One push_silent finding per carrier whose push channel is silent, by carrier."""
+    _require_aware(now)
+    calendars = calendars or CalendarTable()
+    return [_push_silence(item, now, calendars) for item in sorted(silent, key=lambda i: i.carrier)]
+
+
+def _push_silence(item: PushSilence, now: datetime, calendars: CalendarTable) -> Finding:
+    name = carrier_name(item.carrier)
+    calendar = calendars.for_carrier(item.carrier)
+    last = moment(item.last_push_at, calendar, now) if item.last_push_at else "never"
+    return Finding(
+        rule="push_silent",
+        severity=Severity.WARNING,
+        leg_id=None,
+        carrier=item.carrier.lower(),
+        tracking_number=None,
+        explanation=(
+            f"{name} has pushed no tracking event since {last} while parcels it carries should "
+            f"be moving; firstscan polls its parcels again since "
+            f"{moment(item.silent_since, calendar, now)}, within {name}'s quota."
+        ),
+        recommended_action=(
+            f"Check {name}'s webhook status and firstscan's push listener URL and credentials; "
+            "no parcel needs action because of this alone."
+        ),
+        evidence={
+            "silent_since": iso(item.silent_since),
+            "last_push_at": iso(item.last_push_at) if item.last_push_at else "",
         },
     )
 

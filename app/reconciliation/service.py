@@ -29,6 +29,7 @@ from app.reconciliation.facts import OrderFacts
 from app.reconciliation.facts_builder import StoredEvent, build_order_facts
 from app.shipments import judging_schedule, poll_schedule
 from app.shipments.models import Leg, Order
+from app.tracking import push_channel
 from app.tracking.cadence import CADENCE, CadenceTable, next_poll_at
 from app.tracking.explain import describe_status
 from carriers.registry import carrier_name
@@ -132,6 +133,9 @@ async def reconcile_orders(
     judged = await asyncio.to_thread(build_and_judge, loaded, now, config)
     pacer = Pacer()
     legs = {order.id: _legs(order) for order in loaded.orders}
+    pushed = await push_channel.list_pushed_leg_ids(
+        session, [leg_id for order_legs in legs.values() for leg_id in order_legs]
+    )
     findings = [
         (finding, _subject(order, finding, legs[order.id]))
         for order, _, verdict in judged
@@ -163,7 +167,11 @@ async def reconcile_orders(
         judging_schedule.judge_at(order, verdict.next_deadline)
         for leg in legs[order.id].values():
             _schedule_for_deadline(
-                leg, verdict.priorities.get(leg.id), now=now, cadence=config.cadence
+                leg,
+                verdict.priorities.get(leg.id),
+                now=now,
+                cadence=config.cadence,
+                pushed=leg.id in pushed,
             )
     await quarantine_repository.release(
         session, member_type="order", member_ids=[order.id for order, _, _ in judged]
@@ -307,15 +315,21 @@ async def _close_what_went_away(
 
 
 def _schedule_for_deadline(
-    leg: Leg, deadline: datetime | None, *, now: datetime, cadence: CadenceTable
+    leg: Leg, deadline: datetime | None, *, now: datetime, cadence: CadenceTable, pushed: bool
 ) -> None:
     """Tells the poll schedule the earliest alert deadline waiting on this leg, with when the
-    carrier's cadence would poll it for that deadline."""
+    carrier's cadence would poll it for that deadline (a pushed leg: its confirmation poll)."""
     sooner = None
     if deadline is not None and deadline > now:
         status = TrackingStatus(leg.status) if leg.status in _STATUSES else None
         last = leg.last_polled_at or now
-        sooner = next_poll_at(status, now=last, deadline=deadline, table=cadence)
+        sooner = next_poll_at(
+            status,
+            now=last,
+            deadline=deadline,
+            table=cadence,
+            pushed_leg=leg.id if pushed else None,
+        )
     poll_schedule.follow_alert_deadline(leg, deadline, now=now, sooner=sooner)
 
 
@@ -367,7 +381,8 @@ async def check_carrier_outages(
             session, finding=finding, subject=no_order, policy=config.policy, now=now
         )
     healthy = {h.carrier for h, _ in states if h.failing_since is None}
-    for alert in await alerts_repository.list_unresolved_for_carrier_subjects(session):
+    unreachable = "carrier_unreachable"
+    for alert in await alerts_repository.list_unresolved_for_carrier_subjects(session, unreachable):
         if alert.carrier in healthy:
             await alerts_service.auto_resolve(
                 session,

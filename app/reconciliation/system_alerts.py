@@ -1,4 +1,5 @@
-"""Alerts about firstscan itself rather than a parcel: the quarantine is not empty."""
+"""Alerts about firstscan itself rather than a parcel: the quarantine is not empty, a carrier's
+push channel has gone silent."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import repository as alerts_repository
 from app.alerts import service as alerts_service
+from app.kernel.calendar import CalendarTable
 from app.kernel.findings import Finding
 from app.quarantine import repository as quarantine_repository
 from app.quarantine.models import QuarantinedMember
 from app.reconciliation import rules
-from app.reconciliation.facts import QuarantineSummary
+from app.reconciliation.facts import PushSilence, QuarantineSummary
 from app.shipments import repository as shipments_repository
+from app.tracking import push_channel
+from carriers.registry import carrier_name
 
 EXAMPLES = 3
 
@@ -61,6 +65,40 @@ async def check_quarantine(
         if alert is not None:
             await alerts_service.auto_resolve(
                 session, alert=alert, reason="Nothing is set aside any more.", now=now
+            )
+    await session.flush()
+    return findings
+
+
+async def check_push_channels(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    policy: alerts_service.AlertPolicy,
+    calendars: CalendarTable,
+) -> list[Finding]:
+    """One push_silent alert per carrier whose pushes stopped (push_channel.py decides when);
+    closes those whose carrier pushes again."""
+    channels = await push_channel.list_channels(session)
+    silent = [
+        PushSilence(c.carrier, c.silent_since, c.last_push_at)
+        for c in channels
+        if c.silent_since is not None
+    ]
+    findings = rules.find_push_silence(silent, now=now, calendars=calendars)
+    no_order = alerts_service.FindingSubject(order_id=None, order_number=None, last_activity_at=now)
+    for finding in findings:
+        await alerts_service.record_finding(
+            session, finding=finding, subject=no_order, policy=policy, now=now
+        )
+    still_silent = {item.carrier for item in silent}
+    for alert in await alerts_repository.list_unresolved_for_carrier_subjects(
+        session, "push_silent"
+    ):
+        if alert.carrier not in still_silent:
+            name = carrier_name(alert.carrier or "")
+            await alerts_service.auto_resolve(
+                session, alert=alert, reason=f"{name} pushes again.", now=now
             )
     await session.flush()
     return findings

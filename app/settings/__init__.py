@@ -169,6 +169,9 @@ class Settings(BaseSettings):
     # The public URL carriers reach firstscan at (https://...); with it and a carrier's push
     # secret, the worker subscribes that carrier's legs to push (UPS: /v1/push/ups).
     push_listener_base_url: str | None = None
+    # No push from a subscribed carrier for this long while its legs should be moving: its
+    # pushes count as stopped, its legs are polled on the cadence again, one push_silent alert.
+    push_silence_minutes: float = Field(default=240.0, ge=5, le=7 * 24 * 60)
     # A carrier push larger than this is refused (413) before it is read whole.
     push_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     # Optional bearer token for /metrics; without it /metrics is open (scrape from inside).

@@ -13,7 +13,16 @@
     delivered, returned_to_sender, cancelled: never again (terminal)
 
 A leg whose last successful poll is older than twice its interval plus an hour is stale: the rules
-raise nothing from its silence (the carrier may be down), see `max_poll_age`.
+raise nothing from its silence (the carrier may be down), see `max_poll_age`. A recorded push is
+contact as a poll is (it sets the same `last_successful_poll_at`); a silent channel is not.
+
+A pushed leg (an active push subscription, its carrier's pushes flowing: push_channel.py) is not
+polled on this table. It is polled once when new (the carrier's history: UPS Track Alert keeps
+none), then once before each alert deadline waiting on it, to confirm the silence the alert would
+rest on (`confirmation_poll_at`), and otherwise only every `pushed_backstop`. Business-day
+deadlines all fall at 00:00, so the confirmations are spread over `confirmation_window` before
+it by leg id, not bunched at midnight. When the carrier's pushes stop, its legs are no longer
+pushed and this table applies again.
 """
 
 from __future__ import annotations
@@ -51,6 +60,12 @@ class CadenceTable:
     # Poll again this soon after a deadline passes, so the rules judge fresh data.
     after_deadline: timedelta = timedelta(minutes=5)
     stale_grace: timedelta = HOUR
+    # A pushed leg's confirmation poll falls between these two leads before its deadline. The
+    # longest stays under the shortest `max_poll_age` (out_for_delivery: 5 h), so one
+    # confirmation keeps any leg fresh at its deadline.
+    confirmation_window: tuple[timedelta, timedelta] = (timedelta(minutes=30), 4 * HOUR)
+    # A pushed leg with no deadline ahead is still polled this often: the net under the net.
+    pushed_backstop: timedelta = 72 * HOUR
 
     def interval(self, status: TrackingStatus | None) -> timedelta | None:
         """The base interval; None for terminal statuses (stop polling), zero if never polled."""
@@ -72,11 +87,15 @@ def next_poll_at(
     now: datetime,
     deadline: datetime | None,
     table: CadenceTable,
+    pushed_leg: int | None = None,
 ) -> datetime | None:
-    """When to poll next; None means never (terminal). Polls just after a pending deadline."""
+    """When to poll next; None means never (terminal). Polls just after a pending deadline.
+    `pushed_leg`: the id of a leg its carrier pushes, polled only to confirm (see above)."""
     interval = table.interval(status)
     if interval is None:
         return None
+    if pushed_leg is not None and status is not None:
+        return _next_confirmation(pushed_leg, now=now, deadline=deadline, table=table)
     due = now + interval
     if deadline is not None and deadline > now:
         if deadline - now <= table.approach_window:
@@ -91,3 +110,24 @@ def max_poll_age(status: TrackingStatus | None, table: CadenceTable) -> timedelt
     if not interval:  # terminal or never polled: judge by what we have
         interval = 24 * HOUR
     return 2 * interval + table.stale_grace
+
+
+def confirmation_poll_at(leg_id: int, deadline: datetime, table: CadenceTable) -> datetime:
+    """When a pushed leg is polled to confirm its silence before `deadline`: a lead inside the
+    confirmation window, fixed per leg (the same leg always gets the same lead)."""
+    shortest, longest = table.confirmation_window
+    # Knuth's multiplicative hash: consecutive ids land far apart in the window.
+    share = ((leg_id * 2654435761) % 2**32) / 2**32
+    return deadline - shortest - (longest - shortest) * share
+
+
+def _next_confirmation(
+    leg_id: int, *, now: datetime, deadline: datetime | None, table: CadenceTable
+) -> datetime:
+    """A pushed leg's next poll: its confirmation before a deadline still ahead, once (from the
+    confirmation time on, the deadline is confirmed); else the backstop."""
+    backstop = now + table.pushed_backstop
+    if deadline is None or deadline <= now:
+        return backstop
+    confirm = confirmation_poll_at(leg_id, deadline, table)
+    return min(confirm, backstop) if confirm > now else backstop

@@ -13,6 +13,7 @@ from app import db
 from app.shipments import poll_schedule
 from app.shipments.models import Leg, Order, Shipment
 from app.tracking.progress import LegProgress
+from app.tracking.subscriptions import is_pushed
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,7 @@ class LegClaim:
     last_poll_day: date | None
     progress: LegProgress
     taken_over_from: str | None  # a previous owner whose lease ran out
+    pushed: bool = False  # polled only to confirm (push_channel.is_pushed, cadence.py)
 
 
 _CLAIM_COLUMNS = (
@@ -50,6 +52,7 @@ _CLAIM_COLUMNS = (
     Leg.handed_off_at,
     Leg.delivered_at,
     Leg.estimated_delivery_at,
+    is_pushed().label("pushed"),
 )
 
 
@@ -101,6 +104,7 @@ def _claim(row: object) -> LegClaim:
         consecutive_failures=r["consecutive_failures"],
         last_poll_day=r["last_poll_day"],
         taken_over_from=r["lease_owner"],
+        pushed=bool(r["pushed"]),
         progress=LegProgress(
             status=r["status"],
             status_changed_at=r["status_changed_at"],

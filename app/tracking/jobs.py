@@ -6,7 +6,7 @@ from datetime import timedelta
 from app import metrics
 from app.db import session_scope
 from app.quarantine.isolation import describe_error, is_outage
-from app.tracking import claims, inbox, pushes, repository, subscriptions
+from app.tracking import claims, inbox, push_channel, pushes, repository, subscriptions
 from app.tracking.cadence import CADENCE
 from app.tracking.judging import JudgingPolicy
 from app.tracking.poller import CarrierPollReport, Poller, PollerSettings
@@ -89,6 +89,8 @@ async def process_carrier_pushes(context: WorkerContext) -> int:
             ids = await inbox.list_pending_ids(session, limit=PUSH_BATCH)
         for push_id in ids:
             processed += await _process_one_push(context, push_id)
+        async with session_scope(context.sessionmaker) as session:
+            await push_channel.note_pushes_received(session, push_ids=ids, now=context.clock())
         if len(ids) < PUSH_BATCH:
             break
     if processed:
@@ -200,10 +202,33 @@ async def _subscribe_at_ups(
         )
 
 
+async def watch_push_channels(context: WorkerContext) -> list[tuple[str, str]]:
+    """Marks a carrier's push channel silent when its pushes stopped (its subscribed legs are
+    then polled on the cadence again) and no longer silent when they resume; returns the
+    changes as (carrier, change)."""
+    silence = timedelta(minutes=context.settings.push_silence_minutes)
+    async with session_scope(context.sessionmaker) as session:
+        channels = await push_channel.list_channels(session)
+    changes = []
+    for channel in channels:
+        now = context.clock()
+        change = push_channel.judge_channel(channel, now=now, silence=silence)
+        if change is not None:
+            async with session_scope(context.sessionmaker) as session:
+                await push_channel.mark_channel(session, channel.carrier, change, now=now)
+            changes.append((channel.carrier, change))
+            logger.warning("%s push channel: %s", channel.carrier, change)
+        if change == push_channel.SILENT or (channel.silent_since and change is None):
+            async with session_scope(context.sessionmaker) as session:
+                await push_channel.fall_back_to_polling(session, carrier=channel.carrier, now=now)
+    return changes
+
+
 JOBS = (
     ScheduledJob(poll_due_legs, every_seconds=lambda s: s.poll_interval_seconds),
     ScheduledJob(process_carrier_pushes, every_seconds=lambda s: s.poll_interval_seconds),
     ScheduledJob(forget_old_webhook_deliveries, every_seconds=lambda s: 600.0),
     ScheduledJob(forget_old_pushes, every_seconds=lambda s: 600.0),
     ScheduledJob(subscribe_ups_legs, every_seconds=lambda s: 60.0),
+    ScheduledJob(watch_push_channels, every_seconds=lambda s: 60.0),
 )

@@ -66,7 +66,11 @@ def _judge_snapshot(
         progress=progress,
         events=snapshot.events,
         next_poll_at=next_poll_at(
-            status, now=now, deadline=claim.alert_deadline_at, table=policy.cadence
+            status,
+            now=now,
+            deadline=claim.alert_deadline_at,
+            table=policy.cadence,
+            pushed_leg=claim.id if claim.pushed else None,
         ),
         error=None,
         handoff=snapshot.handoff,
@@ -87,7 +91,13 @@ def _judge_failure(
         # An answer about the number, not an outage: the poll succeeded.
         progress = apply_not_found(claim.progress, now=now)
         status = TrackingStatus(progress.status) if progress.status else None
-        due = next_poll_at(status, now=now, deadline=claim.alert_deadline_at, table=policy.cadence)
+        due = next_poll_at(
+            status,
+            now=now,
+            deadline=claim.alert_deadline_at,
+            table=policy.cadence,
+            pushed_leg=claim.id if claim.pushed else None,
+        )
         return LegOutcome(claim, progress, (), due, text)
     if isinstance(error, CarrierRateLimited):
         wait = error.retry_after or DEFAULT_RATE_LIMIT_WAIT

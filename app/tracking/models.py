@@ -59,7 +59,8 @@ class CarrierState(Base):
     Rate: a GCRA schedule (`next_slot_at`): each request reserves the next free slot, spaced
     1/rate apart, so all workers together never exceed the carrier's requests per second.
     Quotas: fixed hourly and daily windows. Breaker: closed -> open after repeated failures ->
-    half_open (one probe) -> closed. Health feeds the carrier_unreachable rule.
+    half_open (one probe) -> closed. Health feeds the carrier_unreachable rule; the push
+    channel's silence feeds the push_silent rule.
     """
 
     __tablename__ = "carrier_states"
@@ -78,6 +79,10 @@ class CarrierState(Base):
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_kind: Mapped[str | None] = mapped_column(String(32))
+    # The push channel (app/tracking/push_channel.py): the newest push received from this
+    # carrier, and since when its pushes count as stopped (its legs are polled meanwhile).
+    last_push_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    push_silent_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -149,6 +154,8 @@ class CarrierSubscription(Base):
     __table_args__ = (
         UniqueConstraint("carrier", "scope", "subject", "leg_id"),
         Index("ix_carrier_subscriptions_carrier_state", "carrier", "state"),
+        # Whether a leg is pushed is asked with every claim (subscriptions.is_pushed).
+        Index("ix_carrier_subscriptions_leg_id", "leg_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)

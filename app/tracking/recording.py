@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, bindparam, select, update
+from sqlalchemy import CursorResult, Table, bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import db
@@ -125,8 +125,24 @@ _LEASED_LEG_UPDATE = (
     .where(LEGS.c.id == bindparam("b_id"), LEGS.c.lease_owner == bindparam("b_owner"))
     .values(**_LEG_VALUES)
 )
-# Pushed events arrive outside any lease; the caller holds the row lock instead.
-_PUSHED_LEG_UPDATE = update(LEGS).where(LEGS.c.id == bindparam("b_id")).values(**_LEG_VALUES)
+# Pushed events arrive outside any lease; the caller holds the row lock instead. A push never
+# puts the leg's next poll later than it was: a push is not the whole history, so it cannot stand
+# in for a poll already due, such as the confirmation before a deadline (cadence.py).
+_NEXT_POLL = bindparam("next_poll_at", type_=LEGS.c.next_poll_at.type)
+_PUSHED_LEG_UPDATE = (
+    update(LEGS)
+    .where(LEGS.c.id == bindparam("b_id"))
+    .values(
+        **_LEG_VALUES
+        | {
+            "next_poll_at": case(
+                (_NEXT_POLL.is_(None), None),
+                (LEGS.c.next_poll_at < _NEXT_POLL, LEGS.c.next_poll_at),
+                else_=_NEXT_POLL,
+            )
+        }
+    )
+)
 
 
 def _leg_params(

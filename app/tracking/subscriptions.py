@@ -10,14 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import db
 from app.shipments.models import Leg
-from app.tracking.models import CarrierSubscription
+from app.tracking.models import CarrierState, CarrierSubscription
 
-NUMBER = "number"
+# Scopes: one tracking number (a leg), or a whole account (every leg of the carrier).
+NUMBER, ACCOUNT = "number", "account"
 NONE, PENDING, ACTIVE, FAILED, EXPIRED = "none", "pending", "active", "failed", "expired"
 STATES = (NONE, PENDING, ACTIVE, FAILED, EXPIRED)
 # UPS subscriptions last 14 days: renewing 2 days early leaves room for a failed renewal.
@@ -32,6 +33,30 @@ LONGEST_RETRY = timedelta(hours=6)
 class ClaimedSubscription:
     id: int
     number: str
+
+
+def is_subscribed() -> ColumnElement[bool]:
+    """The leg (`Leg` in the enclosing query) has an active push subscription."""
+    own = exists().where(
+        CarrierSubscription.leg_id == Leg.id,
+        CarrierSubscription.scope == NUMBER,
+        CarrierSubscription.state == ACTIVE,
+    )
+    account = exists().where(
+        CarrierSubscription.carrier == Leg.carrier,
+        CarrierSubscription.scope == ACCOUNT,
+        CarrierSubscription.state == ACTIVE,
+    )
+    return or_(own, account)
+
+
+def is_pushed() -> ColumnElement[bool]:
+    """The leg is subscribed and its carrier's channel is not silent: it is polled only to
+    confirm. A column of the enclosing query on `Leg`."""
+    silent = exists().where(
+        CarrierState.carrier == Leg.carrier, CarrierState.push_silent_since.is_not(None)
+    )
+    return and_(is_subscribed(), ~silent)
 
 
 def retry_delay(attempts: int) -> timedelta:

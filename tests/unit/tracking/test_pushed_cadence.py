@@ -1,0 +1,97 @@
+"""A pushed leg is polled once when new, once before each deadline (spread, never at it), and
+otherwise only on the backstop; a push channel is silent only while legs should be moving."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.tracking.cadence import CadenceTable, confirmation_poll_at, max_poll_age, next_poll_at
+from app.tracking.push_channel import RESUMED, SILENT, ChannelState, judge_channel
+from carriers.types import TrackingStatus as S
+
+H = timedelta(hours=1)
+TABLE = CadenceTable()
+MIDNIGHT = datetime(2026, 12, 10, 5, tzinfo=UTC)  # 00:00 New York
+EVENING = MIDNIGHT - 9 * H
+
+
+def test_a_new_pushed_leg_is_polled_at_once_for_its_history():
+    assert next_poll_at(None, now=EVENING, deadline=MIDNIGHT, table=TABLE, pushed_leg=7) == EVENING
+
+
+def test_a_pushed_leg_is_not_polled_on_the_cadence_but_once_before_its_deadline():
+    due = next_poll_at(S.IN_TRANSIT, now=EVENING, deadline=MIDNIGHT, table=TABLE, pushed_leg=7)
+
+    assert due == confirmation_poll_at(7, MIDNIGHT, TABLE)
+    # The cadence would have polled it within the hour (12 h before a deadline: hourly).
+    assert next_poll_at(S.IN_TRANSIT, now=EVENING, deadline=MIDNIGHT, table=TABLE) == EVENING + H
+
+
+def test_after_its_confirmation_a_pushed_leg_waits_for_the_next_deadline():
+    confirm = confirmation_poll_at(7, MIDNIGHT, TABLE)
+
+    due = next_poll_at(S.LABEL_CREATED, now=confirm, deadline=MIDNIGHT, table=TABLE, pushed_leg=7)
+
+    assert due == confirm + TABLE.pushed_backstop
+
+
+def test_a_pushed_leg_with_no_deadline_is_polled_only_on_the_backstop():
+    due = next_poll_at(S.IN_TRANSIT, now=EVENING, deadline=None, table=TABLE, pushed_leg=7)
+    assert due == EVENING + TABLE.pushed_backstop
+
+
+def test_a_delivered_pushed_leg_is_never_polled_again():
+    assert next_poll_at(S.DELIVERED, now=EVENING, deadline=None, table=TABLE, pushed_leg=7) is None
+
+
+def test_confirmations_are_spread_over_the_hours_before_midnight_not_bunched_at_it():
+    times = [confirmation_poll_at(leg_id, MIDNIGHT, TABLE) for leg_id in range(1, 1001)]
+    shortest, longest = TABLE.confirmation_window
+
+    assert all(MIDNIGHT - longest <= t <= MIDNIGHT - shortest for t in times)
+    per_half_hour = [
+        sum(1 for t in times if MIDNIGHT - (k + 1) * H / 2 <= t < MIDNIGHT - k * H / 2)
+        for k in range(1, 8)
+    ]
+    assert max(per_half_hour) < 2 * min(per_half_hour)  # roughly even, none empty
+
+
+@pytest.mark.parametrize("status", [None, *S])
+def test_one_confirmation_keeps_any_leg_fresh_at_its_deadline(status):
+    assert TABLE.confirmation_window[1] < max_poll_age(status, TABLE)
+
+
+NOW = datetime(2026, 12, 9, 18, tzinfo=UTC)
+SILENCE = 4 * H
+
+
+def channel(**changes) -> ChannelState:
+    fields = {
+        "carrier": "ups",
+        "subscribed": True,
+        "last_push_at": NOW - 5 * H,
+        "watched_since": NOW - 48 * H,
+        "silent_since": None,
+        "moving_legs": True,
+    }
+    return ChannelState(**(fields | changes))
+
+
+@pytest.mark.parametrize(
+    ("state", "change"),
+    [
+        (channel(), SILENT),
+        (channel(last_push_at=NOW - 3 * H), None),
+        (channel(moving_legs=False), None),  # nothing should be scanned: silence is no news
+        (channel(subscribed=False), None),
+        (channel(last_push_at=None, watched_since=NOW - 5 * H), SILENT),  # never pushed at all
+        (channel(last_push_at=None, watched_since=NOW - H), None),
+        (channel(silent_since=NOW - H), None),  # still silent: nothing changes
+        (channel(silent_since=NOW - H, last_push_at=NOW - H / 2), RESUMED),
+        (channel(silent_since=NOW - H, subscribed=False), RESUMED),
+    ],
+)
+def test_a_channel_is_silent_only_when_pushes_stop_while_legs_should_move(state, change):
+    assert judge_channel(state, now=NOW, silence=SILENCE) == change
