@@ -206,6 +206,7 @@ class Simulation:
         self.slot_pending: set[str] = set()
         self.subscription_calls: Counter[str] = Counter()
         self.pushes = 0
+        self.first_polls: Counter[str] = Counter()  # the poll of a leg never polled (history)
         self.peak_active: Counter[str] = Counter()
         for order in orders:
             for leg in order.legs:
@@ -294,6 +295,8 @@ class Simulation:
     def poll(self, leg: SimLeg, now: datetime) -> None:
         """One lookup, recorded as recording.record_outcomes would record it."""
         leg.polls += 1
+        if leg.status is None:
+            self.first_polls[leg.carrier] += 1
         self.record(leg, leg.timeline.snapshot(now), now, polled=True)
 
     def receive_push(self, leg: SimLeg, now: datetime) -> None:
@@ -592,6 +595,7 @@ class QuotaRun:
     legs: int  # of the case's carrier
     peak_active: int
     pushes: int
+    first_polls: int  # polls of legs never polled before: in push mode, the history poll
 
 
 def run_quota_case(
@@ -622,6 +626,7 @@ def run_quota_case(
         len(legs),
         sim.peak_active[case.carrier],
         sim.pushes,
+        sim.first_polls[case.carrier],
     )
 
 
@@ -673,18 +678,41 @@ def report_quotas(labels: int, days: int, steps: int) -> None:
             # Calls scale with legs at a fixed mix: the real quota carries this many legs.
             legs_at_quota = in_flight * quota / tight.rate
             found[pushed] = legs_at_quota
+            last = tight
             calls = free.polls + free.subscription_calls
             print(
                 f"  {'push + confirmation polls' if pushed else 'polling only':26} "
                 f"calls per {case.carrier} leg {calls / free.legs:5.2f} "
                 f"(polls {free.polls / free.legs:.2f} + subscription "
                 f"{free.subscription_calls / free.legs:.2f}), pushes {free.pushes:,}; "
-                f"in time at {tight.rate:,.2f} calls/h ({tight.polls / tight.legs:.2f} polls a leg) "
+                f"in time at {tight.rate:,.2f} calls/h "
+                f"({tight.polls / tight.legs:.2f} polls a leg, "
+                f"{tight.first_polls / tight.legs:.2f} of them first polls) "
                 f"with {in_flight:,} in flight (due {tight.due}, late {tight.late_or_missed}) "
                 "-> at the quota: "
                 f"{legs_at_quota:,.0f} active legs"
             )
         print(f"  push / polling only: {found[True] / found[False]:.1f}x the active legs")
+        if case.push:
+            _print_without_history_poll(case, last, quota, in_flight, found[False])
+
+
+def _print_without_history_poll(
+    case: QuotaCase, tight: QuotaRun, quota: float, in_flight: int, polling_only: float
+) -> None:
+    """Arithmetic, not simulated: the rationed push run's calls without the first poll of each
+    leg (its history), for a carrier whose subscription precedes the leg's first scan or whose
+    push carries the history. Peaks before midnight may bind before the average does."""
+    assert tight.rate is not None
+    calls = tight.polls + tight.subscription_calls
+    rest = calls - tight.first_polls
+    if rest <= 0:
+        return
+    legs = in_flight * quota / (tight.rate * rest / calls)
+    print(
+        f"  arithmetic, without the history poll: {rest / tight.legs:.2f} calls a leg -> "
+        f"about {legs:,.0f} active legs, {legs / polling_only:.1f}x polling only"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
