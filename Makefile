@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install dev lint typecheck fuzz screenshots bench-sweep bench-refresh bench-calls \
+.PHONY: run test install dev lint typecheck fuzz screenshots bench-sweep bench-refresh bench-calls bench-push-quotas \
 	bench-loop-lag bench-backlog bench-ingest bench-soak bench-storm bench-lookup mock-carriers clean
 
 $(BIN)/python:
@@ -69,6 +69,9 @@ bench-refresh: $(VENV)/.bench-installed
 
 bench-calls: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.calls $(BENCH_ARGS)
+
+bench-push-quotas: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.calls --quotas --labels 800 --days 10 $(BENCH_ARGS)
 
 bench-loop-lag: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.loop_lag $(BENCH_ARGS)

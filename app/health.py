@@ -19,6 +19,7 @@ from app.quarantine.models import MEMBER_TYPES
 from app.tracking import claims, inbox, subscriptions
 from app.tracking.backlog import load_backlog
 from app.tracking.carrier_state import list_carrier_states
+from app.tracking.report import load_push_totals
 
 router = APIRouter(tags=["health"])
 
@@ -101,3 +102,10 @@ async def _read_push_gauges(session: SessionDep) -> None:
     for carrier in sorted({carrier for carrier, _ in counts}):
         for state in subscriptions.STATES:
             metrics.SHARED_SUBSCRIPTIONS.labels(carrier, state).set(counts.get((carrier, state), 0))
+    totals_by_carrier = await load_push_totals(session)
+    # Cleared first: a carrier whose rows are gone must not keep its last value.
+    metrics.SHARED_PUSHES_READ.clear()
+    metrics.SHARED_POLLS_SAVED.clear()
+    for carrier, totals in totals_by_carrier.items():
+        metrics.SHARED_PUSHES_READ.labels(carrier).set(totals.pushes)
+        metrics.SHARED_POLLS_SAVED.labels(carrier).set(totals.polls_saved)

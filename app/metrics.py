@@ -144,6 +144,19 @@ SHARED_SUBSCRIPTIONS = Gauge(
     ["carrier", "state"],
     registry=API,
 )
+SHARED_PUSHES_READ = Gauge(
+    "firstscan_carrier_pushes_read",
+    "Carrier pushes the workers read, over the days the call report keeps",
+    ["carrier"],
+    registry=API,
+)
+SHARED_POLLS_SAVED = Gauge(
+    "firstscan_carrier_polls_saved",
+    "Polls pushed legs did not need, over the days the call report keeps: at each poll of a "
+    "pushed leg, the polls the polled cadence would have made before its next (an estimate)",
+    ["carrier"],
+    registry=API,
+)
 SHARED_DUE_LEGS = Gauge(
     "firstscan_due_legs", "Active legs whose next poll time has come", ["carrier"], registry=API
 )

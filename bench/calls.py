@@ -26,7 +26,7 @@ import heapq
 import math
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from random import Random
@@ -39,15 +39,29 @@ from app.tracking.judging import JudgingPolicy, judge_answer
 from app.tracking.progress import LegProgress
 from bench.machine import print_machine
 from bench.world import CONFIG, event_facts
+from carriers.dhl.client import DhlClient
+from carriers.fedex.client import FedexClient
+from carriers.protocol import TrackingResult
 from carriers.sandbox import Scenario, Timeline, plan_timeline, scenario_for
 from carriers.sandbox.numbering import build_number
-from carriers.types import TERMINAL_STATUSES, TrackingEvent, TrackingSnapshot, TrackingStatus
+from carriers.sandbox.scenarios import HANDOFF_SCENARIOS
+from carriers.types import (
+    TERMINAL_STATUSES,
+    RateLimit,
+    TrackingEvent,
+    TrackingSnapshot,
+    TrackingStatus,
+)
+from carriers.ups.client import UpsClient
+from carriers.usps.client import UspsClient
 
 WEEK_START = datetime(2026, 3, 16, 4, 0, tzinfo=UTC)  # Monday 00:00 EDT, no holiday that week
 WEEK_END = WEEK_START + timedelta(days=7)  # the default horizon
 FIRST_LABEL = WEEK_START + timedelta(hours=8)
 LABEL_SPAN = timedelta(hours=32)  # to Tuesday 16:00, before the 17:00 pickup cutoff
 NAIVE_INTERVAL = timedelta(hours=1)
+PUSH_DELAY = timedelta(minutes=1)  # a carrier's push after its scan
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 ONE_INTERVAL = timedelta(hours=1)
 NEVER_SCANNED = frozenset({Scenario.NEVER_INDUCTED, Scenario.NOT_FOUND})
 _CARRIERS = ("usps",) * 40 + ("ups",) * 25 + ("fedex",) * 25 + ("dhl",) * 10
@@ -77,6 +91,7 @@ class SimLeg:
     alert_deadline_at: datetime | None = None
     consecutive_failures: int = 0  # the simulated carriers never fail
     polls: int = 0
+    pushed: bool = False  # an active push subscription covers it (push mode)
 
     @property
     def status(self) -> str | None:
@@ -124,6 +139,7 @@ def _claim(leg: SimLeg) -> LegClaim:
         last_poll_day=None,
         progress=leg.progress,
         taken_over_from=None,
+        pushed=leg.pushed,
     )
 
 
@@ -155,15 +171,50 @@ def facts_of(order: SimOrder) -> OrderFacts:
 
 
 class Simulation:
-    """A simulated clock over a heap of due polls and sweeps; nothing sleeps."""
+    """A simulated clock over a heap of due polls and sweeps; nothing sleeps.
 
-    def __init__(self, orders: list[SimOrder], naive: bool, end: datetime) -> None:
+    `quota`: calls an hour per carrier, for the carriers that ration them (the others answer at
+    once). A rationed carrier is called at most once every 1/rate: legs that fall due wait, and
+    the next call goes to the one the worker's claim would take first (`claims.claim_due_legs`:
+    nearest alert deadline, then longest due, then id). An even flow is the strict reading of a
+    day's quota (DHL's 250 a day may be spent in a burst), so the results err on the safe side.
+    `push`: (carrier, leg sequence) -> subscription calls per number, for the legs the carrier
+    pushes (1 for a number subscribed alone, 0.01 for UPS's 100 a request, 0 for an account or
+    Mailer ID); the calls are charged to that carrier's quota when the leg is stored. A pushed
+    leg's scans arrive PUSH_DELAY after they happen, and its polls follow
+    `next_poll_at(..., pushed_leg=...)` as the worker's do.
+    """
+
+    def __init__(
+        self,
+        orders: list[SimOrder],
+        naive: bool,
+        end: datetime,
+        *,
+        quota: Mapping[str, float] | None = None,
+        push: Mapping[tuple[str, int], float] | None = None,
+    ) -> None:
         self.orders, self.naive, self.end = orders, naive, end
+        self.quota, self.push_plan = dict(quota or {}), dict(push or {})
         self.queue: list[tuple[datetime, int, str, object]] = []
         self.seq, self.rng = 0, Random(5)
+        self.legs: list[SimLeg] = []
+        self.waiting: dict[str, list[tuple[tuple[datetime, datetime, int], int, SimLeg]]] = {
+            carrier: [] for carrier in self.quota
+        }
+        self.next_free: dict[str, datetime] = {}
+        self.slot_pending: set[str] = set()
+        self.subscription_calls: Counter[str] = Counter()
+        self.pushes = 0
+        self.first_polls: Counter[str] = Counter()  # the poll of a leg never polled (history)
+        self.peak_active: Counter[str] = Counter()
         for order in orders:
             for leg in order.legs:
-                self.push(leg.tracking_started_at, "poll", leg)
+                self.push(leg.tracking_started_at, "start", leg)
+        at = min((leg.tracking_started_at for o in orders for leg in o.legs), default=end)
+        while at < end:
+            self.push(at, "sample", None)
+            at += timedelta(hours=1)
 
     def push(self, at: datetime, kind: str, item: object) -> None:
         self.seq += 1
@@ -173,14 +224,94 @@ class Simulation:
         while self.queue and self.queue[0][0] < self.end:
             at, _, kind, item = heapq.heappop(self.queue)
             if kind == "poll" and isinstance(item, SimLeg) and item.next_poll_at == at:
-                self.poll(item, at)
+                self.due(item, at)
+            elif kind == "start" and isinstance(item, SimLeg):
+                self.start_leg(item, at)
+                # A new order is judged at its import (judging_schedule.new_order), so its legs
+                # carry their first alert deadline, and the claim's priority, before any poll.
+                item.order.reconcile_due_at = at
+                self.judge(item.order, at)
+            elif kind == "slot" and isinstance(item, str):
+                self.slot(item, at)
+            elif kind == "scan" and isinstance(item, SimLeg):
+                self.receive_push(item, at)
             elif kind == "judge" and isinstance(item, SimOrder) and item.reconcile_due_at == at:
                 self.judge(item, at)
+            elif kind == "sample":
+                self.sample(at)
+
+    def start_leg(self, leg: SimLeg, now: datetime) -> None:
+        """A stored leg: due at once; subscribed if its carrier pushes it."""
+        self.legs.append(leg)
+        self.push(now, "poll", leg)
+        cost = self.push_plan.get((leg.carrier, leg.sequence))
+        if cost is None:
+            return
+        leg.pushed = True
+        self.subscription_calls[leg.carrier] += cost
+        if leg.carrier in self.quota:
+            spacing = timedelta(hours=1) / self.quota[leg.carrier]
+            self.next_free[leg.carrier] = max(self.next_free.get(leg.carrier, now), now) + (
+                spacing * cost
+            )
+        for scan in leg.timeline.scans:
+            if scan.at > now and scan.at + PUSH_DELAY < self.end:
+                self.push(scan.at + PUSH_DELAY, "scan", leg)
+
+    def due(self, leg: SimLeg, now: datetime) -> None:
+        """The leg's poll time has come: polled at once, or queued behind its carrier's quota."""
+        if leg.carrier not in self.quota:
+            self.poll(leg, now)
+            return
+        self.seq += 1
+        heapq.heappush(self.waiting[leg.carrier], (_claim_order(leg), self.seq, leg))
+        if leg.carrier not in self.slot_pending:
+            self.slot_pending.add(leg.carrier)
+            self.push(max(now, self.next_free.get(leg.carrier, now)), "slot", leg.carrier)
+
+    def slot(self, carrier: str, now: datetime) -> None:
+        """The carrier's quota allows one call: to the due leg the worker's claim takes first."""
+        self.slot_pending.discard(carrier)
+        waiting = self.waiting[carrier]
+        while waiting:
+            key, _, leg = heapq.heappop(waiting)
+            if leg.next_poll_at is None or leg.next_poll_at > now:
+                continue  # polled since, or no longer due
+            if key != _claim_order(leg):
+                self.seq += 1
+                heapq.heappush(waiting, (_claim_order(leg), self.seq, leg))
+                continue
+            self.poll(leg, now)
+            spacing = timedelta(hours=1) / self.quota[carrier]
+            self.next_free[carrier] = max(self.next_free.get(carrier, now), now) + spacing
+            break
+        if waiting and carrier not in self.slot_pending:
+            self.slot_pending.add(carrier)
+            self.push(max(now, self.next_free[carrier]), "slot", carrier)
+
+    def sample(self, now: datetime) -> None:
+        active = Counter(
+            leg.carrier for leg in self.legs if leg.active and leg.tracking_started_at <= now
+        )
+        for carrier, count in active.items():
+            self.peak_active[carrier] = max(self.peak_active[carrier], count)
 
     def poll(self, leg: SimLeg, now: datetime) -> None:
         """One lookup, recorded as recording.record_outcomes would record it."""
         leg.polls += 1
-        answer = leg.timeline.snapshot(now)
+        if leg.status is None:
+            self.first_polls[leg.carrier] += 1
+        self.record(leg, leg.timeline.snapshot(now), now, polled=True)
+
+    def receive_push(self, leg: SimLeg, now: datetime) -> None:
+        """A pushed scan, recorded as a push is (recording._PUSHED_LEG_UPDATE): contact, and a
+        next poll never later than it was."""
+        if not leg.active:
+            return
+        self.pushes += 1
+        self.record(leg, leg.timeline.snapshot(now), now, polled=False)
+
+    def record(self, leg: SimLeg, answer: TrackingResult, now: datetime, *, polled: bool) -> None:
         outcome = judge_answer(_claim(leg), answer, now=now, policy=POLICY, rng=self.rng)
         # As recording._orders_with_news queues an order: a new scan, a changed state, or a leg
         # stale until this poll (the sandbox only ever adds scans, so a longer list is news).
@@ -196,9 +327,17 @@ class Simulation:
         if isinstance(answer, TrackingSnapshot):
             leg.events = answer.events
         leg.last_polled_at = now
-        leg.next_poll_at = self._next_poll(leg, now, outcome.next_poll_at)
+        before = leg.next_poll_at
+        if polled:
+            leg.next_poll_at = self._next_poll(leg, now, outcome.next_poll_at)
+        elif outcome.next_poll_at is None:
+            leg.next_poll_at = None
+        elif before is not None and before < outcome.next_poll_at:
+            leg.next_poll_at = before
+        else:
+            leg.next_poll_at = outcome.next_poll_at
         leg.active = leg.next_poll_at is not None
-        if leg.next_poll_at is not None:
+        if leg.next_poll_at is not None and (polled or leg.next_poll_at != before):
             self.push(leg.next_poll_at, "poll", leg)
         if outcome.handoff is not None and len(leg.order.legs) == 1:
             self._add_handoff_leg(leg, outcome.handoff.tracking_number, now)
@@ -220,7 +359,7 @@ class Simulation:
         leg = SimLeg(first.id + 1, first.order, 2, "usps", number, timeline, label_at, now, now)
         leg.handoff_from_leg_id = first.id
         first.order.legs.append(leg)
-        self.push(now, "poll", leg)
+        self.start_leg(leg, now)
 
     def judge(self, order: SimOrder, now: datetime) -> None:
         """The sweep's judgement: findings, the next look, and polls pulled in for deadlines."""
@@ -237,10 +376,23 @@ class Simulation:
             before = leg.next_poll_at
             # The worker's own scheduling (private, but it is exactly what the sweep does).
             service._schedule_for_deadline(  # type: ignore[arg-type]
-                leg, verdict.priorities.get(leg.id), now=now, cadence=POLICY.cadence
+                leg,
+                verdict.priorities.get(leg.id),
+                now=now,
+                cadence=POLICY.cadence,
+                pushed=leg.pushed,
             )
             if leg.next_poll_at is not None and leg.next_poll_at != before:
                 self.push(leg.next_poll_at, "poll", leg)
+            elif leg.carrier in self.quota and leg.next_poll_at and leg.next_poll_at <= now:
+                self.due(leg, now)  # waiting behind the quota: its place may have changed
+
+
+def _claim_order(leg: SimLeg) -> tuple[datetime, datetime, int]:
+    """The claim's order (claims.claim_due_legs): nearest alert deadline first (none last),
+    then the longest due, then the id."""
+    assert leg.next_poll_at is not None
+    return (leg.alert_deadline_at or FAR_FUTURE, leg.next_poll_at, leg.id)
 
 
 @dataclass
@@ -259,6 +411,24 @@ def simulate(naive: bool, labels: int, end: datetime = WEEK_END) -> Result:
     started = time.perf_counter()
     orders = build_orders(labels)
     Simulation(orders, naive, end).run()
+    delays, missed, after_week, false_alarms = judge_detection(orders, end)
+    return Result(
+        "naive hourly" if naive else "firstscan",
+        calls=sum(leg.polls for o in orders for leg in o.legs),
+        legs=sum(len(o.legs) for o in orders),
+        delays=delays,
+        missed=missed,
+        after_week=after_week,
+        false_alarms=false_alarms,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def judge_detection(
+    orders: list[SimOrder], end: datetime
+) -> tuple[dict[str, list[timedelta]], Counter[str], Counter[str], Counter[str]]:
+    """Per rule, the delays after the deadline of detected labels; then the labels missed, those
+    due too late to count, and findings on labels that played another story."""
     delays: dict[str, list[timedelta]] = {"never_inducted": [], "handoff_gap": []}
     missed: Counter[str] = Counter()
     after_week: Counter[str] = Counter()
@@ -275,16 +445,7 @@ def simulate(naive: bool, labels: int, end: datetime = WEEK_END) -> Result:
             missed[expected] += 1
         else:
             delays[expected].append(order.first_seen[expected] - deadline)
-    return Result(
-        "naive hourly" if naive else "firstscan",
-        calls=sum(leg.polls for o in orders for leg in o.legs),
-        legs=sum(len(o.legs) for o in orders),
-        delays=delays,
-        missed=missed,
-        after_week=after_week,
-        false_alarms=false_alarms,
-        seconds=time.perf_counter() - started,
-    )
+    return delays, missed, after_week, false_alarms
 
 
 def _expected_rule(scenario: Scenario) -> str | None:
@@ -295,13 +456,30 @@ def _expected_rule(scenario: Scenario) -> str | None:
 
 def _deadline(order: SimOrder, rule: str, end: datetime) -> datetime | None:
     """The rule's own deadline (its threshold), from the finding the rules would raise on the
-    data seen by the end of the week, looked at later with every leg fresh; None if none."""
+    data seen by the end of the week, looked at later with every leg fresh; None if none. A leg
+    the run never looked at (a quota too small) is judged on what its carrier showed by the end,
+    so its label still counts, as missed."""
     probe = end + timedelta(days=10)
-    facts = facts_of(order)
+    facts = facts_of(_as_seen_by(order, end))
     fresh = tuple(replace(leg, last_successful_poll_at=probe) for leg in facts.legs)
     verdict = service.judge_order(replace(facts, legs=fresh), now=probe, config=CONFIG)
     finding = next((f for f in verdict.findings if f.rule == rule), None)
     return datetime.fromisoformat(finding.evidence["deadline_at"]) if finding else None
+
+
+def _as_seen_by(order: SimOrder, end: datetime) -> SimOrder:
+    """The order with every leg never polled nor pushed filled in from its carrier at `end`."""
+    if all(leg.status is not None for leg in order.legs):
+        return order
+    legs = []
+    for leg in order.legs:
+        answer = leg.timeline.snapshot(end)
+        if leg.status is None:
+            outcome = judge_answer(_claim(leg), answer, now=end, policy=POLICY, rng=Random(0))
+            events = answer.events if isinstance(answer, TrackingSnapshot) else ()
+            leg = replace(leg, progress=outcome.progress or leg.progress, events=events)
+        legs.append(leg)
+    return replace(order, legs=legs)
 
 
 def _percentile(values: list[timedelta], share: float) -> timedelta:
@@ -339,13 +517,247 @@ def _hours(delta: timedelta) -> str:
     return f"{delta.total_seconds() / 60:.0f} min"
 
 
+# --- Push against polling under the carriers' quotas (issue 18) ---------------------------------
+
+# The carriers' own published limits, as firstscan's clients default to them.
+RATE_LIMITS: dict[str, RateLimit] = {
+    "usps": UspsClient.default_rate_limit,
+    "ups": UpsClient.default_rate_limit,
+    "fedex": FedexClient.default_rate_limit,
+    "dhl": DhlClient.default_rate_limit,
+}
+
+
+def calls_per_hour(limit: RateLimit) -> float:
+    """The sustained rate a limit allows: the tightest of its second, hour and day."""
+    rates = [limit.requests_per_second * 3600]
+    if limit.requests_per_hour is not None:
+        rates.append(limit.requests_per_hour)
+    if limit.requests_per_day is not None:
+        rates.append(limit.requests_per_day / 24)
+    return min(rates)
+
+
+@dataclass(frozen=True)
+class QuotaCase:
+    """One carrier's quota, the labels that load it, and what push does for them."""
+
+    name: str
+    carrier: str  # whose quota is rationed and searched
+    labels_of: tuple[str, ...]  # the carriers of the simulated labels, in turn
+    push: Mapping[tuple[str, int], float]  # (carrier, leg sequence) -> subscription calls a number
+    scenarios: frozenset[Scenario] | None = None  # only labels playing these stories
+
+    @property
+    def limit(self) -> RateLimit:
+        return RATE_LIMITS[self.carrier]
+
+
+# Labels stop this long before the end, so every label's never_inducted deadline falls in the run
+# and a backlog that only grows shows as a miss (not as labels whose deadlines come after it).
+TAIL = timedelta(days=4)
+
+QUOTA_CASES = (
+    # Track Alert: 100 numbers a subscription request (charged 1/100 a number: at the leg counts
+    # found below, far more than 100 UPS legs are stored each minute, so requests go full).
+    QuotaCase("UPS (Track Alert, 100 a request)", "ups", ("ups",), {("ups", 1): 0.01}),
+    # The shop's own USPS labels under its Mailer ID: one account subscription, no call a number.
+    QuotaCase("USPS, the shop's labels (Mailer ID)", "usps", ("usps",), {("usps", 1): 0.0}),
+    QuotaCase("FedEx (AIV, by account)", "fedex", ("fedex",), {("fedex", 1): 0.0}),
+    QuotaCase("DHL (no push: polled)", "dhl", ("dhl",), {}),
+    # A consolidator's USPS hand-off number: subscribed alone, one USPS call each. Only labels
+    # that hand off, so every USPS leg is one.
+    QuotaCase(
+        "USPS hand-off numbers (one by one)",
+        "usps",
+        ("fedex", "ups"),
+        {("fedex", 1): 0.0, ("ups", 1): 0.01, ("usps", 2): 1.0},
+        HANDOFF_SCENARIOS,
+    ),
+)
+
+
+def build_steady_orders(
+    count: int,
+    carriers: tuple[str, ...],
+    *,
+    start: datetime,
+    span: timedelta,
+    only: frozenset[Scenario] | None,
+) -> list[SimOrder]:
+    """A shop printing labels at a steady rate over `span`: `count` labels of `carriers` in
+    turn, those playing `only` if given."""
+    orders: list[SimOrder] = []
+    i = 0
+    while len(orders) < count:
+        carrier = carriers[i % len(carriers)]
+        number = build_number(carrier, 7_000_000 + i)
+        scenario = scenario_for(carrier, number)
+        i += 1
+        if only is not None and scenario not in only:
+            continue
+        k = len(orders)
+        label_at = start + span * ((k * 0.6180339887498949) % 1.0)
+        label_at = label_at.replace(second=0, microsecond=0)
+        order = SimOrder(f"QUOTA-{k:05d}", scenario)
+        started = label_at + timedelta(minutes=10)
+        timeline = plan_timeline(carrier, number, label_created_at=label_at)
+        order.legs.append(
+            SimLeg(2 * k + 1, order, 1, carrier, number, timeline, label_at, started, started)
+        )
+        orders.append(order)
+    return orders
+
+
+@dataclass
+class QuotaRun:
+    rate: float | None  # calls an hour allowed to the case's carrier; None: unrationed
+    detected_in_time: bool  # every never_inducted and handoff_gap due in the run, by deadline + 1 h
+    due: int
+    late_or_missed: int
+    polls: int  # lookups of the case's carrier's legs
+    subscription_calls: float
+    legs: int  # of the case's carrier
+    peak_active: int
+    pushes: int
+    first_polls: int  # polls of legs never polled before: in push mode, the history poll
+
+
+def run_quota_case(
+    case: QuotaCase, *, pushed: bool, rate: float | None, labels: int, end: datetime
+) -> QuotaRun:
+    orders = build_steady_orders(
+        labels, case.labels_of, start=WEEK_START, span=end - WEEK_START - TAIL, only=case.scenarios
+    )
+    sim = Simulation(
+        orders,
+        False,
+        end,
+        quota={case.carrier: rate} if rate is not None else None,
+        push=case.push if pushed else None,
+    )
+    sim.run()
+    delays, missed, _, _ = judge_detection(orders, end)
+    late = sum(missed.values()) + sum(1 for d in delays.values() for x in d if x > ONE_INTERVAL)
+    due = sum(missed.values()) + sum(len(d) for d in delays.values())
+    legs = [leg for o in orders for leg in o.legs if leg.carrier == case.carrier]
+    return QuotaRun(
+        rate,
+        late == 0,
+        due,
+        late,
+        sum(leg.polls for leg in legs),
+        sim.subscription_calls[case.carrier],
+        len(legs),
+        sim.peak_active[case.carrier],
+        sim.pushes,
+        sim.first_polls[case.carrier],
+    )
+
+
+def smallest_rate(
+    case: QuotaCase, *, pushed: bool, labels: int, end: datetime, steps: int
+) -> tuple[QuotaRun, QuotaRun]:
+    """The unrationed run, and the run at the smallest rate found (a geometric bisection over
+    the rate, from the unrationed run's average) at which every detection is still in time."""
+    free = run_quota_case(case, pushed=pushed, rate=None, labels=labels, end=end)
+    hours = (end - WEEK_START) / timedelta(hours=1)
+    average = (free.polls + free.subscription_calls) / hours
+    high, passing = 4 * average, None
+    for _ in range(4):  # find a rate that holds
+        passing = run_quota_case(case, pushed=pushed, rate=high, labels=labels, end=end)
+        if passing.detected_in_time:
+            break
+        high *= 2
+    assert passing is not None
+    assert passing.detected_in_time, "no rate found that holds"
+    low = average / 4
+    for _ in range(steps):
+        middle = math.sqrt(low * high)
+        run = run_quota_case(case, pushed=pushed, rate=middle, labels=labels, end=end)
+        if run.detected_in_time:
+            high, passing = middle, run
+        else:
+            low = middle
+    return free, passing
+
+
+def report_quotas(labels: int, days: int, steps: int) -> None:
+    end = WEEK_START + timedelta(days=days)
+    print(
+        f"each case: {labels:,} labels printed at a steady rate from {WEEK_START:%a %d %b %H:%M} "
+        f"UTC to {end - TAIL:%a %d %b %H:%M} UTC, followed to {end:%a %d %b %H:%M} UTC; "
+        f"quota searched by {steps} "
+        "halvings (geometric) of the rate; legs scaled arithmetically to the real quota"
+    )
+    for case in QUOTA_CASES:
+        quota = calls_per_hour(case.limit)
+        print(f"\n{case.name}: quota {quota:,.1f} calls an hour ({case.limit})")
+        found: dict[bool, float] = {}
+        in_flight = 0
+        for pushed in (False, True):
+            free, tight = smallest_rate(case, pushed=pushed, labels=labels, end=end, steps=steps)
+            assert tight.rate is not None
+            # The parcels in flight at once, as the unrationed polling run sees them (a rationed
+            # run keeps delivered legs active until polled, which would flatter polling).
+            in_flight = in_flight or free.peak_active
+            # Calls scale with legs at a fixed mix: the real quota carries this many legs.
+            legs_at_quota = in_flight * quota / tight.rate
+            found[pushed] = legs_at_quota
+            last = tight
+            calls = free.polls + free.subscription_calls
+            print(
+                f"  {'push + confirmation polls' if pushed else 'polling only':26} "
+                f"calls per {case.carrier} leg {calls / free.legs:5.2f} "
+                f"(polls {free.polls / free.legs:.2f} + subscription "
+                f"{free.subscription_calls / free.legs:.2f}), pushes {free.pushes:,}; "
+                f"in time at {tight.rate:,.2f} calls/h "
+                f"({tight.polls / tight.legs:.2f} polls a leg, "
+                f"{tight.first_polls / tight.legs:.2f} of them first polls) "
+                f"with {in_flight:,} in flight (due {tight.due}, late {tight.late_or_missed}) "
+                "-> at the quota: "
+                f"{legs_at_quota:,.0f} active legs"
+            )
+        print(f"  push / polling only: {found[True] / found[False]:.1f}x the active legs")
+        if case.push:
+            _print_without_history_poll(case, last, quota, in_flight, found[False])
+
+
+def _print_without_history_poll(
+    case: QuotaCase, tight: QuotaRun, quota: float, in_flight: int, polling_only: float
+) -> None:
+    """Arithmetic, not simulated: the rationed push run's calls without the first poll of each
+    leg (its history), for a carrier whose subscription precedes the leg's first scan or whose
+    push carries the history. Peaks before midnight may bind before the average does."""
+    assert tight.rate is not None
+    calls = tight.polls + tight.subscription_calls
+    rest = calls - tight.first_polls
+    if rest <= 0:
+        return
+    legs = in_flight * quota / (tight.rate * rest / calls)
+    print(
+        f"  arithmetic, without the history poll: {rest / tight.legs:.2f} calls a leg -> "
+        f"about {legs:,.0f} active legs, {legs / polling_only:.1f}x polling only"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.calls", description=__doc__)
     parser.add_argument("--labels", type=int, default=10_000)
     parser.add_argument(
         "--days", type=int, default=7, help="simulated days (10 lets the hand-off gaps fall due)"
     )
+    parser.add_argument(
+        "--quotas",
+        action="store_true",
+        help="push against polling under each carrier's quota (issue 18) instead",
+    )
+    parser.add_argument("--steps", type=int, default=5, help="bisection steps of the quota search")
     args = parser.parse_args(argv)
+    if args.quotas:
+        print_machine("carrier calls: push against polling under the carriers' quotas (issue 18)")
+        report_quotas(args.labels, args.days, args.steps)
+        return
     end = WEEK_START + timedelta(days=args.days)
     print_machine("carrier calls: firstscan's cadence against naive hourly polling (issue 5)")
     scenarios = Counter(o.scenario for o in build_orders(args.labels))

@@ -58,14 +58,15 @@ def rules_plan() -> None:
 def report_calls(
     days: Annotated[int, typer.Option(help="how many days back", min=1)] = 7,
 ) -> None:
-    """Carrier calls per leg per day, by carrier and leg state: what a carrier bills or rations."""
+    """Carrier calls per leg per day, by carrier and leg state: what a carrier bills or rations;
+    the pushes read and the polls push saved, and push subscriptions by carrier and state."""
     from app.tracking.report import load_call_report, print_call_report
 
     settings = read_settings()
 
-    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> list[object]:
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> object:
         async with db.session_scope(sessionmaker) as session:
-            return list(await load_call_report(session, since=db.utcnow().date(), days=days))
+            return await load_call_report(session, since=db.utcnow().date(), days=days)
 
     print_call_report(run_with_database(settings, work), echo=typer.echo)
     _print_backlog(settings)

@@ -87,7 +87,8 @@ class CarrierState(Base):
 
 
 class CarrierCallCount(Base):
-    """Carrier calls per day, carrier and leg state: the number a carrier bills or rations."""
+    """Carrier calls per day, carrier and leg state: the number a carrier bills or rations;
+    beside them the pushes read and the polls push saved."""
 
     __tablename__ = "carrier_call_counts"
 
@@ -97,6 +98,10 @@ class CarrierCallCount(Base):
     calls: Mapped[int] = mapped_column(Integer, default=0)
     leg_polls: Mapped[int] = mapped_column(Integer, default=0)
     legs: Mapped[int] = mapped_column(Integer, default=0)  # distinct legs polled that day
+    # Pushes the worker read, by the state most of their legs were in ("untracked": none known).
+    pushes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Polls the polled cadence would have made that pushed legs did not (cadence.polls_saved).
+    polls_saved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class WebhookDelivery(Base):

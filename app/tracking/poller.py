@@ -13,7 +13,7 @@ import weakref
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from random import Random
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,6 +25,7 @@ from app.kernel.breaker import BreakerPolicy
 from app.kernel.clock import Clock
 from app.kernel.send_slots import SlotSource
 from app.tracking import carrier_state, claims, recording
+from app.tracking.cadence import CadenceTable, polls_saved
 from app.tracking.claims import LegClaim
 from app.tracking.judging import CarrierVerdict, JudgingPolicy, judge_answer, judge_carrier
 from app.tracking.models import CarrierState
@@ -38,7 +39,7 @@ from app.tracking.rate import (
 from app.tracking.setting_aside import record_isolated
 from carriers.errors import CarrierUnavailable
 from carriers.protocol import CarrierClient, TrackingFailure, TrackingResult
-from carriers.types import TrackingQuery
+from carriers.types import TrackingQuery, TrackingStatus
 
 logger = logging.getLogger("app.tracking.poller")
 Sleep = Callable[[float], Awaitable[None]]
@@ -299,7 +300,10 @@ class Poller:
             )
             await self._update_carrier(session, carrier, verdicts, now)
             await recording.count_calls(
-                session, day=now.date(), carrier=carrier, tally=_tally(batches, now.date())
+                session,
+                day=now.date(),
+                carrier=carrier,
+                tally=_tally(batches, outcomes, now, self._settings.judging.cadence),
             )
         recorded = isolated.recorded
         _count(carrier, outcomes, recorded)
@@ -359,13 +363,41 @@ def _failing(state: CarrierState, now: datetime, kind: str, message: str) -> Non
     state.last_error = message[:500]
 
 
-def _tally(batches: Sequence[Sequence[LegClaim]], day: date) -> recording.CallTally:
+def _tally(
+    batches: Sequence[Sequence[LegClaim]],
+    outcomes: Sequence[recording.LegOutcome],
+    now: datetime,
+    cadence: CadenceTable,
+) -> recording.CallTally:
     legs = [leg for batch in batches for leg in batch]
+    day = now.date()
     return recording.CallTally(
         calls=Counter(_call_status(batch) for batch in batches),
         leg_polls=Counter(leg.progress.status or "new" for leg in legs),
         new_legs=Counter(leg.progress.status or "new" for leg in legs if leg.last_poll_day != day),
+        polls_saved=_polls_saved(outcomes, now, cadence),
     )
+
+
+def _polls_saved(
+    outcomes: Sequence[recording.LegOutcome], now: datetime, cadence: CadenceTable
+) -> Counter[str]:
+    """Per leg state, the polls pushed legs will not need before their next poll: what the
+    polled cadence would make in between (cadence.polls_saved), counted when the poll is
+    recorded. An estimate: a deadline or silent channel may yet pull the next poll in."""
+    saved: Counter[str] = Counter()
+    for outcome in outcomes:
+        if not outcome.claim.pushed or outcome.progress is None or outcome.next_poll_at is None:
+            continue
+        state = outcome.progress.status
+        saved[state or "new"] += polls_saved(
+            TrackingStatus(state) if state else None,
+            now=now,
+            deadline=outcome.claim.alert_deadline_at,
+            until=outcome.next_poll_at,
+            table=cadence,
+        )
+    return +saved  # states with nothing saved add no row
 
 
 def _call_status(batch: Sequence[LegClaim]) -> str:

@@ -5,6 +5,7 @@ are recorded as a poll's are (app/tracking/recording.py)."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -104,6 +105,9 @@ async def process_push(
         events_stored=result.events_stored,
         now=now,
     )
+    await recording.count_calls(
+        session, day=now.date(), carrier=push.carrier, tally=_push_tally(outcomes)
+    )
     metrics.EVENTS_STORED.labels(push.carrier, "push").inc(result.events_stored)
     if unknown:
         metrics.PUSHED_UNKNOWN_NUMBERS.labels(push.carrier).inc(unknown)
@@ -138,6 +142,14 @@ def _judge(
         outcomes.append(outcome)
         _count_codes(carrier, outcome.unknown_codes, outcome.dropped_events)
     return outcomes
+
+
+def _push_tally(outcomes: Sequence[LegOutcome]) -> recording.CallTally:
+    """One push read, under the state most of its legs were in; "untracked" when it was about
+    no leg firstscan tracks (counted as the call report counts a call)."""
+    states = Counter(o.claim.progress.status or "new" for o in outcomes)
+    state = states.most_common(1)[0][0] if states else "untracked"
+    return recording.CallTally(Counter(), Counter(), Counter(), pushes=Counter({state: 1}))
 
 
 def _snapshots(push: CarrierPush, results: Sequence[TrackingResult]) -> list[TrackingSnapshot]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
@@ -378,13 +378,16 @@ class CallTally:
     calls: Counter[str]  # carrier requests, by the state most of their legs were in
     leg_polls: Counter[str]  # legs asked about, by state
     new_legs: Counter[str]  # legs asked about for the first time that day, by state
+    pushes: Counter[str] = field(default_factory=Counter)  # pushes read, by state
+    polls_saved: Counter[str] = field(default_factory=Counter)  # cadence.polls_saved, by state
 
 
 async def count_calls(session: AsyncSession, *, day: date, carrier: str, tally: CallTally) -> None:
     """Adds this batch's carrier calls to the day's tally (one upsert per leg state)."""
     table = cast(Table, CarrierCallCount.__table__)
     # Sorted: rows upserted in the same order by every batch (they also hold carrier_states).
-    for status in sorted(set(tally.calls) | set(tally.leg_polls)):
+    keys = set(tally.calls) | set(tally.leg_polls) | set(tally.pushes) | set(tally.polls_saved)
+    for status in sorted(keys):
         stmt = db.dialect_insert(session, table).values(
             day=day,
             carrier=carrier,
@@ -392,6 +395,8 @@ async def count_calls(session: AsyncSession, *, day: date, carrier: str, tally: 
             calls=tally.calls[status],
             leg_polls=tally.leg_polls[status],
             legs=tally.new_legs[status],
+            pushes=tally.pushes[status],
+            polls_saved=tally.polls_saved[status],
         )
         stmt = stmt.on_conflict_do_update(
             index_elements=["day", "carrier", "leg_status"],
@@ -399,6 +404,8 @@ async def count_calls(session: AsyncSession, *, day: date, carrier: str, tally: 
                 "calls": table.c.calls + stmt.excluded.calls,
                 "leg_polls": table.c.leg_polls + stmt.excluded.leg_polls,
                 "legs": table.c.legs + stmt.excluded.legs,
+                "pushes": table.c.pushes + stmt.excluded.pushes,
+                "polls_saved": table.c.polls_saved + stmt.excluded.polls_saved,
             },
         )
         await session.execute(stmt)

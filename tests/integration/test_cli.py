@@ -314,3 +314,77 @@ def test_import_lists_the_first_rejected_rows_and_counts_the_rest(run, tmp_path,
     listed = [line for line in result.output.splitlines() if line.startswith("  line ")]
     assert [line.split(":")[0] for line in listed] == ["  line 2", "  line 3"]
     assert "... and 2 more rejected rows (only the first 2 are listed)" in result.output
+
+
+def test_report_calls_shows_pushes_polls_saved_and_subscriptions_by_carrier(
+    run, empty_database_url
+):
+    import asyncio
+    from datetime import UTC, datetime
+
+    from app import db
+    from app.tracking.models import CarrierCallCount, CarrierSubscription
+
+    now = datetime.now(UTC)
+
+    async def store() -> None:
+        engine = db.create_engine(empty_database_url)
+        try:
+            async with db.create_sessionmaker(engine)() as session, session.begin():
+                session.add_all(
+                    [
+                        CarrierCallCount(
+                            day=now.date(),
+                            carrier="ups",
+                            leg_status="in_transit",
+                            calls=3,
+                            leg_polls=3,
+                            legs=2,
+                            pushes=7,
+                            polls_saved=11,
+                        ),
+                        CarrierCallCount(
+                            day=now.date(),
+                            carrier="ups",
+                            leg_status="untracked",
+                            calls=0,
+                            leg_polls=0,
+                            legs=0,
+                            pushes=2,
+                            polls_saved=0,
+                        ),
+                        CarrierCallCount(
+                            day=now.date(),
+                            carrier="usps",
+                            leg_status="accepted",
+                            calls=5,
+                            leg_polls=5,
+                            legs=5,
+                        ),
+                        CarrierSubscription(
+                            carrier="fedex",
+                            scope="account",
+                            subject="510087020",
+                            state="active",
+                            attempts=0,
+                            created_at=now,
+                            updated_at=now,
+                        ),
+                    ]
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(store())
+
+    report = run("report", "calls").output
+
+    assert re.search(r"ups\s+calls\s+3\s+pushes\s+9\s+saved\s+11", report), report
+    assert re.search(r"usps\s+calls\s+5\s+pushes\s+0\s+saved\s+0", report), report
+    assert "polls saved: at each poll of a pushed leg" in report
+    assert re.search(r"fedex\s+none 0\s+pending 0\s+active 1\s+failed 0\s+expired 0", report)
+    assert "total carrier calls: 8" in report
+
+
+def test_report_calls_says_when_nothing_is_subscribed(run):
+    assert "push subscriptions: none (every leg is polled)" in run("report", "calls").output

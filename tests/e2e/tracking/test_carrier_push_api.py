@@ -341,6 +341,19 @@ async def test_the_inbox_by_status_is_read_into_the_api_metrics(client, sessionm
     assert 'firstscan_push_inbox{status="processed"} 2.0' in after
 
 
+async def test_pushes_read_are_counted_per_carrier_on_the_api_metrics(client, sessionmaker, clock):
+    await push_ups(client, ups_event(**PICKED_UP))
+    await push_ups(client, ups_event(**DELIVERED))
+    before = (await client.get("/metrics")).text
+    await process_inbox(sessionmaker, clock)
+    after = (await client.get("/metrics")).text
+
+    assert 'firstscan_carrier_pushes_read{carrier="ups"}' not in before
+    assert 'firstscan_carrier_pushes_read{carrier="ups"} 2.0' in after
+    # A push saves no poll by itself: polls are saved when a pushed leg is polled less often.
+    assert 'firstscan_carrier_polls_saved{carrier="ups"} 0.0' in after
+
+
 @pytest.mark.parametrize(
     "body", [b"\xff\xfe not utf-8", b"not json", b"[1, 2]", b"[" * 5000 + b"]" * 5000]
 )

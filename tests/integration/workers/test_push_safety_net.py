@@ -18,7 +18,7 @@ from app.alerts.models import Alert
 from app.shipments.models import Leg
 from app.tracking import inbox
 from app.tracking.cadence import CADENCE
-from app.tracking.models import CarrierState, CarrierSubscription
+from app.tracking.models import CarrierCallCount, CarrierState, CarrierSubscription
 from carriers.sandbox import example_number, plan_timeline
 from carriers.types import TrackingStatus
 from tests.factories import create_order
@@ -119,6 +119,20 @@ async def test_a_lost_push_is_found_by_the_confirmation_poll_and_no_alert_opens(
 
     assert await alerts_by(committing_sessionmaker, "never_inducted") == []
     assert await polls_of(mock_carrier, number) == 2
+    # The call report counts what push saved: the cadence would have polled every 6 h, then
+    # hourly in the last 12 h, where the pushed leg was polled twice (cadence.polls_saved).
+    async with committing_sessionmaker() as session:
+        rows = (
+            (
+                await session.execute(
+                    select(CarrierCallCount).where(CarrierCallCount.carrier == "ups")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert sum(r.leg_polls for r in rows) == 2
+    assert sum(r.polls_saved for r in rows) >= 10
 
 
 @POSTGRES_ONLY

@@ -95,3 +95,39 @@ def channel(**changes) -> ChannelState:
 )
 def test_a_channel_is_silent_only_when_pushes_stop_while_legs_should_move(state, change):
     assert judge_channel(state, now=NOW, silence=SILENCE) == change
+
+
+# Calls saved (cadence.polls_saved): the polled cadence's polls before a pushed leg's next poll.
+
+
+def test_polls_saved_counts_the_polled_cadence_between_a_pushed_legs_polls():
+    from app.tracking.cadence import polls_saved
+
+    # In transit, no deadline: the polled cadence polls every 12 h; pushed, the next poll is
+    # the 72 h backstop, so the polls at +12 ... +60 h were not needed.
+    saved = polls_saved(
+        S.IN_TRANSIT, now=EVENING, deadline=None, until=EVENING + 72 * H, table=TABLE
+    )
+
+    assert saved == 5
+
+
+def test_polls_saved_follows_the_hourly_polls_before_a_deadline():
+    from app.tracking.cadence import polls_saved
+
+    # 9 h before midnight the polled cadence polls hourly (8 polls before 23:00); the pushed leg
+    # is polled once, at its confirmation.
+    confirm = confirmation_poll_at(7, MIDNIGHT, TABLE)
+    saved = polls_saved(S.IN_TRANSIT, now=EVENING, deadline=MIDNIGHT, until=confirm, table=TABLE)
+
+    hours_before = (confirm - EVENING) // H
+    assert saved == hours_before - (1 if (confirm - EVENING) % H == timedelta(0) else 0)
+    assert saved >= 4  # the confirmation falls at least 30 min before midnight
+
+
+def test_nothing_is_saved_for_a_terminal_leg_or_a_poll_already_due():
+    from app.tracking.cadence import polls_saved
+
+    until = EVENING + 72 * H
+    assert polls_saved(S.DELIVERED, now=EVENING, deadline=None, until=until, table=TABLE) == 0
+    assert polls_saved(S.IN_TRANSIT, now=EVENING, deadline=None, until=EVENING, table=TABLE) == 0
