@@ -51,7 +51,24 @@ PLAN_COLUMNS = (
 )  # fmt: skip
 PARTNER_COLUMNS = ("leg_id", "number", "partner_name", "first_seen_at")
 
+# Column positions of each part's rows, by name.
+ORD = {name: i for i, name in enumerate(ORDER_COLUMNS)}
+SHP = {name: i for i, name in enumerate(SHIPMENT_COLUMNS)}
+LEG = {name: i for i, name in enumerate(LEG_COLUMNS)}
+EVT = {name: i for i, name in enumerate(EVENT_COLUMNS)}
+ALR = {name: i for i, name in enumerate(ALERT_COLUMNS)}
+PLN = {name: i for i, name in enumerate(PLAN_COLUMNS)}
+PTN = {name: i for i, name in enumerate(PARTNER_COLUMNS)}
+
 Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderKeyMatch:
+    """The order a customer's typed number names, and the postal code it must be shown with."""
+
+    order_id: int
+    postal_code: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +121,18 @@ async def find_matches(session: AsyncSession, key: str) -> dict[int, tuple[set[s
         hows.add(how)
         found[order_id] = (hows, max(newest, when))
     return found
+
+
+async def find_order_by_key(session: AsyncSession, key: str) -> OrderKeyMatch | None:
+    """The order whose number, typed any way, is `key` (the oldest if two collide)."""
+    stmt = (
+        select(Order.id, Order.customer_postal_code)
+        .where(Order.order_key == key)
+        .order_by(Order.id)
+        .limit(1)
+    )
+    row = (await session.execute(stmt)).first()
+    return OrderKeyMatch(row[0], row[1]) if row else None
 
 
 async def fetch_by_key(session: AsyncSession, key: str) -> list[OrderFile]:
@@ -234,6 +263,17 @@ WITH found AS (SELECT CAST($1 AS bigint) AS order_id, CAST(ARRAY[] AS text[]) AS
 {_FILES_SQL}"""
 
 
+ORDER_BY_KEY_SQL = """
+SELECT id, customer_postal_code FROM orders WHERE order_key = $1 ORDER BY id LIMIT 1
+"""
+
+
+async def find_order_by_key_pg(pool: Any, key: str) -> OrderKeyMatch | None:
+    """As find_order_by_key, through the asyncpg `pool`."""
+    row = await pool.fetchrow(ORDER_BY_KEY_SQL, key)
+    return OrderKeyMatch(row[0], row[1]) if row else None
+
+
 async def fetch_by_key_pg(pool: Any, key: str) -> list[OrderFile]:
     """As fetch_by_key, in one statement through the asyncpg `pool`."""
     return [_file(row) for row in await pool.fetch(BY_KEY_SQL, key)]
@@ -263,6 +303,11 @@ class OrderFileReader:
     def __init__(self, *, session: AsyncSession, pool: Any | None) -> None:
         self.session = session
         self.pool = pool
+
+    async def order_by_key(self, key: str) -> OrderKeyMatch | None:
+        if self.pool is not None:
+            return await find_order_by_key_pg(self.pool, key)
+        return await find_order_by_key(self.session, key)
 
     async def by_key(self, key: str) -> list[OrderFile]:
         if self.pool is not None:
