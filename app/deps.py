@@ -18,7 +18,9 @@ from app.kernel.clock import Clock
 from app.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that only read app.state are `async def`: FastAPI runs a plain `def` dependency
+# in its thread pool, a thread hop (and a GIL handover under load) per request for nothing.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -38,7 +40,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     clock: Clock = request.app.state.clock
     return clock()
 

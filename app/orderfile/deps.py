@@ -8,7 +8,7 @@ from app.deps import SessionDep
 from app.orderfile.rows import OrderFileReader
 
 
-def get_order_file_reader(request: Request, session: SessionDep) -> OrderFileReader:
+async def get_order_file_reader(request: Request, session: SessionDep) -> OrderFileReader:
     # The pool exists under `firstscan serve` on PostgreSQL; tests and SQLite read through the
     # request's session.
     return OrderFileReader(session=session, pool=getattr(request.app.state, "read_pool", None))

@@ -31,12 +31,12 @@ OrderNumberPath = Annotated[str, Path(min_length=1, max_length=64)]
 PostalCodeText = Annotated[str, Form(max_length=64)]
 
 
-def get_throttle(request: Request) -> PublicThrottle:
+async def get_throttle(request: Request) -> PublicThrottle:
     throttle: PublicThrottle = request.app.state.public_throttle
     return throttle
 
 
-def get_track_links(request: Request) -> TrackLinks:
+async def get_track_links(request: Request) -> TrackLinks:
     links: TrackLinks = request.app.state.track_links
     return links
 
