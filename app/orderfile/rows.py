@@ -300,21 +300,29 @@ class OrderFileReader:
     """Reads order files through the app's asyncpg pool when it has one (PostgreSQL served by
     `firstscan serve`), else through the request's session."""
 
-    def __init__(self, *, session: AsyncSession, pool: Any | None) -> None:
+    def __init__(self, *, session: AsyncSession | None, pool: Any | None) -> None:
+        if session is None and pool is None:
+            raise ValueError("an order file reader needs a pool or a session")
         self.session = session
         self.pool = pool
+
+    @property
+    def _session(self) -> AsyncSession:
+        if self.session is None:
+            raise RuntimeError("this reader has no session")
+        return self.session
 
     async def order_by_key(self, key: str) -> OrderKeyMatch | None:
         if self.pool is not None:
             return await find_order_by_key_pg(self.pool, key)
-        return await find_order_by_key(self.session, key)
+        return await find_order_by_key(self._session, key)
 
     async def by_key(self, key: str) -> list[OrderFile]:
         if self.pool is not None:
             return await fetch_by_key_pg(self.pool, key)
-        return await fetch_by_key(self.session, key)
+        return await fetch_by_key(self._session, key)
 
     async def by_id(self, order_id: int) -> OrderFile | None:
         if self.pool is not None:
             return await fetch_by_id_pg(self.pool, order_id)
-        return await fetch_by_id(self.session, order_id)
+        return await fetch_by_id(self._session, order_id)

@@ -11,7 +11,7 @@ from app.deps import NowDep, SessionDep
 from app.errors import RateLimited, problem_response
 from app.input import PATH_NAME_PATTERN
 from app.openapi import problem_responses
-from app.orderfile.deps import OrderFileReaderDep
+from app.orderfile.deps import OrderFileReaderDep, ReadOnlyOrderFileReaderDep
 from app.orderfile.rows import OrderFileReader
 from app.public import service
 from app.public.links import TrackLinks
@@ -60,7 +60,7 @@ async def public_status(
     order_number: Annotated[str, Path(min_length=1, max_length=64, pattern=PATH_NAME_PATTERN)],
     postal_code: Annotated[str, Query(min_length=1, max_length=16)],
     request: Request,
-    reader: OrderFileReaderDep,
+    reader: ReadOnlyOrderFileReaderDep,
     now: NowDep,
     throttle: ThrottleDep,
 ) -> PublicStatus | JSONResponse:
@@ -111,7 +111,7 @@ async def track_order_form(order_number: OrderNumberPath, request: Request) -> H
 @router.post("/track", response_class=HTMLResponse, include_in_schema=False)
 async def track_lookup(
     request: Request,
-    reader: OrderFileReaderDep,
+    reader: ReadOnlyOrderFileReaderDep,
     now: NowDep,
     throttle: ThrottleDep,
     order_number: Annotated[str, Form(max_length=64)] = "",
@@ -124,7 +124,7 @@ async def track_lookup(
 async def track_order_lookup(
     order_number: OrderNumberPath,
     request: Request,
-    reader: OrderFileReaderDep,
+    reader: ReadOnlyOrderFileReaderDep,
     now: NowDep,
     throttle: ThrottleDep,
     postal_code: PostalCodeText = "",
