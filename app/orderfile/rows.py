@@ -6,12 +6,14 @@ The columns of each part are named once below, and two readers fetch the same tu
 `fetch_by_key_pg` / `fetch_by_id_pg` in one statement and one round trip through an asyncpg pool
 (each part an array of rows, decoded by asyncpg), and `fetch_by_key` / `fetch_by_id` through the
 request's session with SQLAlchemy Core, a statement a part (SQLite, and tests, whose data live
-in the test's own transaction). The golden tests run both on the same data.
+in the test's own transaction). The golden tests run both on the same data. The customer
+status reads the same file once the postal code is checked (`fetch_admitted*`): a short query
+for the order's code first, then the file, on one pooled connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,12 +65,8 @@ PTN = {name: i for i, name in enumerate(PARTNER_COLUMNS)}
 Row = tuple[Any, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class OrderKeyMatch:
-    """The order a customer's typed number names, and the postal code it must be shown with."""
-
-    order_id: int
-    postal_code: str | None
+# Decides, from an order's postal code (None when no order matched), whether its file is read.
+Admit = Callable[[str | None], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +121,10 @@ async def find_matches(session: AsyncSession, key: str) -> dict[int, tuple[set[s
     return found
 
 
-async def find_order_by_key(session: AsyncSession, key: str) -> OrderKeyMatch | None:
-    """The order whose number, typed any way, is `key` (the oldest if two collide)."""
+async def fetch_admitted(session: AsyncSession, key: str, admit: Admit) -> OrderFile | None:
+    """The file of the order whose number, typed any way, is `key` (the oldest if two collide),
+    if `admit` passes its postal code. `admit` runs once whether or not an order matched, and
+    nothing else is read unless it passes: a miss and a refusal do the same work."""
     stmt = (
         select(Order.id, Order.customer_postal_code)
         .where(Order.order_key == key)
@@ -132,7 +132,9 @@ async def find_order_by_key(session: AsyncSession, key: str) -> OrderKeyMatch | 
         .limit(1)
     )
     row = (await session.execute(stmt)).first()
-    return OrderKeyMatch(row[0], row[1]) if row else None
+    if not admit(row[1] if row else None) or row is None:
+        return None
+    return await fetch_by_id(session, row[0])
 
 
 async def fetch_by_key(session: AsyncSession, key: str) -> list[OrderFile]:
@@ -268,10 +270,14 @@ SELECT id, customer_postal_code FROM orders WHERE order_key = $1 ORDER BY id LIM
 """
 
 
-async def find_order_by_key_pg(pool: Any, key: str) -> OrderKeyMatch | None:
-    """As find_order_by_key, through the asyncpg `pool`."""
-    row = await pool.fetchrow(ORDER_BY_KEY_SQL, key)
-    return OrderKeyMatch(row[0], row[1]) if row else None
+async def fetch_admitted_pg(pool: Any, key: str, admit: Admit) -> OrderFile | None:
+    """As fetch_admitted, both statements on one connection of the asyncpg `pool`."""
+    async with pool.acquire() as connection:
+        row = await connection.fetchrow(ORDER_BY_KEY_SQL, key)
+        if not admit(row[1] if row else None) or row is None:
+            return None
+        files = await connection.fetch(BY_ID_SQL, row[0])
+    return _file(files[0]) if files else None
 
 
 async def fetch_by_key_pg(pool: Any, key: str) -> list[OrderFile]:
@@ -312,10 +318,10 @@ class OrderFileReader:
             raise RuntimeError("this reader has no session")
         return self.session
 
-    async def order_by_key(self, key: str) -> OrderKeyMatch | None:
+    async def admitted(self, key: str, admit: Admit) -> OrderFile | None:
         if self.pool is not None:
-            return await find_order_by_key_pg(self.pool, key)
-        return await find_order_by_key(self._session, key)
+            return await fetch_admitted_pg(self.pool, key, admit)
+        return await fetch_admitted(self._session, key, admit)
 
     async def by_key(self, key: str) -> list[OrderFile]:
         if self.pool is not None:

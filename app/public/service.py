@@ -39,11 +39,11 @@ async def find_status(
     """The customer's view, or None when the order does not exist or the postal code is wrong:
     both paths run the same query and the same constant-time comparison, and the order's file
     is read only after the code matched (so a wrong code costs no more than a wrong number)."""
-    match = await reader.order_by_key(normalize_tracking_number(order_number))
-    allowed = postal_code_matches(match.postal_code if match else None, postal_code)
-    if match is None or not allowed:
-        return None
-    return await read_status(reader, order_id=match.order_id, now=now, calendar=calendar)
+    file = await reader.admitted(
+        normalize_tracking_number(order_number),
+        lambda stored: postal_code_matches(stored, postal_code),
+    )
+    return build_status(file, now=now, calendar=calendar) if file else None
 
 
 async def find_status_by_order_number(
