@@ -99,7 +99,15 @@ async def create_read_pool(url: str, *, size: int) -> asyncpg.Pool | None:
     if url.startswith("sqlite"):
         return None
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    return await asyncpg.create_pool(dsn, min_size=0, max_size=size)
+    return await asyncpg.create_pool(dsn, min_size=0, max_size=size, reset=_keep_session)
+
+
+async def _keep_session(_connection: asyncpg.Connection) -> None:
+    # The read pool runs single SELECTs and never changes a session's state (no SET, LISTEN,
+    # advisory lock or cursor), so the default reset query on release (RESET ALL, UNLISTEN *,
+    # ...) would be a round trip per read that resets nothing. asyncpg still rolls back an open
+    # transaction and drops listeners before calling this.
+    return None
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -18,7 +18,9 @@ from app.kernel.clock import Clock
 from app.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that only read app.state are `async def`: FastAPI runs a plain `def` dependency
+# in its thread pool, a thread hop (and a GIL handover under load) per request for nothing.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -26,19 +28,38 @@ def get_settings(request: Request) -> Settings:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the handler succeeds, else rolled back. A
     transaction that lost a lock race is 503, and app.replay runs the request again."""
-    async with request.app.state.sessionmaker() as session:
-        try:
-            yield session
+    session: AsyncSession = request.app.state.sessionmaker()
+    used = True
+    try:
+        yield session
+        # A request the key cache answered may never touch its session (the lookup under
+        # `firstscan serve`): nothing to commit or close, and each costs a greenlet switch.
+        used = _used(session)
+        if used:
             await session.commit()
-        except BaseException as error:
-            await session.rollback()
-            if isinstance(error, Exception) and db.is_transient_conflict(error):
-                replay.mark_conflict(request.scope)
-                raise replay.TransactionConflict() from error
-            raise
+    except BaseException as error:
+        await session.rollback()
+        if isinstance(error, Exception) and db.is_transient_conflict(error):
+            replay.mark_conflict(request.scope)
+            raise replay.TransactionConflict() from error
+        raise
+    finally:
+        if used:
+            await session.close()
 
 
-def get_now(request: Request) -> datetime:
+def _used(session: AsyncSession) -> bool:
+    """Whether the session began a transaction, holds changes or loaded anything."""
+    return bool(
+        session.in_transaction()
+        or session.new
+        or session.dirty
+        or session.deleted
+        or session.identity_map
+    )
+
+
+async def get_now(request: Request) -> datetime:
     clock: Clock = request.app.state.clock
     return clock()
 

@@ -85,11 +85,20 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def prepare(name: str) -> int:
-    """The bare endpoint's table (as many rows as legs) and an agent API key; returns legs."""
+    """The bare endpoint's table (as many rows as legs), an agent API key and a postal code on
+    the orders the status requests name; returns legs."""
     from app.auth.service import hash_key
 
     with psycopg.connect(database.database_url(name), autocommit=True) as conn:
         legs = int(conn.execute("SELECT count(*) FROM legs").fetchone()[0])  # type: ignore[index]
+        # bench.generate writes orders without a postal code, and the status endpoint answers
+        # only with the right one: a sample of them gets a code, the rest stay as generated.
+        conn.execute(
+            "UPDATE orders SET customer_postal_code = lpad((id %% 100000)::text, 5, '0')"
+            " WHERE id IN (SELECT id FROM orders ORDER BY random() LIMIT %s)"
+            " AND customer_postal_code IS NULL",
+            (SAMPLE,),
+        )
         conn.execute("CREATE TABLE bare_items (id bigint PRIMARY KEY, number text, payload text)")
         conn.execute(
             "INSERT INTO bare_items SELECT g, 'N' || g, md5(g::text) FROM generate_series(1, %s) g",
@@ -101,6 +110,7 @@ def prepare(name: str) -> int:
             (API_KEY[:12], hash_key(API_KEY)),
         )
         conn.execute("VACUUM ANALYZE bare_items")
+        conn.execute("VACUUM ANALYZE orders")
     return legs
 
 

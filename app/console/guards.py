@@ -76,7 +76,7 @@ class ConsoleUser:
         return self.principal.role in ACT_ROLES
 
 
-def get_sessions(request: Request) -> ConsoleSessions:
+async def get_sessions(request: Request) -> ConsoleSessions:
     sessions: ConsoleSessions = request.app.state.console_sessions
     return sessions
 

@@ -24,6 +24,7 @@ from app.console.sessions import ConsoleSessions, SessionClaim
 from app.errors import NotFound
 from app.kernel.findings import SEVERITY_RANK
 from app.orderfile import lookup
+from app.orderfile.rows import OrderFileReader
 from app.orderfile.schemas import OrderDetailRead
 from app.public import service as public_service
 from app.public.schemas import PublicStatus
@@ -82,13 +83,16 @@ async def load_order_page(session: AsyncSession, *, order_number: str, now: date
     found = await shipments_repository.find_order_by_number(session, order_number)
     if found is None:
         raise NotFound(f"No order with number '{order_number}'.")
+    file = await OrderFileReader(session=session, pool=None).by_id(found.id)
+    if file is None:
+        raise NotFound(f"No order with number '{order_number}'.")
     orders = await shipments_repository.list_orders_with_legs(session, [found.id])
     (detail,) = await lookup.build_order_details(session, orders, {found.id: set()})
     return OrderPage(
         order=detail,
         alerts=await alerts_repository.list_alerts_for_order(session, found.id),
-        customer_view=await public_service.build_status(
-            session, order_id=found.id, now=now, calendar=public_service.DEFAULT_CALENDAR
+        customer_view=public_service.build_status(
+            file, now=now, calendar=public_service.DEFAULT_CALENDAR
         ),
         notices=await alerts_repository.list_customer_notices_for_order(session, found.id),
         audit=await audit_repository.list_for_order(session, found.id),

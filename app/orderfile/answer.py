@@ -13,28 +13,9 @@ from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
-from app.orderfile.rows import (
-    ALERT_COLUMNS,
-    EVENT_COLUMNS,
-    LEG_COLUMNS,
-    ORDER_COLUMNS,
-    PARTNER_COLUMNS,
-    PLAN_COLUMNS,
-    SHIPMENT_COLUMNS,
-    OrderFile,
-    Row,
-)
+from app.orderfile.rows import ALR, EVT, LEG, ORD, PLN, PTN, SHP, OrderFile, Row
 from app.tracking.explain import describe_status
 from carriers.registry import carrier_name
-
-# Column positions of each part's rows, by name.
-ORD = {name: i for i, name in enumerate(ORDER_COLUMNS)}
-SHP = {name: i for i, name in enumerate(SHIPMENT_COLUMNS)}
-LEG = {name: i for i, name in enumerate(LEG_COLUMNS)}
-EVT = {name: i for i, name in enumerate(EVENT_COLUMNS)}
-ALR = {name: i for i, name in enumerate(ALERT_COLUMNS)}
-PLN = {name: i for i, name in enumerate(PLAN_COLUMNS)}
-PTN = {name: i for i, name in enumerate(PARTNER_COLUMNS)}
 
 
 def encode(answer: dict[str, Any]) -> bytes:

@@ -6,12 +6,14 @@ The columns of each part are named once below, and two readers fetch the same tu
 `fetch_by_key_pg` / `fetch_by_id_pg` in one statement and one round trip through an asyncpg pool
 (each part an array of rows, decoded by asyncpg), and `fetch_by_key` / `fetch_by_id` through the
 request's session with SQLAlchemy Core, a statement a part (SQLite, and tests, whose data live
-in the test's own transaction). The golden tests run both on the same data.
+in the test's own transaction). The golden tests run both on the same data. The customer
+status reads the same file once the postal code is checked (`fetch_admitted*`): a short query
+for the order's code first, then the file, on one pooled connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +53,20 @@ PLAN_COLUMNS = (
 )  # fmt: skip
 PARTNER_COLUMNS = ("leg_id", "number", "partner_name", "first_seen_at")
 
+# Column positions of each part's rows, by name.
+ORD = {name: i for i, name in enumerate(ORDER_COLUMNS)}
+SHP = {name: i for i, name in enumerate(SHIPMENT_COLUMNS)}
+LEG = {name: i for i, name in enumerate(LEG_COLUMNS)}
+EVT = {name: i for i, name in enumerate(EVENT_COLUMNS)}
+ALR = {name: i for i, name in enumerate(ALERT_COLUMNS)}
+PLN = {name: i for i, name in enumerate(PLAN_COLUMNS)}
+PTN = {name: i for i, name in enumerate(PARTNER_COLUMNS)}
+
 Row = tuple[Any, ...]
+
+
+# Decides, from an order's postal code (None when no order matched), whether its file is read.
+Admit = Callable[[str | None], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +119,22 @@ async def find_matches(session: AsyncSession, key: str) -> dict[int, tuple[set[s
         hows.add(how)
         found[order_id] = (hows, max(newest, when))
     return found
+
+
+async def fetch_admitted(session: AsyncSession, key: str, admit: Admit) -> OrderFile | None:
+    """The file of the order whose number, typed any way, is `key` (the oldest if two collide),
+    if `admit` passes its postal code. `admit` runs once whether or not an order matched, and
+    nothing else is read unless it passes: a miss and a refusal do the same work."""
+    stmt = (
+        select(Order.id, Order.customer_postal_code)
+        .where(Order.order_key == key)
+        .order_by(Order.id)
+        .limit(1)
+    )
+    row = (await session.execute(stmt)).first()
+    if not admit(row[1] if row else None) or row is None:
+        return None
+    return await fetch_by_id(session, row[0])
 
 
 async def fetch_by_key(session: AsyncSession, key: str) -> list[OrderFile]:
@@ -234,6 +265,21 @@ WITH found AS (SELECT CAST($1 AS bigint) AS order_id, CAST(ARRAY[] AS text[]) AS
 {_FILES_SQL}"""
 
 
+ORDER_BY_KEY_SQL = """
+SELECT id, customer_postal_code FROM orders WHERE order_key = $1 ORDER BY id LIMIT 1
+"""
+
+
+async def fetch_admitted_pg(pool: Any, key: str, admit: Admit) -> OrderFile | None:
+    """As fetch_admitted, both statements on one connection of the asyncpg `pool`."""
+    async with pool.acquire() as connection:
+        row = await connection.fetchrow(ORDER_BY_KEY_SQL, key)
+        if not admit(row[1] if row else None) or row is None:
+            return None
+        files = await connection.fetch(BY_ID_SQL, row[0])
+    return _file(files[0]) if files else None
+
+
 async def fetch_by_key_pg(pool: Any, key: str) -> list[OrderFile]:
     """As fetch_by_key, in one statement through the asyncpg `pool`."""
     return [_file(row) for row in await pool.fetch(BY_KEY_SQL, key)]
@@ -260,16 +306,29 @@ class OrderFileReader:
     """Reads order files through the app's asyncpg pool when it has one (PostgreSQL served by
     `firstscan serve`), else through the request's session."""
 
-    def __init__(self, *, session: AsyncSession, pool: Any | None) -> None:
+    def __init__(self, *, session: AsyncSession | None, pool: Any | None) -> None:
+        if session is None and pool is None:
+            raise ValueError("an order file reader needs a pool or a session")
         self.session = session
         self.pool = pool
+
+    @property
+    def _session(self) -> AsyncSession:
+        if self.session is None:
+            raise RuntimeError("this reader has no session")
+        return self.session
+
+    async def admitted(self, key: str, admit: Admit) -> OrderFile | None:
+        if self.pool is not None:
+            return await fetch_admitted_pg(self.pool, key, admit)
+        return await fetch_admitted(self._session, key, admit)
 
     async def by_key(self, key: str) -> list[OrderFile]:
         if self.pool is not None:
             return await fetch_by_key_pg(self.pool, key)
-        return await fetch_by_key(self.session, key)
+        return await fetch_by_key(self._session, key)
 
     async def by_id(self, order_id: int) -> OrderFile | None:
         if self.pool is not None:
             return await fetch_by_id_pg(self.pool, order_id)
-        return await fetch_by_id(self.session, order_id)
+        return await fetch_by_id(self._session, order_id)

@@ -11,6 +11,8 @@ from app.deps import NowDep, SessionDep
 from app.errors import RateLimited, problem_response
 from app.input import PATH_NAME_PATTERN
 from app.openapi import problem_responses
+from app.orderfile.deps import OrderFileReaderDep, ReadOnlyOrderFileReaderDep
+from app.orderfile.rows import OrderFileReader
 from app.public import service
 from app.public.links import TrackLinks
 from app.public.schemas import PublicStatus
@@ -29,12 +31,12 @@ OrderNumberPath = Annotated[str, Path(min_length=1, max_length=64)]
 PostalCodeText = Annotated[str, Form(max_length=64)]
 
 
-def get_throttle(request: Request) -> PublicThrottle:
+async def get_throttle(request: Request) -> PublicThrottle:
     throttle: PublicThrottle = request.app.state.public_throttle
     return throttle
 
 
-def get_track_links(request: Request) -> TrackLinks:
+async def get_track_links(request: Request) -> TrackLinks:
     links: TrackLinks = request.app.state.track_links
     return links
 
@@ -58,7 +60,7 @@ async def public_status(
     order_number: Annotated[str, Path(min_length=1, max_length=64, pattern=PATH_NAME_PATTERN)],
     postal_code: Annotated[str, Query(min_length=1, max_length=16)],
     request: Request,
-    session: SessionDep,
+    reader: ReadOnlyOrderFileReaderDep,
     now: NowDep,
     throttle: ThrottleDep,
 ) -> PublicStatus | JSONResponse:
@@ -66,7 +68,7 @@ async def public_status(
         address=client_address(request), order_key=normalize_tracking_number(order_number)
     )
     status = await service.find_status(
-        session, order_number=order_number, postal_code=postal_code, now=now
+        reader, order_number=order_number, postal_code=postal_code, now=now
     )
     if status is None:
         # The same body and headers for a wrong number and a wrong code (enumeration safety).
@@ -109,30 +111,30 @@ async def track_order_form(order_number: OrderNumberPath, request: Request) -> H
 @router.post("/track", response_class=HTMLResponse, include_in_schema=False)
 async def track_lookup(
     request: Request,
-    session: SessionDep,
+    reader: ReadOnlyOrderFileReaderDep,
     now: NowDep,
     throttle: ThrottleDep,
     order_number: Annotated[str, Form(max_length=64)] = "",
     postal_code: PostalCodeText = "",
 ) -> HTMLResponse:
-    return await _lookup_page(request, session, now, throttle, order_number, postal_code)
+    return await _lookup_page(request, reader, now, throttle, order_number, postal_code)
 
 
 @router.post("/track/{order_number}", response_class=HTMLResponse, include_in_schema=False)
 async def track_order_lookup(
     order_number: OrderNumberPath,
     request: Request,
-    session: SessionDep,
+    reader: ReadOnlyOrderFileReaderDep,
     now: NowDep,
     throttle: ThrottleDep,
     postal_code: PostalCodeText = "",
 ) -> HTMLResponse:
-    return await _lookup_page(request, session, now, throttle, order_number, postal_code)
+    return await _lookup_page(request, reader, now, throttle, order_number, postal_code)
 
 
 async def _lookup_page(
     request: Request,
-    session: SessionDep,
+    reader: OrderFileReader,
     now: NowDep,
     throttle: PublicThrottle,
     order_number: str,
@@ -147,7 +149,7 @@ async def _lookup_page(
         retry = exc.headers["Retry-After"]
         return _page(request, "track_form.html", {**form, "retry_after": retry}, status_code=429)
     status = await service.find_status(
-        session, order_number=order_number, postal_code=postal_code, now=now
+        reader, order_number=order_number, postal_code=postal_code, now=now
     )
     if status is None:
         return _page(request, "track_form.html", {**form, "not_found": True}, status_code=404)
@@ -159,6 +161,7 @@ async def track_signed(
     token: Annotated[str, Path(max_length=300)],
     request: Request,
     session: SessionDep,
+    reader: OrderFileReaderDep,
     now: NowDep,
     throttle: ThrottleDep,
     links: TrackLinksDep,
@@ -171,7 +174,9 @@ async def track_signed(
         return _page(request, "track_form.html", context, status_code=429)
     order_number = links.read(token)
     status = (
-        await service.find_status_by_order_number(session, order_number=order_number, now=now)
+        await service.find_status_by_order_number(
+            session, reader, order_number=order_number, now=now
+        )
         if order_number
         else None
     )

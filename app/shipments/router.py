@@ -4,7 +4,7 @@ import asyncio
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import privacy
@@ -13,7 +13,7 @@ from app.errors import FieldError, InvalidInput, UnsupportedMediaType
 from app.input import PATH_NAME_PATTERN
 from app.openapi import problem_responses
 from app.orderfile import lookup
-from app.orderfile.rows import OrderFileReader
+from app.orderfile.deps import OrderFileReaderDep
 from app.orderfile.schemas import LookupRead
 from app.shipments import imports, service
 from app.shipments.schemas import (
@@ -31,12 +31,6 @@ from app.wiring import build_first_alert_deadline
 router = APIRouter(prefix="/v1", tags=["orders"])
 JSON = "application/json"
 
-
-def get_order_file_reader(request: Request, session: SessionDep) -> OrderFileReader:
-    return OrderFileReader(session=session, pool=getattr(request.app.state, "read_pool", None))
-
-
-OrderFileReaderDep = Annotated[OrderFileReader, Depends(get_order_file_reader)]
 
 # Any order number that was ever stored can be named, so the path takes any name (not only the
 # alphabet new orders are held to) but no control, bidirectional or zero-width character.
