@@ -235,6 +235,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--body-rows", type=int, default=10_000, help="rows per API body")
     parser.add_argument(
+        "--world",
+        default=None,
+        help="import into a clone of this generated world (bench.generate, e.g."
+        " firstscan_lookup_300000 or firstscan_bench) instead of an empty database",
+    )
+    parser.add_argument(
         "--memory",
         action="store_true",
         help="(a) only: the CLI's peak memory at a tenth of the rows and at all (1 M rows: about"
@@ -242,8 +248,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     print_machine("ingest: label rows through the CLI and the API on PostgreSQL (issues 12, 17)")
-    database.create(RUN_DATABASE)
+    database.create(RUN_DATABASE, template=args.world)
     database.migrate(RUN_DATABASE)
+    if args.world:
+        print(f"into a clone of {args.world}")
     try:
         with tempfile.TemporaryDirectory(prefix="firstscan-ingest-") as folder:
             bench(args.rows, args.body_rows, Path(folder), memory_only=args.memory)
