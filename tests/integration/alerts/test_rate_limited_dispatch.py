@@ -75,24 +75,32 @@ async def test_two_dispatchers_deliver_a_burst_once_each_within_the_receivers_ra
         done = asyncio.Event()
         first = asyncio.create_task(run_worker(sessionmakers[0], webhook, "a", done))
         second = asyncio.create_task(run_worker(sessionmakers[1], webhook, "b", done))
+        workers = [first, second]
+        try:
+            # Stopped mid-burst: what it claimed, and what it sent but never recorded, is sent
+            # again once its leases run out, under the same idempotency keys.
+            await wait_until_async(
+                lambda: receiver.count(200) >= 40, within=60, what="40 messages accepted"
+            )
+            first.cancel()
+            restarted = asyncio.create_task(
+                run_worker(sessionmakers[2], webhook, "a-restarted", done)
+            )
+            workers.append(restarted)
 
-        # Stopped mid-burst: what it claimed, and what it sent but never recorded, is sent
-        # again once its leases run out, under the same idempotency keys.
-        await wait_until_async(
-            lambda: receiver.count(200) >= 40, within=60, what="40 messages accepted"
-        )
-        first.cancel()
-        restarted = asyncio.create_task(run_worker(sessionmakers[2], webhook, "a-restarted", done))
+            async def all_delivered() -> bool:
+                rows = await load_notifications(sessionmakers[0], ids)
+                return all(row.status == "delivered" for row in rows)
 
-        async def all_delivered() -> bool:
-            rows = await load_notifications(sessionmakers[0], ids)
-            return all(row.status == "delivered" for row in rows)
-
-        await wait_until_async(all_delivered, within=120, what="every message delivered")
-        done.set()
-        await asyncio.gather(second, restarted)
-        with contextlib.suppress(asyncio.CancelledError):
-            await first
+            await wait_until_async(all_delivered, within=120, what="every message delivered")
+            done.set()
+            await asyncio.gather(second, restarted)
+        finally:
+            # Whatever happened, no dispatcher outlives the test (it would log into the next).
+            done.set()
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
 
     rows = await load_notifications(sessionmakers[0], ids)
     keys = {row.idempotency_key for row in rows}
