@@ -166,6 +166,12 @@ class Settings(BaseSettings):
     usps_push_secret: SecretStr | None = None
     # FedEx Advanced Integrated Visibility: the webhook project's security token (fdx-signature).
     fedex_push_security_token: SecretStr | None = None
+    # Accounts whose pushes are set up at the carrier, not per number: FedEx AIV projects' account
+    # numbers (set up in FedEx's developer portal), the shop's USPS Mailer IDs (a Subscriptions -
+    # Tracking subscription by MID). With the carrier's push secret, each is an active
+    # account-wide subscription and that carrier's legs are polled as the safety net only.
+    fedex_push_accounts: Annotated[tuple[str, ...], NoDecode] = ()
+    usps_push_mailer_ids: Annotated[tuple[str, ...], NoDecode] = ()
     # The public URL carriers reach firstscan at (https://...); with it and a carrier's push
     # secret, the worker subscribes that carrier's legs to push (UPS: /v1/push/ups).
     push_listener_base_url: str | None = None
@@ -249,6 +255,17 @@ class Settings(BaseSettings):
             got = ", ".join(unknown) if unknown else "nothing"
             raise ValueError(f"choose among {', '.join(GROUP_FIELDS)} (got {got})")
         return tuple(name for name in GROUP_FIELDS if name in chosen)
+
+    @field_validator("fedex_push_accounts", "usps_push_mailer_ids", mode="before")
+    @classmethod
+    def _accounts(cls, value: object) -> tuple[str, ...]:
+        names = value.split(",") if isinstance(value, str) else value
+        if not isinstance(names, list | tuple):
+            raise ValueError("must be a comma-separated list")
+        chosen = tuple(dict.fromkeys(str(name).strip() for name in names if str(name).strip()))
+        if any(len(name) > 64 or not name.isalnum() for name in chosen):
+            raise ValueError("each account is letters and digits, at most 64")
+        return chosen
 
     @field_validator("alert_webhook_urls")
     @classmethod

@@ -202,6 +202,27 @@ async def _subscribe_at_ups(
         )
 
 
+async def sync_account_subscriptions(context: WorkerContext) -> dict[str, tuple[int, int]]:
+    """Keeps the account-wide push subscriptions (FedEx accounts, USPS Mailer IDs) equal to the
+    configuration: a carrier's accounts count only with its push secret (its pushes are refused
+    without it). Returns (activated, expired) per carrier that changed."""
+    settings = context.settings
+    configured = {
+        "fedex": settings.fedex_push_accounts if settings.fedex_push_security_token else (),
+        "usps": settings.usps_push_mailer_ids if settings.usps_push_secret else (),
+    }
+    changed = {}
+    async with session_scope(context.sessionmaker) as session:
+        for carrier, accounts in configured.items():
+            counts = await subscriptions.sync_accounts(
+                session, carrier=carrier, accounts=accounts, now=context.clock()
+            )
+            if any(counts):
+                changed[carrier] = counts
+                logger.info("%s account subscriptions: %d active, %d expired", carrier, *counts)
+    return changed
+
+
 async def watch_push_channels(context: WorkerContext) -> list[tuple[str, str]]:
     """Marks a carrier's push channel silent when its pushes stopped (its subscribed legs are
     then polled on the cadence again) and no longer silent when they resume; returns the
@@ -230,5 +251,6 @@ JOBS = (
     ScheduledJob(forget_old_webhook_deliveries, every_seconds=lambda s: 600.0),
     ScheduledJob(forget_old_pushes, every_seconds=lambda s: 600.0),
     ScheduledJob(subscribe_ups_legs, every_seconds=lambda s: 60.0),
+    ScheduledJob(sync_account_subscriptions, every_seconds=lambda s: 60.0),
     ScheduledJob(watch_push_channels, every_seconds=lambda s: 60.0),
 )

@@ -221,6 +221,42 @@ async def _fail(
     )
 
 
+async def sync_accounts(
+    session: AsyncSession, *, carrier: str, accounts: Sequence[str], now: datetime
+) -> tuple[int, int]:
+    """The carrier's account-wide subscriptions become exactly `accounts`, each active (set up
+    at the carrier: FedEx's portal, a USPS subscription by Mailer ID); an account no longer
+    configured lapses to expired, and its carrier's legs go back to the polling cadence when
+    none is left. Returns (activated, expired)."""
+    rows = (
+        await session.execute(
+            select(CarrierSubscription).where(
+                CarrierSubscription.carrier == carrier, CarrierSubscription.scope == ACCOUNT
+            )
+        )
+    ).scalars()
+    held = {row.subject: row for row in rows}
+    activated = expired = 0
+    for account in accounts:
+        row = held.get(account)
+        if row is None:
+            session.add(
+                CarrierSubscription(
+                    carrier=carrier, scope=ACCOUNT, subject=account, leg_id=None, state=ACTIVE,
+                    attempts=0, requested_at=now, created_at=now, updated_at=now,
+                )
+            )  # fmt: skip
+            activated += 1
+        elif row.state != ACTIVE:
+            row.state, row.updated_at, row.last_error = ACTIVE, now, None
+            activated += 1
+    for subject, row in held.items():
+        if subject not in accounts and row.state == ACTIVE:
+            row.state, row.updated_at = EXPIRED, now
+            expired += 1
+    return activated, expired
+
+
 async def count_by_state(session: AsyncSession) -> dict[tuple[str, str], int]:
     """Subscriptions by (carrier, state)."""
     stmt = select(CarrierSubscription.carrier, CarrierSubscription.state, func.count()).group_by(

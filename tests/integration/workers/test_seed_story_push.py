@@ -1,6 +1,6 @@
 """The seed story with push only (issue 18): the consolidator's FedEx number is covered by the
-shop's FedEx account and the USPS hand-off number by a USPS subscription, so both legs count as
-pushed and are polled only as the safety net. FedEx pushes every scan (AIV pushes as
+shop's FedEx account and the USPS hand-off number by its Mailer ID (both configured), so both
+legs count as pushed and are polled only as the safety net. FedEx pushes every scan (AIV pushes as
 mock_carriers renders them, signed, into the inbox a few minutes after each scan), the tender
 to USPS included; USPS never pushes. The confirmation poll of the USPS leg runs in the evening
 before the deadline, finds nothing, and `handoff_gap` opens at 00:00 EST Mon 28 Dec 2026 (the
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import insert, select
+from pydantic import SecretStr
+from sqlalchemy import select
 
 from app.alerts.models import Alert
 from app.shipments.models import Leg
 from app.tracking import inbox
 from app.tracking.cadence import CADENCE
-from app.tracking.models import CarrierSubscription
 from carriers.sandbox import plan_timeline
 from mock_carriers.pushing import fedex_push
 from tests.integration.workers.conftest import POSTGRES_ONLY
@@ -31,20 +31,6 @@ from tests.integration.workers.test_seed_story import (
 
 PUSHED_AFTER = timedelta(minutes=5)
 WEEK_IN_MINUTES = 7 * 24 * 60
-
-
-async def subscribe_accounts(sessionmaker, *carriers: str) -> None:
-    """An active account-wide subscription per carrier (FedEx AIV is set up per account)."""
-    async with sessionmaker() as session:
-        for carrier in carriers:
-            await session.execute(
-                insert(CarrierSubscription).values(
-                    carrier=carrier, scope="account", subject=f"shop-{carrier}-account",
-                    leg_id=None, state="active", attempts=0, expires_at=None,
-                    created_at=LABEL_AT, updated_at=LABEL_AT,
-                )
-            )  # fmt: skip
-        await session.commit()
 
 
 async def store_fedex_pushes(sessionmaker, timeline, scans, *, now) -> None:
@@ -68,9 +54,17 @@ async def test_with_push_only_the_handoff_gap_opens_once_on_its_business_day(
 ):
     sessionmaker = committing_sessionmaker
     await story_order(sessionmaker, mock_carrier)
-    await subscribe_accounts(sessionmaker, "fedex", "usps")
-    # The channel is healthy (FedEx pushes what happens); USPS has nothing to push.
-    worker = stepped_worker(on_the_hour(LABEL_AT), push_silence_minutes=WEEK_IN_MINUTES)
+    # Push turned on as the README says: the shop's FedEx account and its USPS Mailer ID (the
+    # worker keeps their account-wide subscriptions). The channel is healthy (FedEx pushes what
+    # happens); USPS has nothing to push.
+    worker = stepped_worker(
+        on_the_hour(LABEL_AT),
+        push_silence_minutes=WEEK_IN_MINUTES,
+        fedex_push_accounts="510087020",
+        fedex_push_security_token=SecretStr("fedex-aiv-token"),
+        usps_push_mailer_ids="902000001",
+        usps_push_secret=SecretStr("usps-subscription-secret"),
+    )
     timeline = plan_timeline("fedex", CONSOLIDATOR_NUMBER, label_created_at=LABEL_AT)
     unpushed = list(timeline.scans)
 
