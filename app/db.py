@@ -21,7 +21,20 @@ from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, Table, event, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    Integer,
+    MetaData,
+    Table,
+    cast,
+    event,
+    literal,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
@@ -32,7 +45,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.selectable import GenerativeSelect
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 logger = logging.getLogger("app.db")
 P = ParamSpec("P")
@@ -231,6 +244,13 @@ def _unnested(
             selected.append(f"u.c{i}")
     arrays = f"unnest({', '.join(casts)}) WITH ORDINALITY AS u({', '.join(params)}, ordinality)"
     return arrays, selected, params
+
+
+def array_param(values: Sequence[Any], kind: TypeEngine[Any]) -> ColumnElement[Any]:
+    """`values` as one bound array of `kind` in an expression (PostgreSQL): one literal, which
+    costs the same to bind whatever the count (integer kinds: ids, never None)."""
+    text = integer_array_literal(values) if isinstance(kind, Integer) else array_literal(values)
+    return cast(literal(text), ARRAY(kind))
 
 
 def integer_array_literal(values: Sequence[int]) -> str:

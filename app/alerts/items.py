@@ -20,27 +20,21 @@ from typing import Any
 from sqlalchemy import (
     Integer,
     RowMapping,
-    String,
     Table,
     any_,
-    case,
-    cast,
     func,
-    literal,
     select,
-    text,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import db
 from app.alerts.models import Alert, WorkItem
-from app.alerts.opening import PYTHON, Terms
+from app.alerts.opening import PYTHON, SQL, Terms
 from app.alerts.schemas import AlertStatus
 from app.audit import repository as audit_repository
-from app.db import UTCDateTime
 from app.errors import NotFound
 from app.kernel.findings import SEVERITY_RANK
 from app.kernel.precedence import headline_rank, related
@@ -60,6 +54,7 @@ HEADLINE_OF_ALERT = {
 _CHUNK = 5000
 
 _items = typing.cast(Table, WorkItem.__table__)
+_alerts = typing.cast(Table, Alert.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,11 +241,11 @@ def audit_of_opening(
     """`_audit_row` as SQL, over the alerts that opened grouped by their item (`founded`: the
     item is new)."""
     return {
-        "occurred_at": literal(now, UTCDateTime),
-        "actor": literal(ACTOR),
-        "action": case((founded, "item.opened"), else_="item.joined"),
-        "entity_type": literal("item"),
-        "entity_id": cast(item_id, String),
+        "occurred_at": SQL.constant(now),
+        "actor": SQL.constant(ACTOR),
+        "action": SQL.choose(founded, "item.opened", "item.joined"),
+        "entity_type": SQL.constant("item"),
+        "entity_id": SQL.text(item_id),
         "order_id": func.min(order_id),
         "detail": func.json_build_object(
             "alerts",
@@ -272,9 +267,7 @@ async def _open_items_of_orders(
     if session.get_bind().dialect.name == "postgresql":
         # One array, one statement: an IN list of thousands of parameters costs more to bind
         # than the query takes.
-        chunks: list[Any] = [
-            Alert.order_id == any_(cast(literal(db.integer_array_literal(ids)), ARRAY(Integer)))
-        ]
+        chunks: list[Any] = [Alert.order_id == any_(db.array_param(ids, Integer()))]
     else:
         chunks = [Alert.order_id.in_(ids[i : i + _CHUNK]) for i in range(0, len(ids), _CHUNK)]
     for of_orders in chunks if ids else []:
@@ -334,17 +327,8 @@ async def _set_alert_items(session: AsyncSession, assignments: Sequence[tuple[in
     if not assignments:
         return
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            text(
-                "UPDATE alerts SET item_id = u.item_id"
-                " FROM unnest(CAST(:alerts AS INTEGER[]), CAST(:items AS INTEGER[]))"
-                " AS u(alert_id, item_id) WHERE alerts.id = u.alert_id"
-            ),
-            {
-                "alerts": db.integer_array_literal([a for a, _ in assignments]),
-                "items": db.integer_array_literal([i for _, i in assignments]),
-            },
-        )
+        rows = [{"id": alert_id, "item_id": item_id} for alert_id, item_id in assignments]
+        await db.update_arrays(session, _alerts, rows)
     else:
         for alert_id, item_id in assignments:
             await session.execute(update(Alert).where(Alert.id == alert_id).values(item_id=item_id))

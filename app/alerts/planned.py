@@ -28,17 +28,14 @@ from sqlalchemy import (
     BigInteger,
     String,
     Table,
-    cast,
     delete,
     exists,
     func,
     insert,
-    literal,
     literal_column,
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
@@ -289,18 +286,11 @@ _CHOSEN = ("order_id", "severity", *items.HEADLINE_OF_ALERT.values())
 
 def _arrays(name: str, columns: dict[str, Any], values: Sequence[Sequence[Any]]) -> Any:
     """unnest() of one array a column, as a table `name` with those columns."""
-    return (
-        func.unnest(
-            *[
-                cast(literal(db.array_literal(list(column))), ARRAY(kind))
-                if kind is not BigInteger
-                else cast(literal(db.integer_array_literal(list(column))), ARRAY(BigInteger))
-                for kind, column in zip(columns.values(), values, strict=True)
-            ]
-        )
-        .table_valued(*columns)
-        .render_derived(name=name)
-    )
+    arrays = [
+        db.array_param(list(column), kind)
+        for kind, column in zip(columns.values(), values, strict=True)
+    ]
+    return func.unnest(*arrays).table_valued(*columns).render_derived(name=name)
 
 
 def _insert_alerts(
@@ -316,12 +306,12 @@ def _insert_alerts(
     and item.joined); it returns how many alerts were inserted."""
     drawn = _arrays(
         "drawn",
-        {"plan_id": BigInteger, "alert_id": BigInteger, "item_id": BigInteger},
+        {"plan_id": BigInteger(), "alert_id": BigInteger(), "item_id": BigInteger()},
         (plan_ids, alert_ids, item_ids),
     )
     heads = _arrays(
         "heads",
-        {"item_id": BigInteger, "plan_id": BigInteger, "severity": String},
+        {"item_id": BigInteger(), "plan_id": BigInteger(), "severity": String()},
         tuple(zip(*founded, strict=True)) if founded else ([], [], []),
     )
     new_item = {

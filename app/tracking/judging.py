@@ -13,7 +13,7 @@ from app.quarantine.policy import FIRST_RETRY
 from app.tracking.cadence import CadenceTable, next_poll_at
 from app.tracking.claims import LegClaim
 from app.tracking.event_window import within_event_window
-from app.tracking.progress import apply_not_found, apply_snapshot, retry_delay
+from app.tracking.progress import LegProgress, apply_not_found, apply_snapshot, retry_delay
 from app.tracking.recording import LegOutcome
 from carriers.errors import (
     AdapterFault,
@@ -60,23 +60,31 @@ def _judge_snapshot(
 ) -> LegOutcome:
     snapshot, dropped = within_event_window(snapshot, now=now)
     progress = apply_snapshot(claim.progress, snapshot, now=now)
-    status = TrackingStatus(progress.status) if progress.status else None
     return LegOutcome(
         claim=claim,
         progress=progress,
         events=snapshot.events,
-        next_poll_at=next_poll_at(
-            status,
-            now=now,
-            deadline=claim.alert_deadline_at,
-            table=policy.cadence,
-            pushed_leg=claim.id if claim.pushed else None,
-        ),
+        next_poll_at=_next_poll(claim, progress, now=now, policy=policy),
         error=None,
         handoff=snapshot.handoff,
         unknown_codes=snapshot.unknown_codes,
         dropped_events=dropped,
         partner_numbers=snapshot.partner_numbers,
+    )
+
+
+def _next_poll(
+    claim: LegClaim, progress: LegProgress, *, now: datetime, policy: JudgingPolicy
+) -> datetime | None:
+    """When the leg is polled next, by its new state, its pending deadline and whether its
+    carrier pushes it."""
+    status = TrackingStatus(progress.status) if progress.status else None
+    return next_poll_at(
+        status,
+        now=now,
+        deadline=claim.alert_deadline_at,
+        table=policy.cadence,
+        pushed_leg=claim.id if claim.pushed else None,
     )
 
 
@@ -90,14 +98,7 @@ def _judge_failure(
     if isinstance(error, TrackingNumberError):
         # An answer about the number, not an outage: the poll succeeded.
         progress = apply_not_found(claim.progress, now=now)
-        status = TrackingStatus(progress.status) if progress.status else None
-        due = next_poll_at(
-            status,
-            now=now,
-            deadline=claim.alert_deadline_at,
-            table=policy.cadence,
-            pushed_leg=claim.id if claim.pushed else None,
-        )
+        due = _next_poll(claim, progress, now=now, policy=policy)
         return LegOutcome(claim, progress, (), due, text)
     if isinstance(error, CarrierRateLimited):
         wait = error.retry_after or DEFAULT_RATE_LIMIT_WAIT
