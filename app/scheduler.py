@@ -73,6 +73,9 @@ async def run_once(context: WorkerContext) -> None:
     """One full pass of everything due: read pushes, poll (waiting for rate slots, not for
     tomorrow's quota or a long breaker cooldown), judge, deliver; then return."""
     started = time.monotonic()
+    # Subscriptions first: a leg pushed from its label on needs no poll for its history.
+    await tracking_jobs.subscribe_ups_legs(context)
+    await tracking_jobs.sync_account_subscriptions(context)
     while time.monotonic() - started < MAX_ONCE_SECONDS:
         await tracking_jobs.process_carrier_pushes(context)
         reports = await tracking_jobs.poll_due_legs(context)
@@ -87,8 +90,6 @@ async def run_once(context: WorkerContext) -> None:
             await asyncio.sleep(max(0.0, (min(soon) - now).total_seconds()))
         elif not any(r.legs for r in reports):
             break  # nothing was due any more (new hand-off legs are polled in the next round)
-    await tracking_jobs.subscribe_ups_legs(context)
-    await tracking_jobs.sync_account_subscriptions(context)
     await tracking_jobs.watch_push_channels(context)
     await reconciliation_jobs.check_carrier_outages(context)
     await reconciliation_jobs.check_push_channels(context)

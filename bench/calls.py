@@ -35,8 +35,9 @@ from app.reconciliation import service
 from app.reconciliation.facts import LegFacts, OrderFacts
 from app.tracking.cadence import CADENCE, max_poll_age
 from app.tracking.claims import LegClaim
-from app.tracking.judging import JudgingPolicy, judge_answer
+from app.tracking.judging import JudgingPolicy, first_poll_put_off, judge_answer
 from app.tracking.progress import LegProgress
+from app.tracking.subscriptions import polled_only_to_confirm
 from bench.machine import print_machine
 from bench.world import CONFIG, event_facts
 from carriers.dhl.client import DhlClient
@@ -92,6 +93,7 @@ class SimLeg:
     consecutive_failures: int = 0  # the simulated carriers never fail
     polls: int = 0
     pushed: bool = False  # an active push subscription covers it (push mode)
+    covered_since: datetime | None = None  # since when (subscriptions.covered_since)
 
     @property
     def status(self) -> str | None:
@@ -140,6 +142,17 @@ def _claim(leg: SimLeg) -> LegClaim:
         progress=leg.progress,
         taken_over_from=None,
         pushed=leg.pushed,
+        covered_since=leg.covered_since,
+    )
+
+
+def _polled_only_to_confirm(leg: SimLeg) -> bool:
+    """As push_channel.list_pushed_leg_ids tells the sweep."""
+    return polled_only_to_confirm(
+        pushed=leg.pushed,
+        status=leg.status,
+        label_created_at=leg.label_created_at,
+        since=leg.covered_since,
     )
 
 
@@ -241,13 +254,20 @@ class Simulation:
                 self.sample(at)
 
     def start_leg(self, leg: SimLeg, now: datetime) -> None:
-        """A stored leg: due at once; subscribed if its carrier pushes it."""
+        """A stored leg: subscribed if its carrier pushes it (at once: the worker subscribes
+        before it polls), then due at once, unless push covers its history
+        (judging.first_poll_put_off)."""
         self.legs.append(leg)
-        self.push(now, "poll", leg)
         cost = self.push_plan.get((leg.carrier, leg.sequence))
         if cost is None:
+            self.push(now, "poll", leg)
             return
         leg.pushed = True
+        # A number's own subscription covers it from now; an account's from before any label.
+        leg.covered_since = now if cost else WEEK_START - timedelta(days=1)
+        put_off = first_poll_put_off(_claim(leg), now=now, policy=POLICY, subscribes=False)
+        leg.next_poll_at = put_off or now
+        self.push(leg.next_poll_at, "poll", leg)
         self.subscription_calls[leg.carrier] += cost
         if leg.carrier in self.quota:
             spacing = timedelta(hours=1) / self.quota[leg.carrier]
@@ -380,7 +400,7 @@ class Simulation:
                 verdict.priorities.get(leg.id),
                 now=now,
                 cadence=POLICY.cadence,
-                pushed=leg.pushed,
+                pushed=_polled_only_to_confirm(leg),
             )
             if leg.next_poll_at is not None and leg.next_poll_at != before:
                 self.push(leg.next_poll_at, "poll", leg)
@@ -704,7 +724,6 @@ def report_quotas(labels: int, days: int, steps: int) -> None:
             # Calls scale with legs at a fixed mix: the real quota carries this many legs.
             legs_at_quota = in_flight * quota / tight.rate
             found[pushed] = legs_at_quota
-            last = tight
             calls = free.polls + free.subscription_calls
             print(
                 f"  {'push + confirmation polls' if pushed else 'polling only':26} "
@@ -719,26 +738,6 @@ def report_quotas(labels: int, days: int, steps: int) -> None:
                 f"{legs_at_quota:,.0f} active legs"
             )
         print(f"  push / polling only: {found[True] / found[False]:.1f}x the active legs")
-        if case.push:
-            _print_without_history_poll(case, last, quota, in_flight, found[False])
-
-
-def _print_without_history_poll(
-    case: QuotaCase, tight: QuotaRun, quota: float, in_flight: int, polling_only: float
-) -> None:
-    """Arithmetic, not simulated: the rationed push run's calls without the first poll of each
-    leg (its history), for a carrier whose subscription precedes the leg's first scan or whose
-    push carries the history. Peaks before midnight may bind before the average does."""
-    assert tight.rate is not None
-    calls = tight.polls + tight.subscription_calls
-    rest = calls - tight.first_polls
-    if rest <= 0:
-        return
-    legs = in_flight * quota / (tight.rate * rest / calls)
-    print(
-        f"  arithmetic, without the history poll: {rest / tight.legs:.2f} calls a leg -> "
-        f"about {legs:,.0f} active legs, {legs / polling_only:.1f}x polling only"
-    )
 
 
 def main(argv: list[str] | None = None) -> None:

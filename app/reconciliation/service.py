@@ -318,9 +318,11 @@ def _schedule_for_deadline(
     leg: Leg, deadline: datetime | None, *, now: datetime, cadence: CadenceTable, pushed: bool
 ) -> None:
     """Tells the poll schedule the earliest alert deadline waiting on this leg, with when the
-    carrier's cadence would poll it for that deadline (a pushed leg: its confirmation poll)."""
+    carrier's cadence would poll it for that deadline (a pushed leg: its confirmation poll). A
+    leg never polled is due at once from its import unless push covers its history (`pushed`
+    then): when else it is first polled is the poller's to say (judging.first_poll_put_off)."""
     sooner = None
-    if deadline is not None and deadline > now:
+    if deadline is not None and deadline > now and (leg.status is not None or pushed):
         status = TrackingStatus(leg.status) if leg.status in _STATUSES else None
         last = leg.last_polled_at or now
         sooner = next_poll_at(

@@ -69,3 +69,9 @@ async def poll_now(session: AsyncSession, leg_ids: Sequence[int], *, now: dateti
 def retry_at(at: datetime) -> dict[str, object]:
     """The queue column of a leg whose handling raised: tried again at `at`, state unchanged."""
     return {"next_poll_at": at}
+
+
+def put_off(at: object) -> dict[str, object]:
+    """The queue column of a leg whose first poll can wait (push tells its story, or its own
+    subscription is on its way): due at `at` (a time, or a bound parameter)."""
+    return {"next_poll_at": at}

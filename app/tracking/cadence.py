@@ -17,9 +17,11 @@ raise nothing from its silence (the carrier may be down), see `max_poll_age`. A 
 contact as a poll is (it sets the same `last_successful_poll_at`); a silent channel is not.
 
 A pushed leg (an active push subscription, its carrier's pushes flowing: push_channel.py) is not
-polled on this table. It is polled once when new (the carrier's history: UPS Track Alert keeps
-none), then once before each alert deadline waiting on it, to confirm the silence the alert would
-rest on (`confirmation_poll_at`), and otherwise only every `pushed_backstop`. Business-day
+polled on this table. It is polled once when new for its history (UPS Track Alert keeps none),
+unless its subscription began with its label (`subscriptions.push_covers_history`: then push
+tells its whole story and its first poll is its first confirmation), then once before each alert
+deadline waiting on it, to confirm the silence the alert would rest on (`confirmation_poll_at`),
+and otherwise only every `pushed_backstop`. Business-day
 deadlines all fall at 00:00, so the confirmations are spread over `confirmation_window` before
 it by leg id, not bunched at midnight. When the carrier's pushes stop, its legs are no longer
 pushed and this table applies again.
@@ -90,11 +92,14 @@ def next_poll_at(
     pushed_leg: int | None = None,
 ) -> datetime | None:
     """When to poll next; None means never (terminal). Polls just after a pending deadline.
-    `pushed_leg`: the id of a leg its carrier pushes, polled only to confirm (see above)."""
+    `pushed_leg`: the id of a leg polled only to confirm (see above); one never polled
+    (`status` None) is passed only when push covers its history."""
     interval = table.interval(status)
     if interval is None:
         return None
-    if pushed_leg is not None and status is not None:
+    if pushed_leg is not None and status is None:
+        return _first_confirmation(pushed_leg, now=now, deadline=deadline, table=table)
+    if pushed_leg is not None:
         return _next_confirmation(pushed_leg, now=now, deadline=deadline, table=table)
     due = now + interval
     if deadline is not None and deadline > now:
@@ -155,3 +160,16 @@ def _next_confirmation(
         return backstop
     confirm = confirmation_poll_at(leg_id, deadline, table)
     return min(confirm, backstop) if confirm > now else backstop
+
+
+def _first_confirmation(
+    leg_id: int, *, now: datetime, deadline: datetime | None, table: CadenceTable
+) -> datetime:
+    """The first poll of a pushed leg whose history push tells: its confirmation before the
+    deadline ahead, at once if that time has come (nothing has confirmed it yet), else the
+    backstop."""
+    backstop = now + table.pushed_backstop
+    if deadline is None:
+        return backstop
+    confirm = confirmation_poll_at(leg_id, deadline, table)
+    return now if confirm <= now else min(confirm, backstop)

@@ -3,17 +3,19 @@ same due time, and a dead worker's legs come back when its lease runs out."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import db
 from app.shipments import poll_schedule
 from app.shipments.models import Leg, Order, Shipment
+from app.tracking import subscriptions
 from app.tracking.progress import LegProgress
-from app.tracking.subscriptions import is_pushed
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +32,9 @@ class LegClaim:
     last_poll_day: date | None
     progress: LegProgress
     taken_over_from: str | None  # a previous owner whose lease ran out
-    pushed: bool = False  # polled only to confirm (push_channel.is_pushed, cadence.py)
+    pushed: bool = False  # polled only to confirm after this poll (is_pushed, cadence.py)
+    covered_since: datetime | None = None  # subscriptions.covered_since
+    subscription_state: str | None = None  # its own per-number subscription's, if it has one
 
 
 _CLAIM_COLUMNS = (
@@ -52,7 +56,9 @@ _CLAIM_COLUMNS = (
     Leg.handed_off_at,
     Leg.delivered_at,
     Leg.estimated_delivery_at,
-    is_pushed().label("pushed"),
+    subscriptions.is_pushed().label("pushed"),
+    subscriptions.covered_since().label("covered_since"),
+    subscriptions.own_subscription_state().label("subscription_state"),
 )
 
 
@@ -105,6 +111,8 @@ def _claim(row: object) -> LegClaim:
         last_poll_day=r["last_poll_day"],
         taken_over_from=r["lease_owner"],
         pushed=bool(r["pushed"]),
+        covered_since=r["covered_since"],
+        subscription_state=r["subscription_state"],
         progress=LegProgress(
             status=r["status"],
             status_changed_at=r["status_changed_at"],
@@ -192,6 +200,25 @@ async def release_legs(session: AsyncSession, *, leg_ids: list[int], worker_id: 
             .where(Leg.id.in_(leg_ids), Leg.lease_owner == worker_id)
             .values(lease_owner=None, lease_until=None)
         )
+
+
+async def put_off_legs(
+    session: AsyncSession, due_at: Mapping[int, datetime], *, worker_id: str
+) -> None:
+    """Leased legs that need no call now are due again at `due_at` (leg id -> when) and their
+    leases given back; a leg another worker has taken over since is left to it."""
+    if not due_at:
+        return
+    ids = sorted(due_at)
+    await session.execute(db.lock_rows(select(Leg.id).where(Leg.id.in_(ids)).order_by(Leg.id)))
+    table = cast(Table, Leg.__table__)  # a Core executemany: one UPDATE, a parameter set a leg
+    legs = table.c
+    await session.execute(
+        update(table)
+        .where(legs.id == bindparam("leg_id"), legs.lease_owner == worker_id)
+        .values(**poll_schedule.put_off(bindparam("due_at")), lease_owner=None, lease_until=None),
+        [{"leg_id": leg_id, "due_at": due_at[leg_id]} for leg_id in ids],
+    )
 
 
 async def oldest_due_at(session: AsyncSession, *, now: datetime) -> datetime | None:

@@ -29,6 +29,7 @@ def build_poller(context: WorkerContext) -> Poller:
             claim_size=settings.poll_claim_size,
             lease=timedelta(seconds=settings.lease_seconds),
             concurrency=settings.poll_concurrency,
+            subscribing=subscribing_carriers(context),
         ),
         worker_id=context.worker_id,
         clock=context.clock,
@@ -148,15 +149,28 @@ async def forget_old_pushes(context: WorkerContext) -> int:
     return forgotten
 
 
+def subscribing_carriers(context: WorkerContext) -> frozenset[str]:
+    """The carriers whose legs the worker subscribes per number: UPS when it is live and the
+    listener URL and push credential are set. Their new legs wait for it (poller)."""
+    settings = context.settings
+    ups_on = (
+        isinstance(context.clients.get("ups"), UpsClient)
+        and settings.push_listener_base_url is not None
+        and settings.ups_push_credential is not None
+    )
+    return frozenset({"ups"} if ups_on else ())
+
+
 async def subscribe_ups_legs(context: WorkerContext) -> int:
     """Subscribes due UPS legs to Track Alert, one request of at most 100 numbers a run; returns
     how many it asked for. Off (0) without the listener URL and the push credential, or when UPS
     is not live. Never touches ingest: legs are picked up after they are stored."""
     settings, client = context.settings, context.clients.get("ups")
-    if not isinstance(client, UpsClient) or settings.push_listener_base_url is None:
+    if "ups" not in subscribing_carriers(context):
         return 0
-    if settings.ups_push_credential is None:
-        return 0
+    assert isinstance(client, UpsClient)
+    assert settings.push_listener_base_url is not None
+    assert settings.ups_push_credential is not None
     now = context.clock()
     async with session_scope(context.sessionmaker) as session:
         await subscriptions.add_new_legs(session, carrier="ups", now=now)

@@ -15,6 +15,7 @@ from app.tracking.claims import LegClaim
 from app.tracking.event_window import within_event_window
 from app.tracking.progress import LegProgress, apply_not_found, apply_snapshot, retry_delay
 from app.tracking.recording import LegOutcome
+from app.tracking.subscriptions import polled_only_to_confirm, waits_for_subscription
 from carriers.errors import (
     AdapterFault,
     CarrierAuthError,
@@ -47,6 +48,29 @@ def judge_answer(
     except Exception as error:
         logger.error("judging the answer for leg %s raised; set aside", claim.id, exc_info=error)
         return set_aside_outcome(claim, describe_error(error), now=now)
+
+
+def first_poll_put_off(
+    claim: LegClaim, *, now: datetime, policy: JudgingPolicy, subscribes: bool
+) -> datetime | None:
+    """Until when a leg never polled can go without its first poll, or None to poll it now.
+    Pushed from its label on, its first poll is its first confirmation (cadence.py); with its
+    own subscription on its way (`subscribes`: its carrier subscribes per number here), it waits
+    for it while push could still cover its history. No carrier call either way."""
+    if claim.progress.status is not None:
+        return None
+    if polled_only_to_confirm(
+        pushed=claim.pushed, status=None, label_created_at=claim.label_created_at,
+        since=claim.covered_since,
+    ):  # fmt: skip
+        first = next_poll_at(
+            None, now=now, deadline=claim.alert_deadline_at, table=policy.cadence,
+            pushed_leg=claim.id,
+        )  # fmt: skip
+        return first if first is not None and first > now else None
+    return waits_for_subscription(
+        claim.label_created_at, claim.subscription_state, subscribes=subscribes, now=now
+    )
 
 
 def set_aside_outcome(claim: LegClaim, error: str, *, now: datetime) -> LegOutcome:

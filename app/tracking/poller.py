@@ -27,7 +27,13 @@ from app.kernel.send_slots import SlotSource
 from app.tracking import carrier_state, claims, recording
 from app.tracking.cadence import CadenceTable, polls_saved
 from app.tracking.claims import LegClaim
-from app.tracking.judging import CarrierVerdict, JudgingPolicy, judge_answer, judge_carrier
+from app.tracking.judging import (
+    CarrierVerdict,
+    JudgingPolicy,
+    first_poll_put_off,
+    judge_answer,
+    judge_carrier,
+)
 from app.tracking.models import CarrierState
 from app.tracking.rate import (
     CarrierLimits,
@@ -60,6 +66,8 @@ class PollerSettings:
     pipelines: int = 2  # claim-poll-record loops per carrier in this worker
     horizon: timedelta = timedelta(seconds=2)
     slot_tolerance: timedelta = timedelta(milliseconds=50)  # later than this, a call is not sent
+    # Carriers the worker subscribes per number: their new legs wait for it (first_poll_put_off).
+    subscribing: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -72,6 +80,7 @@ class CarrierPollReport:
     takeovers: int = 0
     legs_added: int = 0
     set_aside: int = 0
+    put_off: int = 0  # new legs whose first poll push made unneeded now (no call)
     waiting_until: datetime | None = None
 
 
@@ -117,9 +126,12 @@ class Poller:
         async def pipeline() -> None:
             in_flight = asyncio.Semaphore(calls_each)
             while True:
-                due = await self._claim(carrier, limit=legs_each, report=report)
-                if not due:
+                claimed = await self._claim(carrier, limit=legs_each, report=report)
+                if not claimed:
                     return
+                due = await self._put_off_first_polls(carrier, claimed, report)
+                if not due:
+                    continue
                 report.takeovers += sum(1 for c in due if c.taken_over_from)
                 if not await self._poll_claims(
                     carrier, due, in_flight, report, calls_at_once=calls_each
@@ -156,6 +168,50 @@ class Poller:
                 lease=self._settings.lease,
                 limit=limit,
             )
+
+    @retry_on_conflict
+    async def _put_off_first_polls(
+        self, carrier: str, due: list[LegClaim], report: CarrierPollReport
+    ) -> list[LegClaim]:
+        """New legs whose first poll push makes unneeded now are rescheduled without a call
+        (judging.first_poll_put_off); returns the legs to poll. A leg pushed from its label on
+        counts the polls it saved: its history poll and what the polled cadence would have made
+        of a label before its confirmation (as cadence.polls_saved estimates)."""
+        now = self._clock()
+        subscribes = carrier in self._settings.subscribing
+        later: dict[int, datetime] = {}
+        saved = 0
+        cadence = self._settings.judging.cadence
+        for claim in due:
+            at = first_poll_put_off(
+                claim, now=now, policy=self._settings.judging, subscribes=subscribes
+            )
+            if at is None:
+                continue
+            later[claim.id] = at
+            if claim.pushed:  # else waiting for its subscription: nothing saved yet
+                saved += 1 + polls_saved(
+                    TrackingStatus.LABEL_CREATED,
+                    now=now,
+                    deadline=claim.alert_deadline_at,
+                    until=at,
+                    table=cadence,
+                )
+        if not later:
+            return due
+        async with session_scope(self._sessionmaker) as session:
+            await claims.put_off_legs(session, later, worker_id=self._worker_id)
+            if saved:
+                await recording.count_calls(
+                    session,
+                    day=now.date(),
+                    carrier=carrier,
+                    tally=recording.CallTally(
+                        Counter(), Counter(), Counter(), polls_saved=Counter({"new": saved})
+                    ),
+                )
+        report.put_off += len(later)
+        return [claim for claim in due if claim.id not in later]
 
     async def _poll_claims(
         self,

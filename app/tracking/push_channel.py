@@ -28,7 +28,13 @@ from app.shipments import poll_schedule
 from app.shipments.models import Leg
 from app.tracking import carrier_state
 from app.tracking.models import CarrierPush, CarrierState, CarrierSubscription
-from app.tracking.subscriptions import ACTIVE, is_pushed, is_subscribed
+from app.tracking.subscriptions import (
+    ACTIVE,
+    covered_since,
+    is_pushed,
+    is_subscribed,
+    polled_only_to_confirm,
+)
 from carriers.types import TrackingStatus
 
 # Legs in these statuses are scanned every few hours: their carrier should be pushing.
@@ -41,11 +47,20 @@ SILENT, RESUMED = "silent", "resumed"
 
 
 async def list_pushed_leg_ids(session: AsyncSession, leg_ids: Sequence[int]) -> set[int]:
-    """Of these legs, the pushed ones."""
+    """Of these legs, the ones polled only to confirm: pushed, and polled before or pushed from
+    their label on (subscriptions.polled_only_to_confirm)."""
     if not leg_ids:
         return set()
-    stmt = select(Leg.id).where(Leg.id.in_(list(leg_ids)), is_pushed())
-    return set((await session.execute(stmt)).scalars())
+    stmt = select(Leg.id, Leg.status, Leg.label_created_at, covered_since()).where(
+        Leg.id.in_(list(leg_ids)), is_pushed()
+    )
+    return {
+        leg_id
+        for leg_id, status, label_created_at, since in (await session.execute(stmt)).all()
+        if polled_only_to_confirm(
+            pushed=True, status=status, label_created_at=label_created_at, since=since
+        )
+    }
 
 
 async def note_pushes_received(

@@ -27,6 +27,12 @@ RENEW_BEFORE = timedelta(days=2)
 PENDING_TIMEOUT = timedelta(minutes=10)
 FIRST_RETRY = timedelta(minutes=5)
 LONGEST_RETRY = timedelta(hours=6)
+# A subscription that began this soon after the label covers the leg's whole story: a parcel
+# rarely meets the carrier within half an hour of its label (push_covers_history).
+HISTORY_GRACE = timedelta(minutes=30)
+# A new leg whose own subscription is on its way looks again this soon (the subscribe job runs
+# every minute).
+SUBSCRIPTION_WAIT = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,19 +41,77 @@ class ClaimedSubscription:
     number: str
 
 
-def is_subscribed() -> ColumnElement[bool]:
-    """The leg (`Leg` in the enclosing query) has an active push subscription."""
-    own = exists().where(
+def _own_active() -> ColumnElement[bool]:
+    return and_(
         CarrierSubscription.leg_id == Leg.id,
         CarrierSubscription.scope == NUMBER,
         CarrierSubscription.state == ACTIVE,
     )
-    account = exists().where(
+
+
+def _account_active() -> ColumnElement[bool]:
+    """An active account-wide row covers the legs the shop shipped under its own account: the
+    first leg of a shipment. A hand-off number (`handoff_from_leg_id`) is the last-mile
+    carrier's number under the consolidator's account or Mailer ID, whose pushes never reach us
+    (ASSUMPTION, one place: the shop's own labels of a carrier all ship under the configured
+    accounts)."""
+    return and_(
         CarrierSubscription.carrier == Leg.carrier,
         CarrierSubscription.scope == ACCOUNT,
         CarrierSubscription.state == ACTIVE,
+        Leg.handoff_from_leg_id.is_(None),
     )
-    return or_(own, account)
+
+
+def is_subscribed() -> ColumnElement[bool]:
+    """The leg (`Leg` in the enclosing query) has an active push subscription."""
+    return or_(exists().where(_own_active()), exists().where(_account_active()))
+
+
+def covered_since() -> ColumnElement[datetime | None]:
+    """Since when the leg's active subscription has covered it (its own row, else its
+    account's): when it was asked for, or set up. A column of the enclosing query on `Leg`."""
+    own = select(CarrierSubscription.requested_at).where(_own_active()).limit(1)
+    account = select(func.min(CarrierSubscription.requested_at)).where(_account_active())
+    return func.coalesce(own.scalar_subquery(), account.scalar_subquery())
+
+
+def own_subscription_state() -> ColumnElement[str | None]:
+    """The state of the leg's own (per-number) subscription row; empty when it has none."""
+    own = select(CarrierSubscription.state).where(
+        CarrierSubscription.leg_id == Leg.id, CarrierSubscription.scope == NUMBER
+    )
+    return own.limit(1).scalar_subquery()
+
+
+def push_covers_history(label_created_at: datetime, since: datetime | None) -> bool:
+    """Whether push has told, or will tell, everything that happened to the leg: its
+    subscription began no later than HISTORY_GRACE after its label was created, before the
+    parcel could have met the carrier. Then it needs no poll for its history (UPS Track Alert
+    keeps none): its first poll is its first confirmation. A scan inside the grace that push
+    missed is found by that confirmation, before any alert could rest on its absence."""
+    return since is not None and since <= label_created_at + HISTORY_GRACE
+
+
+def polled_only_to_confirm(
+    *, pushed: bool, status: str | None, label_created_at: datetime, since: datetime | None
+) -> bool:
+    """A pushed leg (`is_pushed`) is polled only to confirm once it has been polled, or from
+    the start when push covers its history; else its first poll fetches that history."""
+    return pushed and (status is not None or push_covers_history(label_created_at, since))
+
+
+def waits_for_subscription(
+    label_created_at: datetime, state: str | None, *, subscribes: bool, now: datetime
+) -> datetime | None:
+    """A new leg whose own subscription is on its way (`subscribes`: its carrier subscribes
+    per number here; `state` its row's, empty before the worker made one) waits for it while
+    push could still cover its history: until when its first poll is put off, or None to poll
+    now."""
+    latest = label_created_at + HISTORY_GRACE
+    if not subscribes or state not in (None, NONE, PENDING) or now >= latest:
+        return None
+    return min(now + SUBSCRIPTION_WAIT, latest)
 
 
 def is_pushed() -> ColumnElement[bool]:
@@ -248,7 +312,9 @@ async def sync_accounts(
             )  # fmt: skip
             activated += 1
         elif row.state != ACTIVE:
+            # Covered again from now on (covered_since): what happened meanwhile was not pushed.
             row.state, row.updated_at, row.last_error = ACTIVE, now, None
+            row.requested_at = now
             activated += 1
     for subject, row in held.items():
         if subject not in accounts and row.state == ACTIVE:

@@ -12,13 +12,14 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from app.alerts.models import Alert
 from app.shipments.models import Leg
 from app.tracking import inbox
-from app.tracking.cadence import CADENCE
+from app.tracking.cadence import CADENCE, confirmation_poll_at
 from app.tracking.models import CarrierCallCount, CarrierState, CarrierSubscription
+from app.tracking.subscriptions import HISTORY_GRACE, SUBSCRIPTION_WAIT
 from carriers.sandbox import example_number, plan_timeline
 from carriers.types import TrackingStatus
 from tests.factories import create_order
@@ -178,3 +179,114 @@ async def test_push_silence_falls_back_to_polling_with_one_ops_alert_closed_when
     async with committing_sessionmaker() as session:
         state = await session.get(CarrierState, "ups", populate_existing=True)
         assert (state.push_silent_since, state.last_push_at) == (None, resumed_at)
+
+
+async def ups_orders(sessionmaker, mock_carrier, labels: list[datetime], *, now) -> list[str]:
+    """One normal UPS label an order, printed at each of `labels`, imported at `now`."""
+    numbers = [example_number("ups", "normal", 100 + i) for i in range(len(labels))]
+    await mock_carrier.fix_shipments(
+        [{"carrier": "ups", "tracking_number": n, "scenario": "normal",
+          "label_created_at": at.isoformat()} for n, at in zip(numbers, labels, strict=True)]
+    )  # fmt: skip
+    async with sessionmaker() as session:
+        for number, label_at in zip(numbers, labels, strict=True):
+            await create_order(
+                session,
+                now=now,
+                label_at=label_at,
+                shipments=[{"tracking_number": number, "carrier": "ups"}],
+                promised_delivery_date=None,
+            )
+        await session.commit()
+    return numbers
+
+
+@POSTGRES_ONLY
+async def test_a_label_subscribed_as_it_is_printed_is_never_polled_for_its_history(
+    stepped_worker, committing_sessionmaker, mock_carrier
+):
+    """The worker subscribes new UPS legs at Track Alert first: a label subscribed within
+    HISTORY_GRACE of its printing has nothing push will not tell, so its first poll is its
+    confirmation before the never-inducted deadline. A label imported two hours after it was
+    printed may have met UPS already: polled at once for its history."""
+    imported_at = LABEL_AT + timedelta(minutes=10)
+    fresh, late = await ups_orders(
+        committing_sessionmaker,
+        mock_carrier,
+        [LABEL_AT, LABEL_AT - timedelta(hours=2)],
+        now=imported_at,
+    )
+    worker = stepped_worker(
+        imported_at,
+        push_listener_base_url="https://shop.example",
+        ups_push_credential="given-to-ups",
+        push_silence_minutes=7 * 24 * 60,
+    )
+    await store_ups_push(committing_sessionmaker, imported_at)  # the channel is alive
+
+    await worker.step_to(imported_at)
+
+    assert (await polls_of(mock_carrier, fresh), await polls_of(mock_carrier, late)) == (0, 1)
+    async with committing_sessionmaker() as session:
+        leg = await session.scalar(select(Leg).where(Leg.tracking_number == fresh))
+        subscription = await session.scalar(
+            select(CarrierSubscription).where(CarrierSubscription.leg_id == leg.id)
+        )
+        saved = await session.scalar(select(func.sum(CarrierCallCount.polls_saved)))
+    assert (subscription.state, subscription.requested_at) == ("active", imported_at)
+    assert leg.next_poll_at == confirmation_poll_at(leg.id, NEVER_INDUCTED_DEADLINE, CADENCE)
+    assert (leg.status, leg.last_polled_at) == (None, None)
+    assert saved >= 1  # the history poll, and what the cadence would have made of a label
+
+    await worker.step_hourly(imported_at + timedelta(hours=1), leg.next_poll_at)
+    assert await polls_of(mock_carrier, fresh) == 0
+    await worker.step_to(leg.next_poll_at + timedelta(minutes=1))
+    assert await polls_of(mock_carrier, fresh) == 1  # the confirmation: it is accepted
+    async with committing_sessionmaker() as session:
+        leg = await session.scalar(
+            select(Leg).where(Leg.tracking_number == fresh),
+            execution_options={"populate_existing": True},
+        )
+    assert leg.accepted_at is not None
+    assert await alerts_by(committing_sessionmaker, "never_inducted") == []
+
+
+@POSTGRES_ONLY
+async def test_a_new_leg_waits_for_its_subscription_rather_than_polling_for_history(
+    stepped_worker, committing_sessionmaker, mock_carrier
+):
+    """A subscription request on its way: the new leg waits SUBSCRIPTION_WAIT at a time while
+    push could still cover its history, then, the grace spent, is polled for it."""
+    (number,) = await ups_orders(committing_sessionmaker, mock_carrier, [LABEL_AT], now=LABEL_AT)
+    worker = stepped_worker(
+        LABEL_AT, push_listener_base_url="https://shop.example", ups_push_credential="given"
+    )
+    async with committing_sessionmaker() as session:
+        # The worker made its row and asked; the request is on its way (pending).
+        leg = await session.scalar(select(Leg).where(Leg.tracking_number == number))
+        session.add(
+            CarrierSubscription(
+                carrier="ups", scope="number", subject=number, leg_id=leg.id, state="pending",
+                attempts=1, requested_at=LABEL_AT, created_at=LABEL_AT, updated_at=LABEL_AT,
+            )
+        )  # fmt: skip
+        await session.commit()
+
+    await worker.step_to(LABEL_AT + timedelta(minutes=1))
+    assert await polls_of(mock_carrier, number) == 0
+    async with committing_sessionmaker() as session:
+        due = await session.scalar(select(Leg.next_poll_at).where(Leg.id == leg.id))
+    assert due == LABEL_AT + timedelta(minutes=1) + SUBSCRIPTION_WAIT
+
+    await worker.step_to(LABEL_AT + timedelta(minutes=8))  # still on its way
+    assert await polls_of(mock_carrier, number) == 0
+
+    # The grace spent: the worker asks again (the request timed out) and UPS subscribes it, but
+    # from now on only; what came before is polled.
+    await worker.step_to(LABEL_AT + HISTORY_GRACE + timedelta(minutes=1))
+    assert await polls_of(mock_carrier, number) == 1
+    async with committing_sessionmaker() as session:
+        state = await session.scalar(
+            select(CarrierSubscription.state).where(CarrierSubscription.leg_id == leg.id)
+        )
+    assert state == "active"

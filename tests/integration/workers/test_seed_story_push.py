@@ -1,10 +1,11 @@
 """The seed story with push only (issue 18): the consolidator's FedEx number is covered by the
-shop's FedEx account and the USPS hand-off number by its Mailer ID (both configured), so both
-legs count as pushed and are polled only as the safety net. FedEx pushes every scan (AIV pushes as
-mock_carriers renders them, signed, into the inbox a few minutes after each scan), the tender
-to USPS included; USPS never pushes. The confirmation poll of the USPS leg runs in the evening
-before the deadline, finds nothing, and `handoff_gap` opens at 00:00 EST Mon 28 Dec 2026 (the
-business day test_seed_story.py explains), once."""
+shop's FedEx account (configured) and the USPS hand-off number, the consolidator's under its own
+Mailer ID, by a subscription of its own number, so both legs count as pushed and are polled only
+as the safety net. FedEx pushes every scan (AIV pushes as mock_carriers renders them, signed, into
+the inbox a few minutes after each scan), the tender to USPS included; USPS never pushes. The
+confirmation poll of the USPS leg runs in the evening before the deadline, finds nothing, and
+`handoff_gap` opens at 00:00 EST Mon 28 Dec 2026 (the business day test_seed_story.py explains),
+once."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from app.alerts.models import Alert
 from app.shipments.models import Leg
 from app.tracking import inbox
 from app.tracking.cadence import CADENCE
+from app.tracking.models import CarrierSubscription
 from carriers.sandbox import plan_timeline
 from mock_carriers.pushing import fedex_push
 from tests.integration.workers.conftest import POSTGRES_ONLY
@@ -75,6 +77,7 @@ async def test_with_push_only_the_handoff_gap_opens_once_on_its_business_day(
             await store_fedex_pushes(sessionmaker, timeline, due, now=at)
             unpushed = unpushed[len(due) :]
         await worker.step_to(at)
+        await subscribe_handoff_leg(sessionmaker, at)
         if at == ALERT_OPENS_AT - timedelta(hours=1):
             polls_before_the_deadline = await usps_polls(sessionmaker, mock_carrier)
             async with sessionmaker() as session:
@@ -102,15 +105,36 @@ async def test_with_push_only_the_handoff_gap_opens_once_on_its_business_day(
     shortest, longest = CADENCE.confirmation_window
     # The USPS leg's last poll before the deadline is the confirmation, on the evening before.
     assert ALERT_OPENS_AT - longest <= confirmed_at <= ALERT_OPENS_AT - shortest
-    # Its history when it appeared, that confirmation, and at most the 72-hour backstops of the
-    # six days between: never the polling cadence's polls every few hours, hourly at the end.
+    # Its history when it appeared, the cadence's next poll (its subscription came after that
+    # first poll), that confirmation, and at most the 72-hour backstops of the six days between:
+    # never the polling cadence's polls every few hours, hourly at the end.
     backstops = (ALERT_OPENS_AT - TENDERED_AT) // timedelta(hours=72)
-    assert 2 <= polls_before_the_deadline <= 2 + backstops, polls_before_the_deadline
+    assert 2 <= polls_before_the_deadline <= 3 + backstops, polls_before_the_deadline
     asked = await mock_carrier.asked()
     fedex_polls = len(asked.get(("fedex", CONSOLIDATOR_NUMBER), []))
     # Five days in transit: the cadence polls a moving leg every 6 hours (20 and more); pushed,
     # it is polled for its history and as the safety net only.
     assert 1 <= fedex_polls < 10, fedex_polls
+
+
+async def subscribe_handoff_leg(sessionmaker, at) -> None:
+    """The USPS hand-off number is the consolidator's, under its own Mailer ID: the shop's does
+    not cover it (subscriptions._account_active). It is subscribed by number as soon as it
+    appears, active at once."""
+    async with sessionmaker() as session:
+        leg = await session.scalar(select(Leg).where(Leg.carrier == "usps"))
+        if leg is None or await session.scalar(
+            select(CarrierSubscription.id).where(CarrierSubscription.leg_id == leg.id)
+        ):
+            return
+        session.add(
+            CarrierSubscription(
+                carrier="usps", scope="number", subject=leg.tracking_number, leg_id=leg.id,
+                state="active", attempts=0, requested_at=at, expires_at=None,
+                created_at=at, updated_at=at,
+            )
+        )  # fmt: skip
+        await session.commit()
 
 
 async def usps_polls(sessionmaker, mock_carrier) -> int:

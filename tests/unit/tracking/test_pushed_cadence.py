@@ -1,24 +1,95 @@
-"""A pushed leg is polled once when new, once before each deadline (spread, never at it), and
-otherwise only on the backstop; a push channel is silent only while legs should be moving."""
+"""A pushed leg is polled once when new (unless push covers its history), once before each
+deadline (spread, never at it), and otherwise only on the backstop; a new leg waits briefly for
+its own subscription; a push channel is silent only while legs should be moving."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from app.tracking.cadence import CadenceTable, confirmation_poll_at, max_poll_age, next_poll_at
+from app.tracking.claims import LegClaim
+from app.tracking.judging import JudgingPolicy, first_poll_put_off
+from app.tracking.progress import LegProgress
 from app.tracking.push_channel import RESUMED, SILENT, ChannelState, judge_channel
+from app.tracking.subscriptions import HISTORY_GRACE, SUBSCRIPTION_WAIT
 from carriers.types import TrackingStatus as S
 
 H = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
 TABLE = CadenceTable()
 MIDNIGHT = datetime(2026, 12, 10, 5, tzinfo=UTC)  # 00:00 New York
 EVENING = MIDNIGHT - 9 * H
 
 
-def test_a_new_pushed_leg_is_polled_at_once_for_its_history():
-    assert next_poll_at(None, now=EVENING, deadline=MIDNIGHT, table=TABLE, pushed_leg=7) == EVENING
+def new_leg(
+    *,
+    pushed: bool = True,
+    covered_since: datetime | None = None,
+    subscription_state: str | None = None,
+    label_at: datetime = EVENING,
+) -> LegClaim:
+    return LegClaim(
+        id=7, shipment_id=1, order_id=1, carrier="ups", tracking_number="1Z", service=None,
+        label_created_at=label_at, alert_deadline_at=MIDNIGHT, consecutive_failures=0,
+        last_poll_day=None, progress=LegProgress(None, None, None, None, None, None, None),
+        taken_over_from=None, pushed=pushed, covered_since=covered_since,
+        subscription_state=subscription_state,
+    )  # fmt: skip
+
+
+def put_off(claim: LegClaim, now: datetime, *, subscribes: bool = False) -> datetime | None:
+    policy = JudgingPolicy(cadence=TABLE)
+    return first_poll_put_off(claim, now=now, policy=policy, subscribes=subscribes)
+
+
+def test_a_new_leg_pushed_from_its_label_on_is_first_polled_to_confirm():
+    # Subscribed 10 minutes after the label: push tells its whole story, no history poll.
+    claim = new_leg(covered_since=EVENING + 10 * MINUTE)
+
+    assert put_off(claim, EVENING + 11 * MINUTE) == confirmation_poll_at(7, MIDNIGHT, TABLE)
+    assert next_poll_at(
+        None, now=EVENING, deadline=MIDNIGHT, table=TABLE, pushed_leg=7
+    ) == confirmation_poll_at(7, MIDNIGHT, TABLE)
+    # Its confirmation time has come and it was never polled: now.
+    assert put_off(claim, MIDNIGHT - 10 * MINUTE) is None
+
+
+def test_a_new_leg_subscribed_after_the_grace_is_polled_at_once_for_its_history():
+    late = EVENING + HISTORY_GRACE + MINUTE
+    assert put_off(new_leg(covered_since=late), late) is None
+    assert put_off(new_leg(covered_since=EVENING + HISTORY_GRACE), late) is not None
+    assert put_off(new_leg(covered_since=None), EVENING) is None
+
+
+def test_a_new_leg_pushed_from_its_label_with_no_deadline_waits_for_the_backstop():
+    claim = dataclasses.replace(new_leg(covered_since=EVENING), alert_deadline_at=None)
+    assert put_off(claim, EVENING) == EVENING + TABLE.pushed_backstop
+
+
+def test_a_new_leg_waits_for_its_own_subscription_only_while_push_can_cover_its_history():
+    waiting = new_leg(pushed=False, subscription_state=None)
+
+    assert put_off(waiting, EVENING, subscribes=True) == EVENING + SUBSCRIPTION_WAIT
+    near_the_end = EVENING + HISTORY_GRACE - MINUTE
+    assert put_off(waiting, near_the_end, subscribes=True) == EVENING + HISTORY_GRACE
+    assert put_off(waiting, EVENING + HISTORY_GRACE, subscribes=True) is None
+    # The carrier is not subscribed per number here, or the subscription failed: poll now.
+    assert put_off(waiting, EVENING, subscribes=False) is None
+    failed = new_leg(pushed=False, subscription_state="failed")
+    assert put_off(failed, EVENING, subscribes=True) is None
+    pending = new_leg(pushed=False, subscription_state="pending")
+    assert put_off(pending, EVENING, subscribes=True) == EVENING + SUBSCRIPTION_WAIT
+
+
+def test_a_leg_polled_before_is_never_put_off():
+    polled = dataclasses.replace(
+        new_leg(covered_since=EVENING),
+        progress=LegProgress("label_created", EVENING, None, None, None, None, None),
+    )
+    assert put_off(polled, EVENING + MINUTE) is None
 
 
 def test_a_pushed_leg_is_not_polled_on_the_cadence_but_once_before_its_deadline():
