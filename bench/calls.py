@@ -220,6 +220,9 @@ class Simulation:
         self.subscription_calls: Counter[str] = Counter()
         self.pushes = 0
         self.first_polls: Counter[str] = Counter()  # the poll of a leg never polled (history)
+        # Polls of pushed legs inside the confirmation window of (or after) their deadline, by
+        # carrier and deadline: the confirmations that must fit before each midnight.
+        self.confirmations: Counter[tuple[str, datetime]] = Counter()
         self.peak_active: Counter[str] = Counter()
         for order in orders:
             for leg in order.legs:
@@ -321,6 +324,10 @@ class Simulation:
         leg.polls += 1
         if leg.status is None:
             self.first_polls[leg.carrier] += 1
+        deadline = leg.alert_deadline_at
+        window = POLICY.cadence.confirmation_window[1]
+        if leg.pushed and deadline is not None and deadline - now <= window:
+            self.confirmations[(leg.carrier, deadline)] += 1
         self.record(leg, leg.timeline.snapshot(now), now, polled=True)
 
     def receive_push(self, leg: SimLeg, now: datetime) -> None:
@@ -641,6 +648,7 @@ class QuotaRun:
     peak_active: int
     pushes: int
     first_polls: int  # polls of legs never polled before: in push mode, the history poll
+    busiest_confirmations: int  # the most confirmations one deadline took (push mode)
 
 
 def run_quota_case(
@@ -672,6 +680,7 @@ def run_quota_case(
         sim.peak_active[case.carrier],
         sim.pushes,
         sim.first_polls[case.carrier],
+        max((n for (c, _), n in sim.confirmations.items() if c == case.carrier), default=0),
     )
 
 
@@ -738,6 +747,22 @@ def report_quotas(labels: int, days: int, steps: int) -> None:
                 f"{legs_at_quota:,.0f} active legs"
             )
         print(f"  push / polling only: {found[True] / found[False]:.1f}x the active legs")
+        if case.push:
+            _print_confirmation_floor(tight, found[True] / found[False])
+
+
+def _print_confirmation_floor(tight: QuotaRun, ratio: float) -> None:
+    """What binds push under a quota: every confirmation of one deadline has to fit between the
+    confirmation window's opening and the detection tolerance after the deadline."""
+    assert tight.rate is not None
+    longest = POLICY.cadence.confirmation_window[1]
+    hours = (longest + ONE_INTERVAL) / timedelta(hours=1)
+    floor = tight.busiest_confirmations / hours
+    print(
+        f"  the busiest deadline took {tight.busiest_confirmations} confirmations in the "
+        f"{hours:.0f} h from the window's opening to the tolerance: at least {floor:.2f} calls/h "
+        f"of the {tight.rate:.2f} found ({floor / tight.rate:.0%})"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
