@@ -65,12 +65,51 @@ class Location:
         return " ".join(p for p in (city_state, self.postal_code, self.country) if p)
 
 
+# Carriers whose status code names one kind of scan: a UPS activity code (OR origin scan, AR
+# arrival, FS delivered) is one scan of one status type, while its wording differs between Track
+# Alert and the Track API for the same scan ("On the Way" vs "Origin Scan"). DHL's codes are
+# coarse ("transit" covers every hub scan), so for the others the wording tells scans apart.
+CODE_NAMED_SCAN_CARRIERS: Final = frozenset({"ups"})
+
+
+def codes_name_scans(carrier: str) -> bool:
+    """True when this carrier's status code, time and place identify a scan without its words."""
+    return carrier in CODE_NAMED_SCAN_CARRIERS
+
+
+def scan_key(
+    *,
+    code: str,
+    occurred_at: datetime,
+    city: str | None,
+    postal_code: str | None,
+    description: str | None,
+) -> str:
+    """Returns a scan's stored identity (32 hex): the same inputs always give the same key.
+
+    `occurred_at` counts to the minute in UTC; `description` None leaves the wording out (a
+    carrier whose code names the scan). Stored keys are rewritten by a migration whenever this
+    changes (migrations/versions/2026-12-04_ups_scan_identity.py).
+    """
+    parts = [
+        code.strip().upper(),
+        occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M"),
+        (city or "").strip().upper(),
+        (postal_code or "").strip().upper(),
+    ]
+    if description is not None:
+        parts.append(" ".join(description.split()).upper())
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
 @dataclass(frozen=True, slots=True)
 class TrackingEvent:
     """One scan as the carrier reported it, with its normalized meaning.
 
     `occurred_at` is timezone-aware and keeps the carrier's own UTC offset (the local time of the
-    scan); compare it freely, convert with `.astimezone(UTC)` to store.
+    scan); compare it freely, convert with `.astimezone(UTC)` to store. `code_names_scan` is
+    set wherever an event of a carrier in CODE_NAMED_SCAN_CARRIERS is built (its parser, the
+    sandbox, the firstscan-format push): the wording then stays out of `dedupe_key`.
     """
 
     status: TrackingStatus
@@ -78,6 +117,7 @@ class TrackingEvent:
     carrier_code: str
     description: str
     location: Location | None = None
+    code_names_scan: bool = False
 
     def __post_init__(self) -> None:
         if self.occurred_at.tzinfo is None or self.occurred_at.utcoffset() is None:
@@ -85,16 +125,16 @@ class TrackingEvent:
 
     @property
     def dedupe_key(self) -> str:
-        """Stable identity of the scan: the same scan polled twice gives the same key."""
+        """Stable identity of the scan: the same scan polled twice, or pushed then polled by a
+        carrier whose code names the scan, gives the same key."""
         loc = self.location or Location()
-        parts = (
-            self.carrier_code.strip().upper(),
-            self.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M"),
-            (loc.city or "").strip().upper(),
-            (loc.postal_code or "").strip().upper(),
-            " ".join(self.description.split()).upper(),
+        return scan_key(
+            code=self.carrier_code,
+            occurred_at=self.occurred_at,
+            city=loc.city,
+            postal_code=loc.postal_code,
+            description=None if self.code_names_scan else self.description,
         )
-        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)

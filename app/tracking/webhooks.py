@@ -23,7 +23,13 @@ from typing import Annotated
 from pydantic import AwareDatetime, Field
 
 from app.input import FreeText, Name, StrictInput
-from carriers.types import Location, TrackingEvent, TrackingSnapshot, TrackingStatus
+from carriers.types import (
+    Location,
+    TrackingEvent,
+    TrackingSnapshot,
+    TrackingStatus,
+    codes_name_scans,
+)
 
 SIGNATURE_PREFIX = "sha256="
 
@@ -96,6 +102,8 @@ class PushedTracking(StrictInput):
 
 
 def build_snapshot(carrier: str, tracking_number: str, push: PushedTracking) -> TrackingSnapshot:
+    # Keyed as the carrier's own parser keys them, so a pushed scan meets its polled self.
+    by_code = codes_name_scans(carrier)
     events = tuple(
         sorted(
             (
@@ -105,6 +113,7 @@ def build_snapshot(carrier: str, tracking_number: str, push: PushedTracking) -> 
                     carrier_code=e.code,
                     description=e.description,
                     location=Location(**e.location.model_dump()) if e.location else None,
+                    code_names_scan=by_code,
                 )
                 for e in push.events
             ),

@@ -32,6 +32,7 @@ from carriers.types import (
     TrackingEvent,
     TrackingSnapshot,
     TrackingStatus,
+    codes_name_scans,
 )
 
 SANDBOX_EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
@@ -60,14 +61,16 @@ class Scan:
     def local_at(self) -> datetime:
         return self.place.local(self.at)
 
-    def to_event(self) -> TrackingEvent:
-        """Returns the scan as the carrier-neutral event an adapter would parse from it."""
+    def to_event(self, *, code_names_scan: bool = False) -> TrackingEvent:
+        """Returns the scan as the carrier-neutral event an adapter would parse from it;
+        `code_names_scan` as that carrier's adapter sets it (`types.codes_name_scans`)."""
         return TrackingEvent(
             status=self.status,
             occurred_at=self.local_at,
             carrier_code=self.wording.code,
             description=self.wording.description,
             location=self.place.location() if self.located else None,
+            code_names_scan=code_names_scan,
         )
 
 
@@ -102,7 +105,8 @@ class Timeline:
                 f"{self.carrier} has no record of {self.tracking_number}", carrier=self.carrier
             )
             return TrackingFailure(self.tracking_number, error)
-        events = tuple(scan.to_event() for scan in scans)
+        by_code = codes_name_scans(self.carrier)
+        events = tuple(scan.to_event(code_names_scan=by_code) for scan in scans)
         scanned = any(event.status in PHYSICAL_STATUSES for event in events)
         return TrackingSnapshot(
             carrier=self.carrier,

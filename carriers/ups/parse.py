@@ -19,7 +19,14 @@ from carriers.answers import decode_answer, invalid_answer
 from carriers.errors import TrackingNotFound
 from carriers.local_time import LocalTimeResolver, offset_between, parse_utc_offset
 from carriers.numbers import normalize_tracking_number
-from carriers.types import Handoff, Location, TrackingEvent, TrackingSnapshot, TrackingStatus
+from carriers.types import (
+    Handoff,
+    Location,
+    TrackingEvent,
+    TrackingSnapshot,
+    TrackingStatus,
+    codes_name_scans,
+)
 
 logger = logging.getLogger("carriers.ups")
 
@@ -243,11 +250,16 @@ def _events(package: _Package) -> list[TrackingEvent]:
     stated = (_stated_time(a) for a in package.activity)
     resolver = LocalTimeResolver(t for t in stated if t is not None)
     events = []
+    # A push and a poll word the same scan differently; its code names it (types.py).
+    by_code = codes_name_scans(CARRIER)
     for activity in package.activity:
         status, description = _status_of(activity.status)
         code = (activity.status.code or activity.status.type or "").strip()
         occurred_at = _occurred_at(activity, resolver)
-        events.append(TrackingEvent(status, occurred_at, code, description, _location(activity)))
+        location = _location(activity)
+        events.append(
+            TrackingEvent(status, occurred_at, code, description, location, code_names_scan=by_code)
+        )
     # UPS lists activity newest first (Track API, Activity schema); keep its order on ties.
     events.reverse()
     return sorted(events, key=lambda e: e.occurred_at)

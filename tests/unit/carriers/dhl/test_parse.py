@@ -369,3 +369,17 @@ def test_problem_body_gives_its_detail():
         "No shipment with given tracking number found."
     )
     assert parse_problem("<html>bad gateway</html>") == "<html>bad gateway</html>"
+
+
+def test_two_dhl_scans_with_one_code_and_minute_but_other_words_stay_two():
+    # DHL's codes are coarse ("transit" is every hub scan): its wording tells the scans apart.
+    at = "2024-03-08T14:05:00+01:00"
+    answer = answer_with(
+        [event("transit", "Arrived at hub", at), event("transit", "Departed from hub", at)]
+    )
+
+    first, second = snapshot_of(answer).events
+
+    assert (first.carrier_code, first.occurred_at) == (second.carrier_code, second.occurred_at)
+    assert first.location == second.location
+    assert first.dedupe_key != second.dedupe_key

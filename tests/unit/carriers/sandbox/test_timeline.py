@@ -265,3 +265,11 @@ def test_usps_distribution_centres_are_reported_by_name_alone():
     assert all(
         loc is not None and loc.city and "DISTRIBUTION CENTER" in loc.city for loc in locations
     )
+
+
+@pytest.mark.parametrize("carrier", CARRIERS)
+def test_sandbox_scans_are_keyed_as_the_carriers_adapter_keys_them(carrier):
+    events = snapshot_at(timeline_for(carrier, "normal"), LONG_AFTER).events
+
+    assert events
+    assert {e.code_names_scan for e in events} == {carrier == "ups"}

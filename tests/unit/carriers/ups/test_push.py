@@ -7,7 +7,9 @@ import pytest
 
 from carriers.errors import CarrierResponseInvalid
 from carriers.types import Location, TrackingStatus
+from carriers.ups.parse import parse_tracking
 from carriers.ups.push import credential_matches, parse_push
+from tests.support.ups_answers import polled_activity, polled_answer, pushed_origin_scan
 from tests.unit.carriers.payloads import payload_bytes, payload_json
 
 
@@ -72,3 +74,38 @@ def test_a_push_that_is_not_a_track_alert_event_is_invalid(change):
 )
 def test_only_the_credential_given_at_subscription_matches(given, matches):
     assert credential_matches("s3cret-value", given) is matches
+
+
+NUMBER = "1ZABCXYZ0112346789"
+
+
+def test_a_pushed_scan_and_its_polled_report_worded_otherwise_are_one_scan():
+    [pushed] = parse_push(pushed_origin_scan(NUMBER)).events
+    [polled] = parse_tracking(
+        polled_answer(NUMBER, [polled_activity()]), tracking_number=NUMBER
+    ).events
+
+    assert (pushed.description, polled.description) == ("On the Way", "Origin Scan")
+    assert pushed.dedupe_key == polled.dedupe_key
+
+
+def test_two_ups_scans_at_the_same_minute_and_place_with_other_codes_stay_two():
+    [origin] = parse_push(pushed_origin_scan(NUMBER)).events
+    [arrival] = parse_tracking(
+        polled_answer(NUMBER, [polled_activity(code="AR", description="On the Way")]),
+        tracking_number=NUMBER,
+    ).events
+
+    assert (origin.occurred_at, origin.location) == (arrival.occurred_at, arrival.location)
+    assert origin.dedupe_key != arrival.dedupe_key
+
+
+def test_a_ups_scan_at_another_minute_or_place_is_another_scan():
+    [scan] = parse_push(pushed_origin_scan(NUMBER)).events
+    later = polled_activity() | {"time": "213001", "gmtTime": "01:30:01"}
+    elsewhere = polled_activity()
+    elsewhere["location"]["address"]["city"] = "Charlotte"
+
+    for activity in (later, elsewhere):
+        [other] = parse_tracking(polled_answer(NUMBER, [activity]), tracking_number=NUMBER).events
+        assert other.dedupe_key != scan.dedupe_key
