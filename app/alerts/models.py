@@ -257,5 +257,3 @@ class PlannedAlert(Base):
     explanation: Mapped[str] = mapped_column(Text)
     recommended_action: Mapped[str] = mapped_column(Text)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # The ops message as it will be sent, but for what only opening decides (id, link, time).
-    message: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -212,7 +212,6 @@ async def add_plan(session, order_id: int, *, leg_id: int, rule: str) -> None:
             explanation="x",
             recommended_action="y",
             evidence={},
-            message={},
         )
     )
     (await session.get(Order, order_id)).reconcile_due_at = DEADLINE
