@@ -87,7 +87,7 @@ async def run_once(context: WorkerContext) -> None:
             await asyncio.sleep(max(0.0, (min(soon) - now).total_seconds()))
         elif not any(r.legs for r in reports):
             break  # nothing was due any more (new hand-off legs are polled in the next round)
-    await tracking_jobs.subscribe_ups_legs(context)
+    await tracking_jobs.subscribe_legs(context)
     await tracking_jobs.sync_account_subscriptions(context)
     await tracking_jobs.watch_push_channels(context)
     await reconciliation_jobs.check_carrier_outages(context)
