@@ -85,6 +85,7 @@ async def add_new_legs(
             and_(CarrierSubscription.leg_id == Leg.id, CarrierSubscription.carrier == carrier),
         )
         .where(Leg.active, Leg.carrier == carrier, CarrierSubscription.id.is_(None))
+        .order_by(Leg.id)
     )
     if legs == HANDOFF_LEGS:
         missing = missing.where(Leg.handoff_from_leg_id.is_not(None))
