@@ -106,6 +106,8 @@ async def _read_push_gauges(session: SessionDep) -> None:
     # Cleared first: a carrier whose rows are gone must not keep its last value.
     metrics.SHARED_PUSHES_READ.clear()
     metrics.SHARED_POLLS_SAVED.clear()
+    metrics.SHARED_SUBSCRIPTION_CALLS.clear()
     for carrier, totals in totals_by_carrier.items():
         metrics.SHARED_PUSHES_READ.labels(carrier).set(totals.pushes)
         metrics.SHARED_POLLS_SAVED.labels(carrier).set(totals.polls_saved)
+        metrics.SHARED_SUBSCRIPTION_CALLS.labels(carrier).set(totals.subscription_calls)

@@ -48,6 +48,13 @@ PUSHED_UNKNOWN_NUMBERS = Counter(
     ["carrier"],
     registry=WORKER,
 )
+SUBSCRIPTION_CALLS = Counter(
+    "firstscan_subscription_calls_total",
+    "Push subscription requests sent to carriers, by outcome (answered, failed); they take the "
+    "carrier's quota as polls do",
+    ["carrier", "outcome"],
+    registry=WORKER,
+)
 CARRIER_ERRORS = Counter(
     "firstscan_carrier_errors_total",
     "Carrier errors by kind",
@@ -154,6 +161,13 @@ SHARED_POLLS_SAVED = Gauge(
     "firstscan_carrier_polls_saved",
     "Polls pushed legs did not need, over the days the call report keeps: at each poll of a "
     "pushed leg, the polls the polled cadence would have made before its next (an estimate)",
+    ["carrier"],
+    registry=API,
+)
+SHARED_SUBSCRIPTION_CALLS = Gauge(
+    "firstscan_carrier_subscription_calls",
+    "Push subscription requests the workers sent, over the days the call report keeps (they "
+    "take the carrier's quota as polls do)",
     ["carrier"],
     registry=API,
 )

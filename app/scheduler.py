@@ -74,7 +74,7 @@ async def run_once(context: WorkerContext) -> None:
     tomorrow's quota or a long breaker cooldown), judge, deliver; then return."""
     started = time.monotonic()
     # Subscriptions first: a leg pushed from its label on needs no poll for its history.
-    await tracking_jobs.subscribe_ups_legs(context)
+    await tracking_jobs.subscribe_legs(context)
     await tracking_jobs.sync_account_subscriptions(context)
     while time.monotonic() - started < MAX_ONCE_SECONDS:
         await tracking_jobs.process_carrier_pushes(context)

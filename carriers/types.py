@@ -198,3 +198,14 @@ class RateLimit:
     @property
     def interval(self) -> timedelta:
         return timedelta(seconds=1 / self.requests_per_second)
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionAnswer:
+    """Which numbers a carrier subscribed to push and which it refused, normalized."""
+
+    subscribed: tuple[str, ...]
+    refused: tuple[str, ...]
+    # The carrier's name for the subscription: USPS's subscriptionId; UPS gives none, so the
+    # request's transId.
+    reference: str | None = None

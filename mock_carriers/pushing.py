@@ -3,10 +3,12 @@ scan a watched number's timeline has made since the last round is posted to the 
 was given, in that carrier's push shape and with its authentication, with faults on demand.
 
 Watched numbers: UPS, the numbers subscribed through Track Alert (each push to the
-subscription's URL with its `credential` header); USPS and FedEx, the numbers of a target set
-through `POST /_mock/push/targets` (USPS: an X-HMAC-signed notification envelope whose payload is
-a Tracking API answer as of the scan; FedEx: an AIV push, a Track API answer as of the scan,
-signed in `fdx-signature`). DHL does not push.
+subscription's URL with its `credential` header); USPS, the numbers subscribed one by one
+through Subscriptions - Tracking (to the subscription's listener URL, signed with its secret);
+USPS and FedEx, the numbers of a target set through `POST /_mock/push/targets` (USPS: an
+X-HMAC-signed notification envelope whose payload is a Tracking API answer as of the scan;
+FedEx: an AIV push, a Track API answer as of the scan, signed in `fdx-signature`). DHL does not
+push.
 
 Faults (`PushFaults`, `POST /_mock/push/faults`), rolled by one seeded generator:
 
@@ -37,7 +39,7 @@ from carriers.ups.push import CREDENTIAL_HEADER
 from carriers.usps.push import SIGNATURE_HEADER as USPS_SIGNATURE_HEADER
 from carriers.usps.push import sign_notification
 from mock_carriers.payloads import fedex, ups, usps
-from mock_carriers.subscriptions import TrackAlertSubscriptions
+from mock_carriers.subscriptions import TrackAlertSubscriptions, UspsTrackingSubscriptions
 
 PushCarrier = Literal["usps", "fedex"]
 WRONG = "-not-the-secret"
@@ -130,14 +132,16 @@ def ups_push(timeline: Timeline, scan: Scan, *, url: str, credential: str) -> Pu
     return Push("ups", timeline.tracking_number, url, body, {CREDENTIAL_HEADER: credential})
 
 
-def usps_push(timeline: Timeline, scan: Scan, *, url: str, secret: str) -> Push:
+def usps_push(
+    timeline: Timeline, scan: Scan, *, url: str, secret: str, subscription_id: str | None = None
+) -> Push:
     """A Subscriptions - Tracking notification: the envelope, its payload the Tracking API's
     answer as of the scan, signed in X-HMAC."""
     _, answer = usps.tracking_answer(timeline, scan.at)
     payload = json.dumps(answer)
     timestamp = scan.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     envelope = {
-        "subscriptionId": f"mock-{timeline.tracking_number}",
+        "subscriptionId": subscription_id or f"mock-{timeline.tracking_number}",
         "subscriptionType": "TRACKING",
         "timestamp": timestamp,
         "payload": payload,
@@ -189,8 +193,10 @@ class Pusher:
         subscriptions: TrackAlertSubscriptions,
         clock: Callable[[], datetime],
         sleep: Callable[[float], Awaitable[None]],
+        usps_subscriptions: UspsTrackingSubscriptions | None = None,
     ) -> None:
         self._timeline, self._subscriptions = timeline, subscriptions
+        self._usps_subscriptions = usps_subscriptions
         self._clock, self._sleep = clock, sleep
         self.targets: dict[str, PushTarget] = {}
         self.faults = PushFaults()
@@ -226,6 +232,14 @@ class Pusher:
             if subscription.expires_at > now:
                 render = partial(ups_push, url=subscription.url, credential=subscription.credential)
                 yield "ups", number, render
+        usps = self._usps_subscriptions.subscribed if self._usps_subscriptions else {}
+        for number, held in sorted(usps.items()):
+            if "usps" in self.targets and number in self.targets["usps"].numbers:
+                continue  # pushed once, through the target
+            render = partial(
+                usps_push, url=held.url, secret=held.secret, subscription_id=held.subscription_id
+            )
+            yield "usps", number, render
         for carrier, target in sorted(self.targets.items()):
             build = usps_push if carrier == "usps" else fedex_push
             for number in target.numbers:

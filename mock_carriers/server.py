@@ -7,12 +7,14 @@ Point an adapter's base URL at http://HOST:PORT/<carrier> and it meets the carri
     POST /fedex/oauth/token                    POST /fedex/track/v1/trackingnumbers
                                                GET  /dhl/track/shipments?trackingNumber={n}
     POST /ups/api/track/v1/subscription/standard/package   (UPS Track Alert subscriptions)
+    POST /usps/subscriptions-tracking/v3/subscriptions     (USPS Subscriptions - Tracking)
 
 Answers come from the sandbox's deterministic timelines (carriers.sandbox), rendered in each
 carrier's JSON (mock_carriers.payloads). Control endpoints, for tests and benches:
 
     GET  /_mock/stats      requests per carrier, status and path; busiest 1-second window
-    GET  /_mock/subscriptions  the numbers subscribed to UPS Track Alert, with their expiry
+    GET  /_mock/subscriptions  the numbers subscribed per number (UPS Track Alert with its
+                               expiry, USPS Subscriptions - Tracking with its id)
     POST /_mock/reset      forget requests, runtime settings and first-seen times
     GET  /_mock/config     the fault settings in force
     POST /_mock/config     change fault settings (see faults.py), expire tokens, reseed
@@ -49,7 +51,7 @@ from mock_carriers.faults import FaultConfig, FaultPlan
 from mock_carriers.pushing import Pusher, PushFaults, PushTarget
 from mock_carriers.responses import json_response, method_not_allowed, not_found
 from mock_carriers.stats import RecordedRequest, RequestLog
-from mock_carriers.subscriptions import TrackAlertSubscriptions
+from mock_carriers.subscriptions import TrackAlertSubscriptions, UspsTrackingSubscriptions
 from mock_carriers.tokens import TOKEN_LIFETIMES, ClientCredentials, TokenIssuer
 from mock_carriers.tracking import TrackingEndpoints
 
@@ -82,6 +84,7 @@ class CarrierRoute:
 CARRIER_ROUTES = (
     CarrierRoute("usps", "POST", "/usps/oauth2/v3/token", "token"),
     CarrierRoute("usps", "GET", "/usps/tracking/v3/tracking/{n}", "track"),
+    CarrierRoute("usps", "POST", "/usps/subscriptions-tracking/v3/subscriptions", "subscribe"),
     CarrierRoute("ups", "POST", "/ups/security/v1/oauth/token", "token"),
     CarrierRoute("ups", "GET", "/ups/api/track/v1/details/{n}", "track"),
     CarrierRoute("ups", "POST", "/ups/api/track/v1/subscription/standard/package", "subscribe"),
@@ -134,8 +137,13 @@ class MockCarrierServer:
             clock=clock,
         )
         self.subscriptions = TrackAlertSubscriptions(tokens=self.tokens, clock=clock)
+        self.usps_subscriptions = UspsTrackingSubscriptions(tokens=self.tokens)
         self.pusher = Pusher(
-            timeline=self.timeline, subscriptions=self.subscriptions, clock=clock, sleep=sleep
+            timeline=self.timeline,
+            subscriptions=self.subscriptions,
+            usps_subscriptions=self.usps_subscriptions,
+            clock=clock,
+            sleep=sleep,
         )
         self._push_every = push_every
         self.app = Starlette(
@@ -194,6 +202,8 @@ class MockCarrierServer:
             await self._sleep(delay)
         if route.kind == "token":
             response = await self._tracking.token(route.carrier, request)
+        elif route.kind == "subscribe" and route.carrier == "usps":
+            response = await self.usps_subscriptions.subscribe(request)
         elif route.kind == "subscribe":
             response = await self.subscriptions.subscribe(request)
         else:
@@ -251,6 +261,7 @@ class MockCarrierServer:
         self.faults = FaultPlan.seeded(self._initial_faults, self._seed)
         self._runtime.clear()
         self.subscriptions.subscribed.clear()
+        self.usps_subscriptions.subscribed.clear()
         self._first_seen.clear()
         self.pusher.reset()
 
@@ -258,10 +269,14 @@ class MockCarrierServer:
         return json_response(200, self.log.summary())
 
     async def _subscriptions(self, request: Request) -> Response:
-        subscribed = {
-            number: {"url": s.url, "expires_at": s.expires_at.isoformat()}
+        subscribed: dict[str, dict[str, str | None]] = {
+            number: {"carrier": "ups", "url": s.url, "expires_at": s.expires_at.isoformat()}
             for number, s in self.subscriptions.subscribed.items()
         }
+        for number, u in self.usps_subscriptions.subscribed.items():
+            subscribed[number] = {
+                "carrier": "usps", "url": u.url, "expires_at": None, "id": u.subscription_id
+            }  # fmt: skip
         return json_response(200, subscribed)
 
     async def _reset(self, request: Request) -> Response:

@@ -1,6 +1,11 @@
-"""UPS Track Alert's subscription endpoint (UPSTrackAlert.yaml v1, `POST
-/api/track/v1/subscription/standard/package`): checks first, as the spec lists its VSS errors,
-then the numbers split into valid (subscribed for 14 days) and invalid."""
+"""The carriers' per-number push subscription endpoints.
+
+UPS Track Alert (UPSTrackAlert.yaml v1, `POST /api/track/v1/subscription/standard/package`):
+checks first, as the spec lists its VSS errors, then the numbers split into valid (subscribed
+for 14 days) and invalid. USPS Subscriptions - Tracking (`POST /subscriptions`, as
+docs/carrier-push.md describes it): one listener URL, one tracking number and a secret a
+request; 201 with the `subscriptionId`; an invalid number is a 400 whose error names the
+trackingNumber parameter; no expiry."""
 
 from __future__ import annotations
 
@@ -91,3 +96,61 @@ def _refusal(body: dict[str, object]) -> Response | None:
     if not destination.get("credentialType"):
         return _vss("VSS800", "CredentialType is empty or not present.")
     return None
+
+
+# USPS numbers: IMpb (20 to 34 digits) or a 13-character international number (S10).
+USPS_VALID = re.compile(r"^(\d{20,34}|[A-Z]{2}\d{9}[A-Z]{2})$")
+
+
+@dataclass(frozen=True, slots=True)
+class UspsSubscription:
+    subscription_id: str
+    url: str
+    secret: str
+
+
+def _usps_error(status: int, message: str, **detail: object) -> Response:
+    error = {"code": str(status), "message": message, "errors": [{"status": str(status), **detail}]}
+    return json_response(status, {"apiVersion": "/subscriptions-tracking/v3", "error": error})
+
+
+class UspsTrackingSubscriptions:
+    def __init__(self, *, tokens: TokenIssuer) -> None:
+        self._tokens = tokens
+        self.subscribed: dict[str, UspsSubscription] = {}
+
+    async def subscribe(self, request: Request) -> Response:
+        if not self._tokens.accepts("usps", request.headers.get("authorization")):
+            return json_response(401, error_body("usps", 401))
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return _usps_error(400, "Invalid request body.", title="Malformed JSON")
+        body = body if isinstance(body, dict) else {}
+        url, secret = body.get("listenerURL"), body.get("secret")
+        filters = body.get("filterProperties")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            return _usps_error(400, "Invalid listener URL.", source={"parameter": "listenerURL"})
+        if not isinstance(filters, dict) or not isinstance(filters.get("trackingNumber"), str):
+            return _usps_error(
+                400, "A tracking number or MID is required.",
+                source={"parameter": "filterProperties"},
+            )  # fmt: skip
+        number = filters["trackingNumber"]
+        if not USPS_VALID.match(number):
+            return _usps_error(
+                400, "Invalid tracking number.", code="150001",
+                title="Invalid Tracking Number",
+                detail=f"The tracking number {number} is not a valid USPS tracking number.",
+                source={"parameter": "filterProperties.trackingNumber"},
+            )  # fmt: skip
+        subscription_id = f"mock-usps-{len(self.subscribed) + 1:08d}"
+        self.subscribed[number] = UspsSubscription(subscription_id, url, str(secret or ""))
+        answer = {
+            "subscriptionId": subscription_id,
+            "subscriptionType": "TRACKING",
+            "listenerURL": url,
+            "filterProperties": filters,
+            "status": "ACTIVE",
+        }
+        return json_response(201, answer)

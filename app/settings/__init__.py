@@ -175,6 +175,11 @@ class Settings(BaseSettings):
     # The public URL carriers reach firstscan at (https://...); with it and a carrier's push
     # secret, the worker subscribes that carrier's legs to push (UPS: /v1/push/ups).
     push_listener_base_url: str | None = None
+    # USPS per-number subscriptions of hand-off legs (a consolidator's USPS number, which the
+    # shop's Mailer ID subscription does not cover), with the listener URL and the USPS push
+    # secret. Off by default: one subscription request per number costs more of USPS's quota
+    # than polling those numbers does (BENCHMARKS.md, section 3).
+    usps_push_handoff_numbers: bool = False
     # No push from a subscribed carrier for this long while its legs should be moving: its
     # pushes count as stopped, its legs are polled on the cadence again, one push_silent alert.
     push_silence_minutes: float = Field(default=240.0, ge=5, le=7 * 24 * 60)

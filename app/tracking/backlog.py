@@ -51,3 +51,22 @@ def print_backlog(rows: Sequence[object], *, now: datetime, echo: Callable[[str]
         )
     if not rows:
         echo("no leg is waiting for a carrier call")
+
+
+async def urgent_poll_waiting(
+    session: AsyncSession, *, carrier: str, now: datetime, within: timedelta
+) -> bool:
+    """Whether a due leg of `carrier` holds back an alert whose deadline has passed or falls
+    within `within`: such a poll comes before anything else that would take the carrier's
+    quota (push subscriptions)."""
+    stmt = (
+        select(Leg.id)
+        .where(
+            Leg.active,
+            Leg.carrier == carrier,
+            Leg.next_poll_at <= now,
+            Leg.alert_deadline_at <= now + within,
+        )
+        .limit(1)
+    )
+    return (await session.execute(stmt)).first() is not None

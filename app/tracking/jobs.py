@@ -1,19 +1,30 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
+from functools import partial
 
 from app import metrics
 from app.db import session_scope
 from app.quarantine.isolation import describe_error, is_outage
-from app.tracking import claims, inbox, push_channel, pushes, repository, subscriptions
+from app.tracking import (
+    claims,
+    inbox,
+    push_channel,
+    pushes,
+    repository,
+    subscribing,
+    subscriptions,
+)
 from app.tracking.cadence import CADENCE
 from app.tracking.judging import JudgingPolicy
 from app.tracking.poller import CarrierPollReport, Poller, PollerSettings
 from app.wiring import ScheduledJob, WorkerContext
-from carriers.errors import CarrierError
+from carriers.types import SubscriptionAnswer
 from carriers.ups import UpsClient
 from carriers.ups import subscribe as track_alert
+from carriers.usps import UspsClient
 
 logger = logging.getLogger("app.tracking.jobs")
 
@@ -149,71 +160,82 @@ async def forget_old_pushes(context: WorkerContext) -> int:
     return forgotten
 
 
-def subscribing_carriers(context: WorkerContext) -> frozenset[str]:
-    """The carriers whose legs the worker subscribes per number: UPS when it is live and the
-    listener URL and push credential are set. Their new legs wait for it (poller)."""
+def number_subscribers(context: WorkerContext) -> list[subscribing.NumberSubscriber]:
+    """The carriers whose legs the worker subscribes per tracking number, as configured: none
+    without the public listener URL. UPS Track Alert (every UPS leg, 100 numbers a call) when
+    UPS is live and its push credential is set; USPS Subscriptions - Tracking (hand-off legs
+    only, one number a call) when USPS is live, its push secret is set and
+    FIRSTSCAN_USPS_PUSH_HANDOFF_NUMBERS is on."""
     settings = context.settings
-    ups_on = (
-        isinstance(context.clients.get("ups"), UpsClient)
-        and settings.push_listener_base_url is not None
-        and settings.ups_push_credential is not None
-    )
-    return frozenset({"ups"} if ups_on else ())
-
-
-async def subscribe_ups_legs(context: WorkerContext) -> int:
-    """Subscribes due UPS legs to Track Alert, one request of at most 100 numbers a run; returns
-    how many it asked for. Off (0) without the listener URL and the push credential, or when UPS
-    is not live. Never touches ingest: legs are picked up after they are stored."""
-    settings, client = context.settings, context.clients.get("ups")
-    if "ups" not in subscribing_carriers(context):
-        return 0
-    assert isinstance(client, UpsClient)
-    assert settings.push_listener_base_url is not None
-    assert settings.ups_push_credential is not None
-    now = context.clock()
-    async with session_scope(context.sessionmaker) as session:
-        await subscriptions.add_new_legs(session, carrier="ups", now=now)
-        await subscriptions.expire_lapsed(session, now=now)
-        claimed = await subscriptions.claim_due(
-            session, carrier="ups", now=now, limit=track_alert.MAX_NUMBERS
+    if settings.push_listener_base_url is None:
+        return []
+    listener = settings.push_listener_base_url.rstrip("/") + "/v1/push/"
+    found = []
+    ups = context.clients.get("ups")
+    if isinstance(ups, UpsClient) and settings.ups_push_credential is not None:
+        subscribe_ups = partial(
+            ups.subscribe,
+            listener_url=listener + "ups",
+            credential=settings.ups_push_credential.get_secret_value(),
         )
-    if claimed:
-        listener = settings.push_listener_base_url.rstrip("/") + "/v1/push/ups"
-        credential = settings.ups_push_credential.get_secret_value()
-        await _subscribe_at_ups(context, client, claimed, listener=listener, credential=credential)
-    return len(claimed)
-
-
-async def _subscribe_at_ups(
-    context: WorkerContext,
-    client: UpsClient,
-    claimed: list[subscriptions.ClaimedSubscription],
-    *,
-    listener: str,
-    credential: str,
-) -> None:
-    try:
-        answer = await client.subscribe(
-            [c.number for c in claimed], listener_url=listener, credential=credential
-        )
-    except CarrierError as error:
-        async with session_scope(context.sessionmaker) as session:
-            await subscriptions.record_failure(
-                session, claimed, error=str(error), retryable=error.retryable, now=context.clock()
+        found.append(
+            subscribing.NumberSubscriber(
+                "ups", track_alert.MAX_NUMBERS, track_alert.LIFETIME, subscriptions.ALL_LEGS,
+                subscribe_ups,
             )
-        logger.warning("UPS Track Alert subscription of %d legs failed: %s", len(claimed), error)
-        return
-    now = context.clock()
-    async with session_scope(context.sessionmaker) as session:
-        await subscriptions.record_answer(
-            session,
-            claimed,
-            subscribed=answer.subscribed,
-            reference=answer.reference,
-            expires_at=now + track_alert.LIFETIME,
-            now=now,
+        )  # fmt: skip
+    usps = context.clients.get("usps")
+    secret = settings.usps_push_secret
+    if settings.usps_push_handoff_numbers and isinstance(usps, UspsClient) and secret:
+        subscribe_usps = partial(
+            _subscribe_one, usps, listener_url=listener + "usps", secret=secret.get_secret_value()
         )
+        found.append(
+            subscribing.NumberSubscriber(
+                "usps", 1, None, subscriptions.HANDOFF_LEGS, subscribe_usps
+            )
+        )
+    return found
+
+
+def subscribing_carriers(context: WorkerContext) -> frozenset[str]:
+    """The carriers whose every new leg the worker subscribes per number (UPS): such a leg waits
+    for its subscription before its first poll even before the worker made its row (poller)."""
+    return frozenset(
+        s.carrier for s in number_subscribers(context) if s.legs == subscriptions.ALL_LEGS
+    )
+
+
+async def _subscribe_one(
+    client: UspsClient, numbers: Sequence[str], *, listener_url: str, secret: str
+) -> SubscriptionAnswer:
+    [number] = numbers  # USPS subscribes one number a request
+    return await client.subscribe(number, listener_url=listener_url, secret=secret)
+
+
+async def subscribe_legs(context: WorkerContext) -> dict[str, int]:
+    """Subscribes due legs of each carrier that subscribes per number (number_subscribers),
+    each call within the carrier's budget the polls share; returns the numbers asked for per
+    carrier. Never touches ingest: legs are picked up after they are stored."""
+    asked = {}
+    for subscriber in number_subscribers(context):
+        report = await subscribing.subscribe_due_legs(
+            context.sessionmaker,
+            subscriber,
+            limits=context.limits[subscriber.carrier],
+            clock=context.clock,
+        )
+        asked[subscriber.carrier] = report.asked
+        if report.calls or report.held_for_polls:
+            logger.info(
+                "%s push subscriptions: %d numbers in %d calls (%d failed)%s",
+                subscriber.carrier,
+                report.asked,
+                report.calls,
+                report.failed_calls,
+                ", held for urgent polls" if report.held_for_polls else "",
+            )
+    return asked
 
 
 async def sync_account_subscriptions(context: WorkerContext) -> dict[str, tuple[int, int]]:
@@ -264,7 +286,7 @@ JOBS = (
     ScheduledJob(process_carrier_pushes, every_seconds=lambda s: s.poll_interval_seconds),
     ScheduledJob(forget_old_webhook_deliveries, every_seconds=lambda s: 600.0),
     ScheduledJob(forget_old_pushes, every_seconds=lambda s: 600.0),
-    ScheduledJob(subscribe_ups_legs, every_seconds=lambda s: 60.0),
+    ScheduledJob(subscribe_legs, every_seconds=lambda s: 60.0),
     ScheduledJob(sync_account_subscriptions, every_seconds=lambda s: 60.0),
     ScheduledJob(watch_push_channels, every_seconds=lambda s: 60.0),
 )

@@ -87,8 +87,9 @@ class CarrierState(Base):
 
 
 class CarrierCallCount(Base):
-    """Carrier calls per day, carrier and leg state: the number a carrier bills or rations;
-    beside them the pushes read and the polls push saved."""
+    """Carrier calls per day, carrier and leg state: the number a carrier bills or rations (polls
+    in `calls`, push subscription requests in `subscription_calls`); beside them the pushes read
+    and the polls push saved."""
 
     __tablename__ = "carrier_call_counts"
 
@@ -102,6 +103,9 @@ class CarrierCallCount(Base):
     pushes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Polls the polled cadence would have made that pushed legs did not (cadence.polls_saved).
     polls_saved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Push subscription requests sent (app/tracking/subscribing.py), under the state most of
+    # their legs were in; they take the same quota as `calls`.
+    subscription_calls: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class WebhookDelivery(Base):

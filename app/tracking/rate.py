@@ -8,6 +8,7 @@ Quotas: fixed hourly windows (on the hour, UTC) and daily windows (UTC midnight)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -114,6 +115,31 @@ def quota_room(budget: Budget, *, limits: CarrierLimits, now: datetime) -> Quota
     if limits.per_day is not None:
         used = budget.day_used if budget.day_window_start == day_start else 0
         rooms.append((limits.per_day - used, day_start + timedelta(days=1)))
+    calls, opens_at = min(rooms)
+    return QuotaRoom(max(calls, 0), opens_at)
+
+
+# Subscription calls never take the last quarter of a carrier's hourly or daily quota: polls that
+# fall due later in the window (a confirmation before a deadline) still find room there.
+KEPT_FOR_POLLS = 0.25
+
+
+def subscription_room(budget: Budget, *, limits: CarrierLimits, now: datetime) -> QuotaRoom | None:
+    """What the hourly and daily quotas still allow subscription calls: the room each window
+    has beyond the share kept for polls (KEPT_FOR_POLLS of its limit, rounded up); None for a
+    carrier without quotas."""
+    if limits.per_hour is None and limits.per_day is None:
+        return None
+    hour_start, day_start = _hour_start(now), _day_start(now)
+    rooms = []
+    if limits.per_hour is not None:
+        used = budget.hour_used if budget.hour_window_start == hour_start else 0
+        kept = math.ceil(limits.per_hour * KEPT_FOR_POLLS)
+        rooms.append((limits.per_hour - kept - used, hour_start + timedelta(hours=1)))
+    if limits.per_day is not None:
+        used = budget.day_used if budget.day_window_start == day_start else 0
+        kept = math.ceil(limits.per_day * KEPT_FOR_POLLS)
+        rooms.append((limits.per_day - kept - used, day_start + timedelta(days=1)))
     calls, opens_at = min(rooms)
     return QuotaRoom(max(calls, 0), opens_at)
 

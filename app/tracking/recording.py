@@ -380,6 +380,7 @@ class CallTally:
     new_legs: Counter[str]  # legs asked about for the first time that day, by state
     pushes: Counter[str] = field(default_factory=Counter)  # pushes read, by state
     polls_saved: Counter[str] = field(default_factory=Counter)  # cadence.polls_saved, by state
+    subscription_calls: Counter[str] = field(default_factory=Counter)  # push subscription requests
 
 
 async def count_calls(session: AsyncSession, *, day: date, carrier: str, tally: CallTally) -> None:
@@ -387,6 +388,7 @@ async def count_calls(session: AsyncSession, *, day: date, carrier: str, tally: 
     table = cast(Table, CarrierCallCount.__table__)
     # Sorted: rows upserted in the same order by every batch (they also hold carrier_states).
     keys = set(tally.calls) | set(tally.leg_polls) | set(tally.pushes) | set(tally.polls_saved)
+    keys |= set(tally.subscription_calls)
     for status in sorted(keys):
         stmt = db.dialect_insert(session, table).values(
             day=day,
@@ -397,6 +399,7 @@ async def count_calls(session: AsyncSession, *, day: date, carrier: str, tally: 
             legs=tally.new_legs[status],
             pushes=tally.pushes[status],
             polls_saved=tally.polls_saved[status],
+            subscription_calls=tally.subscription_calls[status],
         )
         stmt = stmt.on_conflict_do_update(
             index_elements=["day", "carrier", "leg_status"],
@@ -406,6 +409,7 @@ async def count_calls(session: AsyncSession, *, day: date, carrier: str, tally: 
                 "legs": table.c.legs + stmt.excluded.legs,
                 "pushes": table.c.pushes + stmt.excluded.pushes,
                 "polls_saved": table.c.polls_saved + stmt.excluded.polls_saved,
+                "subscription_calls": table.c.subscription_calls + stmt.excluded.subscription_calls,
             },
         )
         await session.execute(stmt)

@@ -1,5 +1,6 @@
-"""`firstscan report calls`: carrier calls per leg per day, by carrier and leg state; the pushes
-read and the polls push saved beside them; push subscriptions by carrier and state."""
+"""`firstscan report calls`: carrier calls per leg per day, by carrier and leg state; the push
+subscription requests (the same quota as polls), the pushes read and the polls push saved beside
+them; push subscriptions by carrier and state."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class CallReportRow:
     legs: int
     pushes: int = 0
     polls_saved: int = 0
+    subscription_calls: int = 0
 
     @property
     def calls_per_leg(self) -> float:
@@ -46,6 +48,7 @@ class CallReport:
 class PushTotals:
     pushes: int
     polls_saved: int
+    subscription_calls: int = 0
 
 
 async def load_call_report(session: AsyncSession, *, since: date, days: int) -> CallReport:
@@ -57,7 +60,15 @@ async def load_call_report(session: AsyncSession, *, since: date, days: int) -> 
     )
     rows = [
         CallReportRow(
-            r.day, r.carrier, r.leg_status, r.calls, r.leg_polls, r.legs, r.pushes, r.polls_saved
+            r.day,
+            r.carrier,
+            r.leg_status,
+            r.calls,
+            r.leg_polls,
+            r.legs,
+            r.pushes,
+            r.polls_saved,
+            r.subscription_calls,
         )
         for r in (await session.execute(stmt)).scalars()
     ]
@@ -65,15 +76,17 @@ async def load_call_report(session: AsyncSession, *, since: date, days: int) -> 
 
 
 async def load_push_totals(session: AsyncSession) -> dict[str, PushTotals]:
-    """Per carrier, the pushes read and the polls saved over every day the report keeps."""
+    """Per carrier, the pushes read, the polls saved and the subscription requests sent over
+    every day the report keeps."""
     stmt = select(
         CarrierCallCount.carrier,
         func.sum(CarrierCallCount.pushes),
         func.sum(CarrierCallCount.polls_saved),
+        func.sum(CarrierCallCount.subscription_calls),
     ).group_by(CarrierCallCount.carrier)
     return {
-        str(carrier): PushTotals(int(pushes or 0), int(saved or 0))
-        for carrier, pushes, saved in (await session.execute(stmt)).all()
+        str(carrier): PushTotals(int(pushes or 0), int(saved or 0), int(subscribing or 0))
+        for carrier, pushes, saved, subscribing in (await session.execute(stmt)).all()
     }
 
 
@@ -81,20 +94,26 @@ def print_call_report(report: object, *, echo: Callable[[str], object]) -> None:
     assert isinstance(report, CallReport)
     echo(
         f"{'day':10}  {'carrier':7}  {'leg state':20}  {'calls':>8}  {'legs':>7}  "
-        f"{'calls/leg':>9}  {'pushes':>7}  {'saved':>7}"
+        f"{'calls/leg':>9}  {'subscr.':>7}  {'pushes':>7}  {'saved':>7}"
     )
     for row in report.rows:
         echo(
             f"{row.day.isoformat():10}  {row.carrier:7}  {row.leg_status:20}  "
             f"{row.calls:>8}  {row.legs:>7}  {row.calls_per_leg:>9.2f}  "
-            f"{row.pushes:>7}  {row.polls_saved:>7}"
+            f"{row.subscription_calls:>7}  {row.pushes:>7}  {row.polls_saved:>7}"
         )
-    echo(f"total carrier calls: {sum(r.calls for r in report.rows)}")
+    polls = sum(r.calls for r in report.rows)
+    subscribing = sum(r.subscription_calls for r in report.rows)
+    echo(
+        f"total carrier calls: {polls + subscribing} "
+        f"(polls {polls}, subscription requests {subscribing})"
+    )
     echo("")
-    echo("by carrier: calls, pushes read, polls saved")
+    echo("by carrier: poll calls, subscription requests (same quota), pushes read, polls saved")
     for carrier, rows in _by_carrier(report.rows).items():
         echo(
             f"  {carrier:7}  calls {sum(r.calls for r in rows):>8}  "
+            f"subscriptions {sum(r.subscription_calls for r in rows):>6}  "
             f"pushes {sum(r.pushes for r in rows):>8}  saved {sum(r.polls_saved for r in rows):>8}"
         )
     echo(f"({POLLS_SAVED_MEANING})")

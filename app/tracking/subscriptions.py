@@ -1,8 +1,10 @@
 """Push subscriptions as state (`carrier_subscriptions`), for carriers that subscribe per
-tracking number (UPS Track Alert): every active leg gets a row (`none`); the worker claims due
-rows a batch at a time (`pending`), asks the carrier, and records `active` until the
-subscription's expiry, or `failed` with the next try. Active subscriptions are renewed before
-they expire while their leg is still tracked; the others lapse to `expired`."""
+tracking number (UPS Track Alert: every leg; USPS: hand-off legs only): each such active leg gets
+a row (`none`); the worker claims due rows a batch at a time (`pending`), asks the carrier, and
+records `active` until the subscription's expiry (none for a long-lived one), or `failed` with
+the next try. Active subscriptions are renewed before they expire while their leg is still
+tracked; the others lapse to `expired`, a long-lived one as soon as its leg stops being
+tracked."""
 
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ from app.tracking.models import CarrierState, CarrierSubscription
 
 # Scopes: one tracking number (a leg), or a whole account (every leg of the carrier).
 NUMBER, ACCOUNT = "number", "account"
+# Which legs a carrier subscribes per number: all of them, or only hand-off legs (a
+# consolidator's number, which the shop's account-wide subscription does not cover).
+ALL_LEGS, HANDOFF_LEGS = "all", "handoff"
 NONE, PENDING, ACTIVE, FAILED, EXPIRED = "none", "pending", "active", "failed", "expired"
 STATES = (NONE, PENDING, ACTIVE, FAILED, EXPIRED)
 # UPS subscriptions last 14 days: renewing 2 days early leaves room for a failed renewal.
@@ -39,6 +44,7 @@ SUBSCRIPTION_WAIT = timedelta(minutes=5)
 class ClaimedSubscription:
     id: int
     number: str
+    leg_status: str | None = None  # the leg's status when claimed (the call report's state)
 
 
 def _own_active() -> ColumnElement[bool]:
@@ -104,12 +110,13 @@ def polled_only_to_confirm(
 def waits_for_subscription(
     label_created_at: datetime, state: str | None, *, subscribes: bool, now: datetime
 ) -> datetime | None:
-    """A new leg whose own subscription is on its way (`subscribes`: its carrier subscribes
-    per number here; `state` its row's, empty before the worker made one) waits for it while
-    push could still cover its history: until when its first poll is put off, or None to poll
-    now."""
+    """A new leg whose own subscription is on its way waits for it while push could still cover
+    its history: until when its first poll is put off, or None to poll now. On its way: its row
+    is `none` or `pending` (`state`), or it has no row yet and its carrier subscribes every leg
+    here (`subscribes`: the worker makes the row within a minute)."""
     latest = label_created_at + HISTORY_GRACE
-    if not subscribes or state not in (None, NONE, PENDING) or now >= latest:
+    on_its_way = state in (NONE, PENDING) or (state is None and subscribes)
+    if not on_its_way or now >= latest:
         return None
     return min(now + SUBSCRIPTION_WAIT, latest)
 
@@ -129,8 +136,13 @@ def retry_delay(attempts: int) -> timedelta:
     return min(LONGEST_RETRY, doubled)
 
 
-async def add_new_legs(session: AsyncSession, *, carrier: str, now: datetime) -> int:
-    """A `none` row for every active leg of `carrier` that has none yet; returns how many."""
+async def add_new_legs(
+    session: AsyncSession, *, carrier: str, now: datetime, legs: str = ALL_LEGS
+) -> int:
+    """A `none` row for every active leg of `carrier` that has none yet, of all its legs or of
+    its hand-off legs only (`legs`); returns how many."""
+    if legs not in (ALL_LEGS, HANDOFF_LEGS):
+        raise ValueError(f"legs must be {ALL_LEGS!r} or {HANDOFF_LEGS!r}")
     missing = (
         select(Leg.id, Leg.tracking_number)
         .outerjoin(
@@ -138,7 +150,10 @@ async def add_new_legs(session: AsyncSession, *, carrier: str, now: datetime) ->
             and_(CarrierSubscription.leg_id == Leg.id, CarrierSubscription.carrier == carrier),
         )
         .where(Leg.active, Leg.carrier == carrier, CarrierSubscription.id.is_(None))
+        .order_by(Leg.id)
     )
+    if legs == HANDOFF_LEGS:
+        missing = missing.where(Leg.handoff_from_leg_id.is_not(None))
     rows = (await session.execute(missing)).all()
     if rows:
         await session.execute(
@@ -160,12 +175,8 @@ async def add_new_legs(session: AsyncSession, *, carrier: str, now: datetime) ->
     return len(rows)
 
 
-async def claim_due(
-    session: AsyncSession, *, carrier: str, now: datetime, limit: int
-) -> list[ClaimedSubscription]:
-    """Up to `limit` subscriptions of tracked legs to ask for now (new, failed and due, expiring
-    or expired, pending too long), marked pending; rows other workers hold are skipped."""
-    due = or_(
+def _due(now: datetime) -> ColumnElement[bool]:
+    return or_(
         CarrierSubscription.state.in_([NONE, EXPIRED]),
         and_(CarrierSubscription.state == FAILED, CarrierSubscription.next_attempt_at <= now),
         and_(
@@ -177,10 +188,29 @@ async def claim_due(
             CarrierSubscription.requested_at < now - PENDING_TIMEOUT,
         ),
     )
+
+
+async def any_due(session: AsyncSession, *, carrier: str, now: datetime) -> bool:
+    """Whether `claim_due` would find a subscription of `carrier` to ask for now (not locked:
+    a hint before taking a slot of the carrier's budget)."""
     stmt = (
-        select(CarrierSubscription.id, CarrierSubscription.subject)
+        select(CarrierSubscription.id)
         .join(Leg, Leg.id == CarrierSubscription.leg_id)
-        .where(CarrierSubscription.carrier == carrier, Leg.active, due)
+        .where(CarrierSubscription.carrier == carrier, Leg.active, _due(now))
+        .limit(1)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def claim_due(
+    session: AsyncSession, *, carrier: str, now: datetime, limit: int
+) -> list[ClaimedSubscription]:
+    """Up to `limit` subscriptions of tracked legs to ask for now (new, failed and due, expiring
+    or expired, pending too long), marked pending; rows other workers hold are skipped."""
+    stmt = (
+        select(CarrierSubscription.id, CarrierSubscription.subject, Leg.status)
+        .join(Leg, Leg.id == CarrierSubscription.leg_id)
+        .where(CarrierSubscription.carrier == carrier, Leg.active, _due(now))
         .order_by(CarrierSubscription.id)
         .limit(limit)
     )
@@ -198,7 +228,7 @@ async def claim_due(
                 updated_at=now,
             )
         )
-    return [ClaimedSubscription(row.id, row.subject) for row in rows]
+    return [ClaimedSubscription(row.id, row.subject, row.status) for row in rows]
 
 
 async def record_answer(
@@ -207,11 +237,12 @@ async def record_answer(
     *,
     subscribed: Sequence[str],
     reference: str | None,
-    expires_at: datetime,
+    expires_at: datetime | None,
     now: datetime,
 ) -> None:
-    """Subscribed numbers become active until `expires_at`; the rest failed for good (the
-    carrier refused the number itself: asking again cannot help)."""
+    """Subscribed numbers become active until `expires_at` (None: until their leg stops being
+    tracked); the rest failed for good (the carrier refused the number itself: asking again
+    cannot help)."""
     active = [c.id for c in claimed if c.number in set(subscribed)]
     refused = [c.id for c in claimed if c.number not in set(subscribed)]
     if active:
@@ -261,10 +292,22 @@ async def record_failure(
 
 
 async def expire_lapsed(session: AsyncSession, *, now: datetime) -> int:
-    """Active subscriptions past their expiry (their leg no longer tracked) become expired."""
+    """Active subscriptions past their expiry (their leg no longer tracked), and long-lived
+    per-number ones (no expiry) whose leg is no longer tracked, become expired. The carrier is
+    not asked to delete the latter: USPS drops a subscription after 30 days without activity,
+    and a call would take quota from polls."""
+    untracked = select(Leg.id).where(Leg.id == CarrierSubscription.leg_id, ~Leg.active)
+    lapsed = or_(
+        CarrierSubscription.expires_at <= now,
+        and_(
+            CarrierSubscription.expires_at.is_(None),
+            CarrierSubscription.scope == NUMBER,
+            untracked.exists(),
+        ),
+    )
     result = await session.execute(
         update(CarrierSubscription)
-        .where(CarrierSubscription.state == ACTIVE, CarrierSubscription.expires_at <= now)
+        .where(CarrierSubscription.state == ACTIVE, lapsed)
         .values(state=EXPIRED, updated_at=now)
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -16,7 +16,7 @@ from carriers.errors import (
 from carriers.http import CarrierHttp, fetch_in_batches
 from carriers.oauth import AccessToken, TokenCache
 from carriers.protocol import TrackingResult
-from carriers.types import RateLimit, TrackingQuery, TrackingSnapshot
+from carriers.types import RateLimit, SubscriptionAnswer, TrackingQuery, TrackingSnapshot
 from carriers.ups import parse
 from carriers.ups import subscribe as track_alert
 
@@ -88,7 +88,7 @@ class UpsClient:
 
     async def subscribe(
         self, numbers: Sequence[str], *, listener_url: str, credential: str
-    ) -> track_alert.SubscriptionAnswer:
+    ) -> SubscriptionAnswer:
         """Subscribes up to 100 numbers to Track Alert for 14 days.
 
         Raises SubscriptionRefused for a request UPS refuses as such (a Hard VSS error),
@@ -115,7 +115,7 @@ class UpsClient:
             answer = track_alert.parse_subscription_answer(body_read)
         return replace(answer, reference=trans_id)
 
-    def _refused_subscription(self, response: httpx.Response) -> track_alert.SubscriptionAnswer:
+    def _refused_subscription(self, response: httpx.Response) -> SubscriptionAnswer:
         codes = {code for code, _ in parse.parse_errors(response.content)}
         message = self._carrier.describe(response, "refused the subscription")
         if codes & track_alert.TRANSIENT_CODES:
@@ -123,7 +123,7 @@ class UpsClient:
         refused = track_alert.parse_subscription_answer(response.content).refused
         if refused and codes & {"VSS210", "VSS215"}:
             # No valid number in the request: an answer about the numbers, not the request.
-            return track_alert.SubscriptionAnswer(subscribed=(), refused=refused)
+            return SubscriptionAnswer(subscribed=(), refused=refused)
         raise SubscriptionRefused(message, carrier=CARRIER)
 
     async def _fetch_token(self) -> AccessToken:

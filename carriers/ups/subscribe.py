@@ -10,13 +10,13 @@ and the opaque `credential` UPS sends back in a header with every event.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 
 from pydantic import Field
 
 from carriers.answers import decode_answer
 from carriers.numbers import normalize_tracking_number
+from carriers.types import SubscriptionAnswer
 from carriers.ups.parse import CARRIER, _Model
 
 MAX_NUMBERS = 100
@@ -24,15 +24,6 @@ LIFETIME = timedelta(days=14)
 PATH = "/api/track/v1/subscription/standard/package"
 # Codes the spec marks Transient: asking again later can help. Every other VSS code is Hard.
 TRANSIENT_CODES = frozenset({"VSS100", "10004"})
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriptionAnswer:
-    """Which numbers UPS subscribed and which it refused, normalized."""
-
-    subscribed: tuple[str, ...]
-    refused: tuple[str, ...]
-    reference: str | None = None  # the request's transId: UPS gives a subscription no id
 
 
 class _Answer(_Model):

@@ -379,8 +379,12 @@ def test_report_calls_shows_pushes_polls_saved_and_subscriptions_by_carrier(
 
     report = run("report", "calls").output
 
-    assert re.search(r"ups\s+calls\s+3\s+pushes\s+9\s+saved\s+11", report), report
-    assert re.search(r"usps\s+calls\s+5\s+pushes\s+0\s+saved\s+0", report), report
+    assert re.search(r"ups\s+calls\s+3\s+subscriptions\s+0\s+pushes\s+9\s+saved\s+11", report), (
+        report
+    )
+    assert re.search(r"usps\s+calls\s+5\s+subscriptions\s+0\s+pushes\s+0\s+saved\s+0", report), (
+        report
+    )
     assert "polls saved: at each poll of a pushed leg" in report
     assert re.search(r"fedex\s+none 0\s+pending 0\s+active 1\s+failed 0\s+expired 0", report)
     assert "total carrier calls: 8" in report

@@ -66,6 +66,10 @@ async def test_with_push_only_the_handoff_gap_opens_once_on_its_business_day(
         fedex_push_security_token=SecretStr("fedex-aiv-token"),
         usps_push_mailer_ids="902000001",
         usps_push_secret=SecretStr("usps-subscription-secret"),
+        # The hand-off number is the consolidator's: subscribed on its own at the mock's USPS
+        # Subscriptions - Tracking endpoint as soon as the worker sees it.
+        push_listener_base_url="https://shop.example",
+        usps_push_handoff_numbers=True,
     )
     timeline = plan_timeline("fedex", CONSOLIDATOR_NUMBER, label_created_at=LABEL_AT)
     unpushed = list(timeline.scans)
@@ -77,7 +81,6 @@ async def test_with_push_only_the_handoff_gap_opens_once_on_its_business_day(
             await store_fedex_pushes(sessionmaker, timeline, due, now=at)
             unpushed = unpushed[len(due) :]
         await worker.step_to(at)
-        await subscribe_handoff_leg(sessionmaker, at)
         if at == ALERT_OPENS_AT - timedelta(hours=1):
             polls_before_the_deadline = await usps_polls(sessionmaker, mock_carrier)
             async with sessionmaker() as session:
@@ -115,26 +118,15 @@ async def test_with_push_only_the_handoff_gap_opens_once_on_its_business_day(
     # Five days in transit: the cadence polls a moving leg every 6 hours (20 and more); pushed,
     # it is polled for its history and as the safety net only.
     assert 1 <= fedex_polls < 10, fedex_polls
-
-
-async def subscribe_handoff_leg(sessionmaker, at) -> None:
-    """The USPS hand-off number is the consolidator's, under its own Mailer ID: the shop's does
-    not cover it (subscriptions._account_active). It is subscribed by number as soon as it
-    appears, active at once."""
     async with sessionmaker() as session:
-        leg = await session.scalar(select(Leg).where(Leg.carrier == "usps"))
-        if leg is None or await session.scalar(
-            select(CarrierSubscription.id).where(CarrierSubscription.leg_id == leg.id)
-        ):
-            return
-        session.add(
-            CarrierSubscription(
-                carrier="usps", scope="number", subject=leg.tracking_number, leg_id=leg.id,
-                state="active", attempts=0, requested_at=at, expires_at=None,
-                created_at=at, updated_at=at,
-            )
-        )  # fmt: skip
-        await session.commit()
+        subscription = await session.scalar(
+            select(CarrierSubscription).where(CarrierSubscription.leg_id == usps.id)
+        )
+    assert (subscription.carrier, subscription.scope, subscription.state) == (
+        "usps",
+        "number",
+        "active",
+    )
 
 
 async def usps_polls(sessionmaker, mock_carrier) -> int:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from app.tracking.jobs import subscribe_ups_legs
+from app.tracking.jobs import subscribe_legs
 from app.tracking.models import CarrierSubscription
 from tests.factories import ups_number
 from tests.integration.workers.conftest import POSTGRES_ONLY, seed_legs
@@ -18,6 +18,10 @@ NOW = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
 LISTENER = "https://shop.example"
 SUBSCRIBE_PATH = "POST /ups/api/track/v1/subscription/standard/package"
 NOT_A_1Z = "1ZSHORT"  # not a Track Alert number: UPS lists it as invalid
+
+
+async def ups_asked(worker) -> int:
+    return (await subscribe_legs(worker.context)).get("ups", 0)
 
 
 async def subscription_calls(mock_carrier) -> int:
@@ -45,7 +49,7 @@ async def test_ups_legs_are_subscribed_a_hundred_a_request_and_renewed_before_da
         NOW, push_listener_base_url=LISTENER, ups_push_credential="given-to-ups"
     )
 
-    asked = [await subscribe_ups_legs(worker.context) for _ in range(4)]
+    asked = [await ups_asked(worker) for _ in range(4)]
 
     assert asked == [100, 100, 51, 0]
     assert await subscription_calls(mock_carrier) == 3
@@ -64,9 +68,9 @@ async def test_ups_legs_are_subscribed_a_hundred_a_request_and_renewed_before_da
     assert expiries == {NOW + timedelta(days=14)}
 
     worker.clock.now = NOW + timedelta(days=11, hours=23)  # more than 2 days left: not yet
-    assert await subscribe_ups_legs(worker.context) == 0
+    assert await ups_asked(worker) == 0
     worker.clock.now = NOW + timedelta(days=12, minutes=1)  # within 2 days of the end
-    renewed = [await subscribe_ups_legs(worker.context) for _ in range(4)]
+    renewed = [await ups_asked(worker) for _ in range(4)]
 
     assert renewed == [100, 100, 50, 0]
     async with committing_sessionmaker() as session:
@@ -83,6 +87,6 @@ async def test_without_the_listener_url_nothing_is_subscribed(
     await seed_legs(committing_sessionmaker, [("ups", ups_number())], now=NOW)
     worker = stepped_worker(NOW, ups_push_credential="given-to-ups")
 
-    assert await subscribe_ups_legs(worker.context) == 0
+    assert await ups_asked(worker) == 0
     assert await subscription_calls(mock_carrier) == 0
     assert await subscriptions_by_state(committing_sessionmaker) == {}

@@ -82,6 +82,9 @@ def test_a_new_leg_waits_for_its_own_subscription_only_while_push_can_cover_its_
     assert put_off(failed, EVENING, subscribes=True) is None
     pending = new_leg(pushed=False, subscription_state="pending")
     assert put_off(pending, EVENING, subscribes=True) == EVENING + SUBSCRIPTION_WAIT
+    # A row on its way is waited for even where the carrier subscribes only some legs (USPS
+    # hand-off numbers); without a row, only where it subscribes every leg.
+    assert put_off(pending, EVENING, subscribes=False) == EVENING + SUBSCRIPTION_WAIT
 
 
 def test_a_leg_polled_before_is_never_put_off():

@@ -7,10 +7,10 @@ import httpx
 import pytest
 
 from carriers.errors import CarrierUnavailable, SubscriptionRefused
+from carriers.types import SubscriptionAnswer
 from carriers.ups import UpsClient
 from carriers.ups.subscribe import (
     MAX_NUMBERS,
-    SubscriptionAnswer,
     build_subscription_request,
     parse_subscription_answer,
 )
