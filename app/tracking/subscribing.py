@@ -47,9 +47,12 @@ Sleep = Callable[[float], Awaitable[None]]
 
 # A due poll whose alert deadline is this close (or past) goes before any subscription call.
 URGENT_WITHIN = timedelta(hours=6)
-# Calls one run of the job makes per carrier (it runs every minute): 100 UPS numbers, or one
-# USPS number, a minute is well above a shop's new legs and well inside either carrier's rate.
+# Calls one run of the job makes per carrier (it runs every minute). A rationed carrier (USPS):
+# one number a minute, well inside its quota. One without a quota (UPS): up to 2,000 numbers a
+# minute, so a large import is subscribed within HISTORY_GRACE of its labels and needs no
+# history polls (subscriptions.push_covers_history), at 20 of the rate's slots.
 MAX_CALLS_PER_RUN = 1
+MAX_UNRATIONED_CALLS_PER_RUN = 20
 HORIZON = timedelta(seconds=2)
 
 
@@ -81,13 +84,16 @@ async def subscribe_due_legs(
     limits: CarrierLimits,
     clock: Clock,
     sleep: Sleep = asyncio.sleep,
-    max_calls: int = MAX_CALLS_PER_RUN,
+    max_calls: int | None = None,
 ) -> SubscribeReport:
     """Gives the carrier's new legs their rows, then asks for due subscriptions a call at a time
     while the carrier's budget grants a slot. Never touches ingest: legs are picked up after
     they are stored."""
     report = SubscribeReport(subscriber.carrier)
     carrier = subscriber.carrier
+    if max_calls is None:
+        rationed = limits.per_hour is not None or limits.per_day is not None
+        max_calls = MAX_CALLS_PER_RUN if rationed else MAX_UNRATIONED_CALLS_PER_RUN
     async with session_scope(sessionmaker) as session:
         now = clock()
         await subscriptions.add_new_legs(session, carrier=carrier, now=now, legs=subscriber.legs)
