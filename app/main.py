@@ -125,6 +125,12 @@ def install_pages(app: FastAPI, settings: Settings, clock: Clock) -> None:
         per_address=settings.public_rate_limit_per_address,
         per_order=settings.public_rate_limit_per_order,
     )
+    # The UPS push token endpoint (app/tracking/router.py) is as public as the lookups.
+    app.state.push_token_throttle = PublicThrottle(
+        per_address=settings.public_rate_limit_per_address,
+        per_order=settings.public_rate_limit_per_order,
+        what="token requests",
+    )
     app.include_router(public_router.router)
     app.include_router(console_router.router)
     for exception, handler in console_guards.EXCEPTION_HANDLERS.items():

@@ -39,8 +39,14 @@ class PublicThrottle:
     """Counts lookups; `check` raises RateLimited (429 with Retry-After) past either limit."""
 
     def __init__(
-        self, *, per_address: str, per_order: str, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        per_address: str,
+        per_order: str,
+        clock: Callable[[], float] = time.monotonic,
+        what: str = "status lookups",
     ) -> None:
+        self._what = what
         self._windows = {"address": parse_windows(per_address), "order": parse_windows(per_order)}
         self._clock = clock
         self._hits: dict[tuple[str, int, str], deque[float]] = {}
@@ -68,7 +74,7 @@ class PublicThrottle:
                 hits.popleft()
             if len(hits) >= window.amount:
                 raise RateLimited(
-                    "Too many status lookups; please wait a little and try again.",
+                    f"Too many {self._what}; please wait a little and try again.",
                     retry_after_seconds=math.ceil(hits[0] + window.seconds - now),
                 )
             hits.append(now)

@@ -160,8 +160,13 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_max_age_seconds: int = Field(default=300, ge=10, le=3600)
     # Carriers' own pushes (docs/carrier-push.md); a carrier without its secret is refused (503).
-    # UPS Track Alert: the `credential` firstscan gave UPS at subscription.
+    # UPS Track Alert v1: the `credential` firstscan gave UPS at subscription.
     ups_push_credential: SecretStr | None = None
+    # UPS Track Alert v2: the client id and secret registered as the webhook's credentials in
+    # UPS's portal; UPS gets a bearer token for them at /v1/push/ups/token. With both set, UPS
+    # push runs in v2 mode (subscriptions without a destination).
+    ups_push_client_id: str | None = Field(default=None, pattern=r"^[!-~]{1,128}$")
+    ups_push_client_secret: SecretStr | None = Field(default=None, validate_default=True)
     # USPS Subscriptions - Tracking: the subscription's `secret` (signs X-HMAC).
     usps_push_secret: SecretStr | None = None
     # FedEx Advanced Integrated Visibility: the webhook project's security token (fdx-signature).
@@ -208,6 +213,17 @@ class Settings(BaseSettings):
         if not url.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
             raise ValueError("must be an sqlite:// or postgresql:// URL")
         return url
+
+    @field_validator("ups_push_client_secret")
+    @classmethod
+    def _ups_push_client(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        # The token key is derived from the secret: a short one could be guessed offline from
+        # any token seen.
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (openssl rand -hex 32)")
+        if (value is None) != (info.data.get("ups_push_client_id") is None):
+            raise ValueError("set it together with FIRSTSCAN_UPS_PUSH_CLIENT_ID, or neither")
+        return value
 
     @field_validator("public_rate_limit_per_address", "public_rate_limit_per_order")
     @classmethod

@@ -16,6 +16,7 @@ from app.tracking import (
     repository,
     subscribing,
     subscriptions,
+    ups_push_auth,
 )
 from app.tracking.cadence import CADENCE
 from app.tracking.judging import JudgingPolicy
@@ -163,21 +164,18 @@ async def forget_old_pushes(context: WorkerContext) -> int:
 def number_subscribers(context: WorkerContext) -> list[subscribing.NumberSubscriber]:
     """The carriers whose legs the worker subscribes per tracking number, as configured: none
     without the public listener URL. UPS Track Alert (every UPS leg, 100 numbers a call) when
-    UPS is live and its push credential is set; USPS Subscriptions - Tracking (hand-off legs
-    only, one number a call) when USPS is live, its push secret is set and
-    FIRSTSCAN_USPS_PUSH_HANDOFF_NUMBERS is on."""
+    UPS is live and its push client (v2) or credential (v1) is set, v2 winning; USPS
+    Subscriptions - Tracking (hand-off legs only, one number a call) when USPS is live, its
+    push secret is set and FIRSTSCAN_USPS_PUSH_HANDOFF_NUMBERS is on."""
     settings = context.settings
     if settings.push_listener_base_url is None:
         return []
     listener = settings.push_listener_base_url.rstrip("/") + "/v1/push/"
     found = []
     ups = context.clients.get("ups")
-    if isinstance(ups, UpsClient) and settings.ups_push_credential is not None:
-        subscribe_ups = partial(
-            ups.subscribe,
-            listener_url=listener + "ups",
-            credential=settings.ups_push_credential.get_secret_value(),
-        )
+    ups_auth = ups_push_auth.configured_auth(settings)
+    if isinstance(ups, UpsClient) and ups_auth is not None:
+        subscribe_ups = partial(ups.subscribe, destination=_ups_destination(ups_auth, listener))
         found.append(
             subscribing.NumberSubscriber(
                 "ups", track_alert.MAX_NUMBERS, track_alert.LIFETIME, subscriptions.ALL_LEGS,
@@ -196,6 +194,16 @@ def number_subscribers(context: WorkerContext) -> list[subscribing.NumberSubscri
             )
         )
     return found
+
+
+def _ups_destination(
+    auth: ups_push_auth.UpsPushAuth, listener: str
+) -> track_alert.Destination | None:
+    """v1's destination, or None in v2 mode: there the webhook URL (`<base>/v1/push/ups`) and
+    its token URL are registered in UPS's portal, not named in the request."""
+    if auth.client is not None or auth.credential is None:
+        return None
+    return track_alert.Destination(listener + "ups", auth.credential)
 
 
 def subscribing_carriers(context: WorkerContext) -> frozenset[str]:

@@ -1,15 +1,18 @@
 """Carrier pushes: the signed normalized push (POST /v1/webhooks/{carrier}) and each carrier's
 own (POST /v1/push/{ups,usps,fedex}). Every route checks the push's authentication, stores the
 body in the inbox and answers at once; the worker records the events (app/tracking/pushes.py).
-A push whose authentication fails is 401 and stores nothing."""
+A push whose authentication fails is 401 and stores nothing. UPS Track Alert v2 gets its bearer
+token from POST /v1/push/ups/token (app/tracking/ups_push_auth.py)."""
 
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Request
+from fastapi.responses import JSONResponse
 from pydantic import SecretStr, ValidationError
 
 from app import metrics
@@ -17,7 +20,7 @@ from app.body_limit import too_large_detail
 from app.deps import NowDep, SessionDep, SettingsDep
 from app.errors import FieldError, InvalidInput, ServiceError, Unauthenticated, field_path
 from app.openapi import SCHEMAS, problem_responses
-from app.tracking import inbox, service
+from app.tracking import inbox, service, ups_push_auth
 from app.tracking.service import PushAccepted
 from app.tracking.webhooks import PushedTracking, check_delivery
 from carriers.fedex import push as fedex_push
@@ -25,7 +28,15 @@ from carriers.registry import CARRIER_CODES
 from carriers.ups import push as ups_push
 from carriers.usps import push as usps_push
 
+logger = logging.getLogger("app.tracking.router")
 router = APIRouter(tags=["carriers"])
+UPS_PUSH_NOT_CONFIGURED = (
+    "Set FIRSTSCAN_UPS_PUSH_CLIENT_ID and FIRSTSCAN_UPS_PUSH_CLIENT_SECRET (Track Alert v2) or "
+    "FIRSTSCAN_UPS_PUSH_CREDENTIAL (v1) to accept these pushes."
+)
+# A client-credentials request is a short form; RFC 6749 section 5.1 says "no-store".
+TOKEN_REQUEST_MAX_BYTES = 4096
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # The push body is read raw (its signature covers the bytes), so the document names its model.
 OPENAPI_MODELS = (PushedTracking,)
 _RAW_JSON_BODY = {
@@ -166,9 +177,9 @@ async def receive_carrier_push(
         413,
         422,
         503,
-        s401="missing or wrong `credential` header",
+        s401="missing or bad bearer token (v2), or missing or wrong `credential` header (v1)",
         s413="body over FIRSTSCAN_PUSH_MAX_BODY_BYTES",
-        s503="FIRSTSCAN_UPS_PUSH_CREDENTIAL is not set",
+        s503="no FIRSTSCAN_UPS_PUSH_CLIENT_ID/_CLIENT_SECRET nor FIRSTSCAN_UPS_PUSH_CREDENTIAL",
     ),
     openapi_extra=_RAW_JSON_BODY,
 )
@@ -178,14 +189,58 @@ async def receive_ups_track_alert(
     settings: SettingsDep,
     now: NowDep,
     credential: Annotated[str | None, Header(alias=ups_push.CREDENTIAL_HEADER)] = None,
+    authorization: Annotated[str | None, Header()] = None,
+    api_key: Annotated[str | None, Header(alias=ups_push.API_KEY_HEADER)] = None,
 ) -> PushAccepted:
-    expected = _secret(settings.ups_push_credential, "FIRSTSCAN_UPS_PUSH_CREDENTIAL")
+    auth = ups_push_auth.configured_auth(settings)
+    if auth is None:
+        raise WebhooksNotConfigured(UPS_PUSH_NOT_CONFIGURED)
     body = await read_push_body(request, max_bytes=settings.push_max_body_bytes)
-    if not ups_push.credential_matches(expected, credential):
-        raise _refused("ups", "UPS push refused: missing or wrong credential.")
+    refusal = ups_push_auth.refuse_ups_push(
+        auth, authorization=authorization, api_key=api_key, credential=credential, now=now
+    )
+    if refusal is not None:
+        raise _refused("ups", f"UPS push refused: {refusal}.")
     return await _store_native(
         session, carrier="ups", push_format=inbox.UPS_TRACK_ALERT, body=body, now=now
     )
+
+
+# UPS's own machines call it, as an OAuth 2.0 token endpoint (RFC 6749 section 4.4): its errors
+# are section 5.2's JSON, not the problem details every operation in the API document answers.
+@router.post("/v1/push/ups/token", include_in_schema=False)
+async def issue_ups_push_token(
+    request: Request,
+    settings: SettingsDep,
+    now: NowDep,
+    authorization: Annotated[str | None, Header()] = None,
+    content_type: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    client = ups_push_auth.configured_client(settings)
+    if client is None:
+        raise WebhooksNotConfigured(
+            "Set FIRSTSCAN_UPS_PUSH_CLIENT_ID and FIRSTSCAN_UPS_PUSH_CLIENT_SECRET."
+        )
+    request.app.state.push_token_throttle.check(address=_peer(request), order_key=None)
+    body = await read_push_body(request, max_bytes=TOKEN_REQUEST_MAX_BYTES)
+    answer = ups_push_auth.answer_token_request(
+        client, authorization=authorization, content_type=content_type, body=body, now=now
+    )
+    if isinstance(answer, ups_push_auth.TokenRefusal):
+        logger.warning("UPS push token refused: %s (%s)", answer.error, answer.description)
+        headers = dict(NO_STORE)
+        if answer.status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="firstscan"'
+        error = {"error": answer.error, "error_description": answer.description}
+        return JSONResponse(error, status_code=answer.status, headers=headers)
+    token = {"access_token": answer.access_token, "token_type": "Bearer"}
+    return JSONResponse({**token, "expires_in": answer.expires_in}, headers=dict(NO_STORE))
+
+
+def _peer(request: Request) -> str:
+    # The peer, or behind a proxy named in FIRSTSCAN_FORWARDED_ALLOW_IPS the address it
+    # forwarded (app/serving.py), as the public lookups count it.
+    return request.client.host if request.client else "unknown"
 
 
 @router.post(

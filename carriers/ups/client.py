@@ -87,16 +87,15 @@ class UpsClient:
         return self._carrier.successful_body(response)
 
     async def subscribe(
-        self, numbers: Sequence[str], *, listener_url: str, credential: str
+        self, numbers: Sequence[str], *, destination: track_alert.Destination | None
     ) -> SubscriptionAnswer:
-        """Subscribes up to 100 numbers to Track Alert for 14 days.
+        """Subscribes up to 100 numbers to Track Alert for 14 days: v1 with a destination, v2
+        (the webhook set in UPS's portal) without.
 
         Raises SubscriptionRefused for a request UPS refuses as such (a Hard VSS error),
         CarrierUnavailable for a transient one, and the usual carrier errors otherwise."""
-        body = track_alert.build_subscription_request(
-            numbers, listener_url=listener_url, credential=credential
-        )
-        url = self._base_url + track_alert.PATH
+        body = track_alert.build_subscription_request(numbers, destination=destination)
+        url = self._base_url + track_alert.subscription_path(destination)
         trans_id = uuid.uuid4().hex
 
         def build(token: str) -> httpx.Request:

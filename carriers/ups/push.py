@@ -20,6 +20,9 @@ from carriers.ups.parse import CARRIER, _Model, _Package, snapshot_of_package
 # The header Track Alert v1 sends the `credential` given at subscription in ("It is an opaque
 # string meant for client authentication. Shared in Subscription request.").
 CREDENTIAL_HEADER = "credential"
+# v2 posts each event with the bearer token it obtained from the customer's token URL and
+# this header, "the clientID of the OAUTH token used for authentication" (`clientOauth2`).
+API_KEY_HEADER = "x-api-key"
 
 
 class _PushStatus(_Model):

@@ -85,6 +85,38 @@ def test_secrets_never_appear_in_the_settings_repr(monkeypatch):
     assert settings.dhl_api_key.get_secret_value() == "super-secret-value"
 
 
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [
+        ({"FIRSTSCAN_UPS_PUSH_CLIENT_ID": "firstscan"}, "set it together with"),
+        ({"FIRSTSCAN_UPS_PUSH_CLIENT_SECRET": "s" * 32}, "set it together with"),
+        (
+            {
+                "FIRSTSCAN_UPS_PUSH_CLIENT_ID": "firstscan",
+                "FIRSTSCAN_UPS_PUSH_CLIENT_SECRET": "short",
+            },
+            "must be at least 32 characters",
+        ),
+    ],
+)
+def test_the_ups_push_client_needs_its_id_and_a_long_secret(monkeypatch, environment, message):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    with pytest.raises(ConfigurationError, match="FIRSTSCAN_UPS_PUSH_CLIENT_SECRET: " + message):
+        load_settings()
+
+
+def test_the_ups_push_client_secret_never_appears_in_the_settings_repr(monkeypatch):
+    monkeypatch.setenv("FIRSTSCAN_UPS_PUSH_CLIENT_ID", "firstscan")
+    monkeypatch.setenv("FIRSTSCAN_UPS_PUSH_CLIENT_SECRET", "v" * 40)
+
+    settings = load_settings()
+
+    assert "v" * 40 not in repr(settings)
+    assert settings.ups_push_client_id == "firstscan"
+
+
 def test_customer_emails_need_a_secret_key_to_sign_their_links(monkeypatch):
     monkeypatch.setenv("FIRSTSCAN_CUSTOMER_NOTIFY", "true")
     with pytest.raises(
