@@ -2,8 +2,11 @@
 scan a watched number's timeline has made since the last round is posted to the URL the carrier
 was given, in that carrier's push shape and with its authentication, with faults on demand.
 
-Watched numbers: UPS, the numbers subscribed through Track Alert (each push to the
-subscription's URL with its `credential` header); USPS, the numbers subscribed one by one
+Watched numbers: UPS, the numbers subscribed through Track Alert (v1: each push to the
+subscription's URL with its `credential` header; v2: to the webhook registered through
+`POST /_mock/ups/webhook`, with `Authorization: Bearer` and `x-api-key`, the token obtained by
+OAuth 2.0 client credentials from the webhook's token URL and kept until it expires, as UPS
+does); USPS, the numbers subscribed one by one
 through Subscriptions - Tracking (to the subscription's listener URL, signed with its secret);
 USPS and FedEx, the numbers of a target set through `POST /_mock/push/targets` (USPS: an
 X-HMAC-signed notification envelope whose payload is a Tracking API answer as of the scan;
@@ -15,7 +18,8 @@ Faults (`PushFaults`, `POST /_mock/push/faults`), rolled by one seeded generator
     delay_seconds        wait this long before each push
     duplicate_rate       share of pushes posted twice
     lose_rate            share of pushes never posted (the scan still counts as pushed)
-    bad_signature_rate   share of pushes signed with the wrong secret or credential
+    bad_signature_rate   share of pushes signed with the wrong secret or credential (UPS v2:
+                         a forged bearer token)
     reorder              post each round's pushes newest first
 """
 
@@ -23,26 +27,35 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Literal
+from urllib.parse import quote_plus
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from carriers.errors import CarrierResponseInvalid
 from carriers.fedex.push import SIGNATURE_HEADER as FEDEX_SIGNATURE_HEADER
 from carriers.fedex.push import sign_push
+from carriers.oauth import EXPIRY_MARGIN_SECONDS, parse_access_token
 from carriers.sandbox import Scan, Timeline
-from carriers.ups.push import CREDENTIAL_HEADER
+from carriers.ups.push import API_KEY_HEADER, CREDENTIAL_HEADER
 from carriers.usps.push import SIGNATURE_HEADER as USPS_SIGNATURE_HEADER
 from carriers.usps.push import sign_notification
 from mock_carriers.payloads import fedex, ups, usps
-from mock_carriers.subscriptions import TrackAlertSubscriptions, UspsTrackingSubscriptions
+from mock_carriers.subscriptions import (
+    TrackAlertSubscriptions,
+    UpsWebhook,
+    UspsTrackingSubscriptions,
+)
 
 PushCarrier = Literal["usps", "fedex"]
 WRONG = "-not-the-secret"
+FORGED_TOKEN = "mock-forged-bearer-token"
 
 
 class PushFaults(BaseModel):
@@ -76,17 +89,22 @@ class Push:
     url: str
     body: bytes
     headers: dict[str, str]
+    # UPS v2: the webhook whose bearer token goes with the push, fetched when it is posted.
+    webhook: UpsWebhook | None = None
+    forged: bool = False
 
 
 @dataclass(slots=True)
 class PushRound:
-    """What one round did: pushes posted (copies included), lost, doubled, badly signed, and the
-    receiver's answers by status."""
+    """What one round did: pushes posted (copies included), lost, doubled, badly signed, UPS v2
+    tokens fetched, and the receiver's answers by status (a refused token request counts under
+    the token endpoint's status, the push unposted)."""
 
     posted: int = 0
     lost: int = 0
     duplicated: int = 0
     badly_signed: int = 0
+    tokens_fetched: int = 0
     answers: dict[int, int] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, object]:
@@ -95,13 +113,22 @@ class PushRound:
             "lost": self.lost,
             "duplicated": self.duplicated,
             "badly_signed": self.badly_signed,
+            "tokens_fetched": self.tokens_fetched,
             "answers": {str(status): n for status, n in sorted(self.answers.items())},
         }
 
 
-def ups_push(timeline: Timeline, scan: Scan, *, url: str, credential: str) -> Push:
+def ups_push(
+    timeline: Timeline,
+    scan: Scan,
+    *,
+    url: str,
+    credential: str | None = None,
+    webhook: UpsWebhook | None = None,
+) -> Push:
     """A Track Alert `TrackingEvent` for the scan (UPSTrackAlert.yaml's field names; absent
-    values as empty strings, as the spec's examples have them)."""
+    values as empty strings, as the spec's examples have them): v1 with the `credential` header,
+    v2 (a webhook) with `x-api-key` and, when posted, the bearer token."""
     local, utc = scan.local_at, scan.at.astimezone(UTC)
     status = ups.activity_status(scan)
     place = scan.place if scan.located else None
@@ -129,7 +156,10 @@ def ups_push(timeline: Timeline, scan: Scan, *, url: str, credential: str) -> Pu
         "deliveryEndTime": "",
     }
     body = json.dumps(event).encode()
-    return Push("ups", timeline.tracking_number, url, body, {CREDENTIAL_HEADER: credential})
+    if webhook is not None:
+        headers = {API_KEY_HEADER: webhook.client_id}
+        return Push("ups", timeline.tracking_number, webhook.url, body, headers, webhook)
+    return Push("ups", timeline.tracking_number, url, body, {CREDENTIAL_HEADER: credential or ""})
 
 
 def usps_push(
@@ -169,7 +199,10 @@ def fedex_push(timeline: Timeline, scan: Scan, *, url: str, secret: str) -> Push
 
 
 def badly_signed(push: Push) -> Push:
-    """The same push with a signature or credential made with the wrong secret."""
+    """The same push with a signature or credential made with the wrong secret (UPS v2: a
+    forged bearer token)."""
+    if push.webhook is not None:
+        return replace(push, forged=True)
     if push.carrier == "ups":
         headers = {CREDENTIAL_HEADER: push.headers[CREDENTIAL_HEADER] + WRONG}
     elif push.carrier == "usps":
@@ -194,14 +227,18 @@ class Pusher:
         clock: Callable[[], datetime],
         sleep: Callable[[float], Awaitable[None]],
         usps_subscriptions: UspsTrackingSubscriptions | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._timeline, self._subscriptions = timeline, subscriptions
+        # v2 tokens expire in real time; `clock` is the parcels' (simulated) time.
+        self._monotonic = monotonic
         self._usps_subscriptions = usps_subscriptions
         self._clock, self._sleep = clock, sleep
         self.targets: dict[str, PushTarget] = {}
         self.faults = PushFaults()
         self._dice = random.Random(0)
         self._pushed: dict[tuple[str, str], int] = {}  # scans already pushed, per number
+        self._ups_token: tuple[str, float] | None = None  # v2's bearer token, until (monotonic)
 
     def set_faults(self, faults: PushFaults) -> None:
         self.faults = faults
@@ -210,7 +247,12 @@ class Pusher:
     def reset(self) -> None:
         self.targets.clear()
         self._pushed.clear()
+        self.forget_ups_token()
         self.set_faults(PushFaults())
+
+    def forget_ups_token(self) -> None:
+        """Drops the cached v2 token (a new webhook registration, or the receiver refused it)."""
+        self._ups_token = None
 
     def due(self) -> list[Push]:
         """The pushes of every scan made since the last round, oldest first per number; each
@@ -228,10 +270,18 @@ class Pusher:
     def _watched(
         self, now: datetime
     ) -> Iterator[tuple[str, str, Callable[[Timeline, Scan], Push]]]:
+        webhook = self._subscriptions.webhook
         for number, subscription in sorted(self._subscriptions.subscribed.items()):
-            if subscription.expires_at > now:
-                render = partial(ups_push, url=subscription.url, credential=subscription.credential)
-                yield "ups", number, render
+            if subscription.expires_at <= now:
+                continue
+            if subscription.url is not None:
+                yield (
+                    "ups",
+                    number,
+                    partial(ups_push, url=subscription.url, credential=subscription.credential),
+                )
+            elif webhook is not None:  # v2: to the webhook registered now
+                yield "ups", number, partial(ups_push, url=webhook.url, webhook=webhook)
         usps = self._usps_subscriptions.subscribed if self._usps_subscriptions else {}
         for number, held in sorted(usps.items()):
             if "usps" in self.targets and number in self.targets["usps"].numbers:
@@ -264,10 +314,52 @@ class Pusher:
             for _ in range(copies):
                 if self.faults.delay_seconds:
                     await self._sleep(self.faults.delay_seconds)
-                status = await _post(client, push)
-                result.posted += 1
+                status = await self._post_once(client, push, result)
                 result.answers[status] = result.answers.get(status, 0) + 1
         return result
+
+    async def _post_once(self, client: httpx.AsyncClient, push: Push, result: PushRound) -> int:
+        if push.webhook is None:
+            result.posted += 1
+            return await _post(client, push)
+        token = (
+            FORGED_TOKEN if push.forged else await self._ups_bearer(client, push.webhook, result)
+        )
+        if isinstance(token, int):
+            return token  # the token endpoint's refusal: UPS cannot push without one
+        status = await _post(
+            client, replace(push, headers={**push.headers, "Authorization": f"Bearer {token}"})
+        )
+        result.posted += 1
+        if status == 401 and not push.forged:
+            self.forget_ups_token()  # refused: the next push asks for a new one
+        return status
+
+    async def _ups_bearer(
+        self, client: httpx.AsyncClient, webhook: UpsWebhook, result: PushRound
+    ) -> str | int:
+        """v2's bearer token, kept until shortly before it expires; a new one by OAuth 2.0
+        client credentials (`client_secret_basic`, the id and secret form-encoded as RFC 6749
+        section 2.3.1 says) from the webhook's token URL. The token endpoint's status (0: no
+        answer) when it gives none."""
+        now = self._monotonic()
+        if self._ups_token is not None and now < self._ups_token[1]:
+            return self._ups_token[0]
+        auth = httpx.BasicAuth(quote_plus(webhook.client_id), quote_plus(webhook.client_secret))
+        data = {"grant_type": "client_credentials"}
+        try:
+            response = await client.post(webhook.token_url, data=data, auth=auth)
+        except httpx.HTTPError:
+            return 0
+        if response.status_code != 200:
+            return response.status_code
+        try:
+            token = parse_access_token(response.content, carrier="ups")
+        except CarrierResponseInvalid:
+            return 0
+        self._ups_token = (token.value, now + token.expires_in_seconds - EXPIRY_MARGIN_SECONDS)
+        result.tokens_fetched += 1
+        return token.value
 
 
 async def _post(client: httpx.AsyncClient, push: Push) -> int:

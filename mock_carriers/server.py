@@ -6,7 +6,8 @@ Point an adapter's base URL at http://HOST:PORT/<carrier> and it meets the carri
     POST /ups/security/v1/oauth/token          GET  /ups/api/track/v1/details/{n}
     POST /fedex/oauth/token                    POST /fedex/track/v1/trackingnumbers
                                                GET  /dhl/track/shipments?trackingNumber={n}
-    POST /ups/api/track/v1/subscription/standard/package   (UPS Track Alert subscriptions)
+    POST /ups/api/track/v1/subscription/standard/package   (UPS Track Alert subscriptions,
+    POST /ups/api/track/v2/subscription/standard/package    v1 and v2)
     POST /usps/subscriptions-tracking/v3/subscriptions     (USPS Subscriptions - Tracking)
 
 Answers come from the sandbox's deterministic timelines (carriers.sandbox), rendered in each
@@ -20,6 +21,8 @@ carrier's JSON (mock_carriers.payloads). Control endpoints, for tests and benche
     POST /_mock/config     change fault settings (see faults.py), expire tokens, reseed
     POST /_mock/shipments  fix a number's scenario or label time
     POST /_mock/push/targets   where USPS or FedEx pushes, signed with what, for which numbers
+    POST /_mock/ups/webhook    UPS Track Alert v2's webhook as registered in UPS's portal: URL,
+                               token URL, client id and secret (mock_carriers.subscriptions)
     POST /_mock/push/faults    push faults: delayed, duplicated, lost, badly signed, reordered
     POST /_mock/push           one push round now: every watched number's new scans
                                (mock_carriers.pushing; `push_every` runs rounds on its own)
@@ -51,7 +54,11 @@ from mock_carriers.faults import FaultConfig, FaultPlan
 from mock_carriers.pushing import Pusher, PushFaults, PushTarget
 from mock_carriers.responses import json_response, method_not_allowed, not_found
 from mock_carriers.stats import RecordedRequest, RequestLog
-from mock_carriers.subscriptions import TrackAlertSubscriptions, UspsTrackingSubscriptions
+from mock_carriers.subscriptions import (
+    TrackAlertSubscriptions,
+    UpsWebhook,
+    UspsTrackingSubscriptions,
+)
 from mock_carriers.tokens import TOKEN_LIFETIMES, ClientCredentials, TokenIssuer
 from mock_carriers.tracking import TrackingEndpoints
 
@@ -88,6 +95,7 @@ CARRIER_ROUTES = (
     CarrierRoute("ups", "POST", "/ups/security/v1/oauth/token", "token"),
     CarrierRoute("ups", "GET", "/ups/api/track/v1/details/{n}", "track"),
     CarrierRoute("ups", "POST", "/ups/api/track/v1/subscription/standard/package", "subscribe"),
+    CarrierRoute("ups", "POST", "/ups/api/track/v2/subscription/standard/package", "subscribe"),
     CarrierRoute("fedex", "POST", "/fedex/oauth/token", "token"),
     CarrierRoute("fedex", "POST", "/fedex/track/v1/trackingnumbers", "track"),
     CarrierRoute("dhl", "GET", "/dhl/track/shipments", "track"),
@@ -144,6 +152,7 @@ class MockCarrierServer:
             usps_subscriptions=self.usps_subscriptions,
             clock=clock,
             sleep=sleep,
+            monotonic=monotonic,
         )
         self._push_every = push_every
         self.app = Starlette(
@@ -190,6 +199,7 @@ class MockCarrierServer:
             Route("/_mock/config", self._configure, methods=["POST"]),
             Route("/_mock/shipments", self._fix_shipments, methods=["POST"]),
             Route("/_mock/push/targets", self._push_target, methods=["POST"]),
+            Route("/_mock/ups/webhook", self._ups_webhook, methods=["POST"]),
             Route("/_mock/push/faults", self._push_faults, methods=["POST"]),
             Route("/_mock/push", self._push_now, methods=["POST"]),
         ]
@@ -205,7 +215,8 @@ class MockCarrierServer:
         elif route.kind == "subscribe" and route.carrier == "usps":
             response = await self.usps_subscriptions.subscribe(request)
         elif route.kind == "subscribe":
-            response = await self.subscriptions.subscribe(request)
+            version = "v2" if "/track/v2/" in route.path else "v1"
+            response = await self.subscriptions.subscribe(request, version=version)
         else:
             number = request.path_params.get("n", "")
             response = await self._tracking.track(route.carrier, request, number)
@@ -261,6 +272,7 @@ class MockCarrierServer:
         self.faults = FaultPlan.seeded(self._initial_faults, self._seed)
         self._runtime.clear()
         self.subscriptions.subscribed.clear()
+        self.subscriptions.webhook = None
         self.usps_subscriptions.subscribed.clear()
         self._first_seen.clear()
         self.pusher.reset()
@@ -269,8 +281,14 @@ class MockCarrierServer:
         return json_response(200, self.log.summary())
 
     async def _subscriptions(self, request: Request) -> Response:
+        webhook = self.subscriptions.webhook
         subscribed: dict[str, dict[str, str | None]] = {
-            number: {"carrier": "ups", "url": s.url, "expires_at": s.expires_at.isoformat()}
+            number: {
+                "carrier": "ups",
+                "url": s.url or (webhook.url if webhook else None),
+                "version": "v1" if s.url else "v2",
+                "expires_at": s.expires_at.isoformat(),
+            }
             for number, s in self.subscriptions.subscribed.items()
         }
         for number, u in self.usps_subscriptions.subscribed.items():
@@ -311,6 +329,18 @@ class MockCarrierServer:
             return json_response(400, {"title": "Invalid push target", "detail": str(error)})
         self.pusher.targets[target.carrier] = target
         return json_response(200, {"carrier": target.carrier, "numbers": len(target.numbers)})
+
+    async def _ups_webhook(self, request: Request) -> Response:
+        try:
+            webhook = UpsWebhook.model_validate_json(await request.body() or b"{}")
+        except ValidationError as error:  # named by field, never echoing the secret given
+            detail = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()
+            )
+            return json_response(400, {"title": "Invalid UPS webhook", "detail": detail})
+        self.subscriptions.webhook = webhook
+        self.pusher.forget_ups_token()
+        return json_response(200, {"url": webhook.url, "token_url": webhook.token_url})
 
     async def _push_faults(self, request: Request) -> Response:
         try:

@@ -1,11 +1,15 @@
 """The carriers' per-number push subscription endpoints.
 
-UPS Track Alert (UPSTrackAlert.yaml v1, `POST /api/track/v1/subscription/standard/package`):
+UPS Track Alert (UPSTrackAlert.yaml, `POST /api/track/{v1,v2}/subscription/standard/package`):
 checks first, as the spec lists its VSS errors, then the numbers split into valid (subscribed
-for 14 days) and invalid. USPS Subscriptions - Tracking (`POST /subscriptions`, as
-docs/carrier-push.md describes it): one listener URL, one tracking number and a secret a
-request; 201 with the `subscriptionId`; an invalid number is a 400 whose error names the
-trackingNumber parameter; no expiry."""
+for 14 days) and invalid. v1 names the destination (URL and credential) in the request; v2
+names none: its pushes go to the webhook registered through `POST /_mock/ups/webhook`, the
+mock's "Manage Webhook Credentials" page (URL, token URL, client id and secret), and a v2
+request while none is registered is refused (VSS000; UPS does not document this case).
+
+USPS Subscriptions - Tracking (`POST /subscriptions`, as docs/carrier-push.md describes it):
+one listener URL, one tracking number and a secret a request; 201 with the `subscriptionId`;
+an invalid number is a 400 whose error names the trackingNumber parameter; no expiry."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -28,10 +33,22 @@ LIFETIME = timedelta(days=14)
 VALID = re.compile(r"^(1Z[0-9A-Z]{16}|1R[0-9A-Z]{14}|1R[0-9A-Z]{26})$")
 
 
+class UpsWebhook(BaseModel):
+    """A v2 webhook as registered in UPS's portal: where events go, and the client credentials
+    UPS presents at the customer's token URL for the bearer token it pushes with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(min_length=1)
+    token_url: str = Field(min_length=1)
+    client_id: str = Field(min_length=1)
+    client_secret: str = Field(min_length=1, repr=False)
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
-    url: str
-    credential: str
+    url: str | None  # None: v2, pushed to the registered webhook
+    credential: str | None
     expires_at: datetime
 
 
@@ -46,8 +63,9 @@ class TrackAlertSubscriptions:
         self._tokens = tokens
         self._clock = clock
         self.subscribed: dict[str, Subscription] = {}
+        self.webhook: UpsWebhook | None = None
 
-    async def subscribe(self, request: Request) -> Response:
+    async def subscribe(self, request: Request, *, version: str = "v1") -> Response:
         if not self._tokens.accepts("ups", request.headers.get("authorization")):
             return json_response(401, error_body("ups", 401, code="250002"))
         if not request.headers.get("transid"):
@@ -58,7 +76,9 @@ class TrackAlertSubscriptions:
             body = json.loads(await request.body())
         except ValueError:
             return _vss("VSS110", "Subscription request is empty or not present.")
-        refusal = _refusal(body if isinstance(body, dict) else {})
+        refusal = _refusal(body if isinstance(body, dict) else {}, version=version)
+        if refusal is None and version == "v2" and self.webhook is None:
+            refusal = _vss("VSS000", "Invalid request: no webhook credentials registered.")
         if refusal is not None:
             return refusal
         numbers = [str(n) for n in body["trackingNumberList"]]
@@ -66,19 +86,19 @@ class TrackAlertSubscriptions:
         invalid = [n for n in numbers if not VALID.match(n)]
         if not valid:
             return _vss("VSS210", "No valid tracking number.", invalidTrackingNumbers=invalid)
-        destination = body["destination"]
+        destination = body.get("destination") if version == "v1" else None
+        url = destination["url"] if destination else None
+        credential = destination["credential"] if destination else None
         expires_at = self._clock() + LIFETIME
         for number in valid:
-            self.subscribed[number] = Subscription(
-                destination["url"], destination["credential"], expires_at
-            )
+            self.subscribed[number] = Subscription(url, credential, expires_at)
         answer: dict[str, object] = {"validTrackingNumbers": valid}
         if invalid:
             answer["invalidTrackingNumbers"] = invalid
         return json_response(200, answer)
 
 
-def _refusal(body: dict[str, object]) -> Response | None:
+def _refusal(body: dict[str, object], *, version: str) -> Response | None:
     numbers = body.get("trackingNumberList")
     if not isinstance(numbers, list) or not numbers:
         return _vss("VSS200", "Tracking Number List is required.")
@@ -86,6 +106,8 @@ def _refusal(body: dict[str, object]) -> Response | None:
         return _vss("VSS220", "You have submitted over 100 tracking numbers.")
     if body.get("locale") != "en_US":
         return _vss("VSS310", "Please enter a valid locale.")
+    if version == "v2":
+        return None  # v2 has no destination: the webhook is registered in the portal
     destination = body.get("destination")
     if not isinstance(destination, dict):
         return _vss("VSS500", "Destination is required.")

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, unquote_plus
 
 from app.settings import Settings
+from carriers.ups import push as ups_push
 
 TOKEN_LIFETIME = timedelta(hours=1)
 _KEY_LABEL = b"firstscan ups push token v1"
@@ -114,7 +115,8 @@ def refuse_ups_push(
             return None
         return "bad or expired bearer token"
     if credential is not None and auth.credential is not None:
-        return None if _same(credential, auth.credential) else "wrong credential"
+        matches = ups_push.credential_matches(auth.credential, credential)
+        return None if matches else "wrong credential"
     return "no bearer token or credential"
 
 

@@ -20,6 +20,7 @@ from mock_carriers.pushing import PushFaults, PushTarget, badly_signed
 from mock_carriers.pushing import fedex_push as render_fedex
 from mock_carriers.pushing import ups_push as render_ups
 from mock_carriers.pushing import usps_push as render_usps
+from mock_carriers.subscriptions import UpsWebhook
 from tests.unit.mock_carriers.conftest import NOW
 from tests.unit.mock_carriers.helpers import ManualTime
 
@@ -44,6 +45,21 @@ def test_a_ups_push_reads_back_as_its_scan_and_carries_the_subscription_credenti
         assert not ups_push.credential_matches(
             SECRET, badly_signed(push).headers[ups_push.CREDENTIAL_HEADER]
         )
+
+
+def test_a_ups_v2_push_goes_to_the_webhook_with_the_client_id_and_no_credential():
+    timeline = timeline_of("ups")
+    webhook = UpsWebhook(
+        url=URL, token_url=URL + "/token", client_id="firstscan", client_secret="s" * 32
+    )
+
+    push = render_ups(timeline, timeline.scans[0], url=URL, webhook=webhook)
+
+    assert ups_push.parse_push(push.body).tracking_number == timeline.tracking_number
+    assert push.headers == {ups_push.API_KEY_HEADER: "firstscan"}
+    assert (push.url, push.webhook, push.forged) == (URL, webhook, False)
+    assert badly_signed(push).forged
+    assert "s" * 32 not in repr(webhook)
 
 
 def test_a_usps_notification_is_signed_and_its_payload_is_the_answer_as_of_the_scan():
