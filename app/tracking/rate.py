@@ -103,18 +103,23 @@ class QuotaRoom:
     opens_at: datetime  # when more room comes (the next window), for a claim that must wait
 
 
-def quota_room(budget: Budget, *, limits: CarrierLimits, now: datetime) -> QuotaRoom | None:
-    """What the hourly and daily quotas still allow; None for a carrier without quotas."""
+def quota_room(
+    budget: Budget, *, limits: CarrierLimits, now: datetime, kept: float = 0.0
+) -> QuotaRoom | None:
+    """What the hourly and daily quotas still allow, less the share `kept` of each window's
+    limit (rounded up) for others; None for a carrier without quotas."""
     if limits.per_hour is None and limits.per_day is None:
         return None
     hour_start, day_start = _hour_start(now), _day_start(now)
     rooms = []
     if limits.per_hour is not None:
         used = budget.hour_used if budget.hour_window_start == hour_start else 0
-        rooms.append((limits.per_hour - used, hour_start + timedelta(hours=1)))
+        reserved = math.ceil(limits.per_hour * kept)
+        rooms.append((limits.per_hour - reserved - used, hour_start + timedelta(hours=1)))
     if limits.per_day is not None:
         used = budget.day_used if budget.day_window_start == day_start else 0
-        rooms.append((limits.per_day - used, day_start + timedelta(days=1)))
+        reserved = math.ceil(limits.per_day * kept)
+        rooms.append((limits.per_day - reserved - used, day_start + timedelta(days=1)))
     calls, opens_at = min(rooms)
     return QuotaRoom(max(calls, 0), opens_at)
 
@@ -125,23 +130,8 @@ KEPT_FOR_POLLS = 0.25
 
 
 def subscription_room(budget: Budget, *, limits: CarrierLimits, now: datetime) -> QuotaRoom | None:
-    """What the hourly and daily quotas still allow subscription calls: the room each window
-    has beyond the share kept for polls (KEPT_FOR_POLLS of its limit, rounded up); None for a
-    carrier without quotas."""
-    if limits.per_hour is None and limits.per_day is None:
-        return None
-    hour_start, day_start = _hour_start(now), _day_start(now)
-    rooms = []
-    if limits.per_hour is not None:
-        used = budget.hour_used if budget.hour_window_start == hour_start else 0
-        kept = math.ceil(limits.per_hour * KEPT_FOR_POLLS)
-        rooms.append((limits.per_hour - kept - used, hour_start + timedelta(hours=1)))
-    if limits.per_day is not None:
-        used = budget.day_used if budget.day_window_start == day_start else 0
-        kept = math.ceil(limits.per_day * KEPT_FOR_POLLS)
-        rooms.append((limits.per_day - kept - used, day_start + timedelta(days=1)))
-    calls, opens_at = min(rooms)
-    return QuotaRoom(max(calls, 0), opens_at)
+    """What the quotas still allow subscription calls: the room beyond KEPT_FOR_POLLS."""
+    return quota_room(budget, limits=limits, now=now, kept=KEPT_FOR_POLLS)
 
 
 def give_back(budget: Budget, *, unused: int, windows: QuotaWindows) -> Budget:
