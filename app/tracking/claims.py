@@ -35,6 +35,7 @@ class LegClaim:
     pushed: bool = False  # polled only to confirm after this poll (is_pushed, cadence.py)
     covered_since: datetime | None = None  # subscriptions.covered_since
     subscription_state: str | None = None  # its own per-number subscription's, if it has one
+    handoff: bool = False  # a hand-off number (handoff_from_leg_id): another account's label
 
 
 _CLAIM_COLUMNS = (
@@ -59,6 +60,7 @@ _CLAIM_COLUMNS = (
     subscriptions.is_pushed().label("pushed"),
     subscriptions.covered_since().label("covered_since"),
     subscriptions.own_subscription_state().label("subscription_state"),
+    Leg.handoff_from_leg_id.is_not(None).label("handoff"),
 )
 
 
@@ -113,6 +115,7 @@ def _claim(row: object) -> LegClaim:
         pushed=bool(r["pushed"]),
         covered_since=r["covered_since"],
         subscription_state=r["subscription_state"],
+        handoff=bool(r["handoff"]),
         progress=LegProgress(
             status=r["status"],
             status_changed_at=r["status_changed_at"],

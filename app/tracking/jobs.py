@@ -206,12 +206,11 @@ def _ups_destination(
     return track_alert.Destination(listener + "ups", auth.credential)
 
 
-def subscribing_carriers(context: WorkerContext) -> frozenset[str]:
-    """The carriers whose every new leg the worker subscribes per number (UPS): such a leg waits
-    for its subscription before its first poll even before the worker made its row (poller)."""
-    return frozenset(
-        s.carrier for s in number_subscribers(context) if s.legs == subscriptions.ALL_LEGS
-    )
+def subscribing_carriers(context: WorkerContext) -> dict[str, str]:
+    """The carriers the worker subscribes per number, each with which of its legs
+    (subscriptions.ALL_LEGS or HANDOFF_LEGS): such a new leg waits for its subscription before
+    its first poll even before the worker made its row (poller)."""
+    return {s.carrier: s.legs for s in number_subscribers(context)}
 
 
 async def _subscribe_one(

@@ -43,6 +43,7 @@ from app.tracking.rate import (
     plan_reservation,
 )
 from app.tracking.setting_aside import record_isolated
+from app.tracking.subscriptions import subscribes_leg
 from carriers.errors import CarrierUnavailable
 from carriers.protocol import CarrierClient, TrackingFailure, TrackingResult
 from carriers.types import TrackingQuery, TrackingStatus
@@ -67,7 +68,7 @@ class PollerSettings:
     horizon: timedelta = timedelta(seconds=2)
     slot_tolerance: timedelta = timedelta(milliseconds=50)  # later than this, a call is not sent
     # Carriers the worker subscribes per number: their new legs wait for it (first_poll_put_off).
-    subscribing: frozenset[str] = frozenset()
+    subscribing: Mapping[str, str] = field(default_factory=dict)  # carrier -> which legs
 
 
 @dataclass
@@ -178,11 +179,12 @@ class Poller:
         counts the polls it saved: its history poll and what the polled cadence would have made
         of a label before its confirmation (as cadence.polls_saved estimates)."""
         now = self._clock()
-        subscribes = carrier in self._settings.subscribing
+        legs = self._settings.subscribing.get(carrier)
         later: dict[int, datetime] = {}
         saved = 0
         cadence = self._settings.judging.cadence
         for claim in due:
+            subscribes = subscribes_leg(legs, handoff=claim.handoff)
             at = first_poll_put_off(
                 claim, now=now, policy=self._settings.judging, subscribes=subscribes
             )

@@ -107,13 +107,19 @@ def polled_only_to_confirm(
     return pushed and (status is not None or push_covers_history(label_created_at, since))
 
 
+def subscribes_leg(legs: str | None, *, handoff: bool) -> bool:
+    """Whether the worker subscribes this leg by its number: its carrier subscribes `legs`
+    (ALL_LEGS, HANDOFF_LEGS, None: none), and the leg is a hand-off number or not."""
+    return legs == ALL_LEGS or (legs == HANDOFF_LEGS and handoff)
+
+
 def waits_for_subscription(
     label_created_at: datetime, state: str | None, *, subscribes: bool, now: datetime
 ) -> datetime | None:
     """A new leg whose own subscription is on its way waits for it while push could still cover
     its history: until when its first poll is put off, or None to poll now. On its way: its row
-    is `none` or `pending` (`state`), or it has no row yet and its carrier subscribes every leg
-    here (`subscribes`: the worker makes the row within a minute)."""
+    is `none` or `pending` (`state`), or it has no row yet and the worker subscribes it
+    (`subscribes`, subscribes_leg: the worker makes the row within a minute)."""
     latest = label_created_at + HISTORY_GRACE
     on_its_way = state in (NONE, PENDING) or (state is None and subscribes)
     if not on_its_way or now >= latest:

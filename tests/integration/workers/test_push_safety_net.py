@@ -18,11 +18,12 @@ from app.alerts.models import Alert
 from app.shipments.models import Leg
 from app.tracking import inbox
 from app.tracking.cadence import CADENCE, confirmation_poll_at
+from app.tracking.jobs import poll_due_legs
 from app.tracking.models import CarrierCallCount, CarrierState, CarrierSubscription
 from app.tracking.subscriptions import HISTORY_GRACE, SUBSCRIPTION_WAIT
 from carriers.sandbox import example_number, plan_timeline
 from carriers.types import TrackingStatus
-from tests.factories import create_order
+from tests.factories import create_order, fedex_number, shipment_payload, usps_number
 from tests.integration.workers.conftest import POSTGRES_ONLY
 from tests.unit.carriers.payloads import payload_json
 
@@ -290,3 +291,40 @@ async def test_a_new_leg_waits_for_its_subscription_rather_than_polling_for_hist
             select(CarrierSubscription.state).where(CarrierSubscription.leg_id == leg.id)
         )
     assert state == "active"
+
+
+@POSTGRES_ONLY
+async def test_a_new_hand_off_number_waits_for_its_own_subscription(
+    stepped_worker, committing_sessionmaker, mock_carrier
+):
+    """With USPS hand-off numbers subscribed one by one, a new hand-off leg is put off until
+    its subscription comes (the worker has not made its row yet), while the shop's own first
+    leg is polled at once."""
+    async with committing_sessionmaker() as session:
+        _, (first, handoff) = await create_order(
+            session,
+            now=LABEL_AT,
+            label_at=LABEL_AT,
+            shipments=[
+                shipment_payload(
+                    tracking_number=fedex_number(),
+                    carrier="fedex",
+                    last_mile={"carrier": "usps", "tracking_number": usps_number()},
+                )
+            ],
+        )
+        await session.commit()
+    worker = stepped_worker(
+        LABEL_AT,
+        push_listener_base_url="https://shop.example",
+        usps_push_secret="usps-subscription-secret",
+        usps_push_handoff_numbers=True,
+    )
+
+    await poll_due_legs(worker.context)  # the poller alone: no subscription row yet
+
+    async with committing_sessionmaker() as session:
+        legs = {leg.id: leg for leg in (await session.execute(select(Leg))).scalars()}
+    assert legs[handoff.id].next_poll_at == LABEL_AT + SUBSCRIPTION_WAIT
+    assert legs[handoff.id].last_polled_at is None
+    assert legs[first.id].last_polled_at == LABEL_AT

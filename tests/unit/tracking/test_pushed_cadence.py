@@ -14,7 +14,7 @@ from app.tracking.claims import LegClaim
 from app.tracking.judging import JudgingPolicy, first_poll_put_off
 from app.tracking.progress import LegProgress
 from app.tracking.push_channel import RESUMED, SILENT, ChannelState, judge_channel
-from app.tracking.subscriptions import HISTORY_GRACE, SUBSCRIPTION_WAIT
+from app.tracking.subscriptions import HISTORY_GRACE, SUBSCRIPTION_WAIT, subscribes_leg
 from carriers.types import TrackingStatus as S
 
 H = timedelta(hours=1)
@@ -205,3 +205,17 @@ def test_nothing_is_saved_for_a_terminal_leg_or_a_poll_already_due():
     until = EVENING + 72 * H
     assert polls_saved(S.DELIVERED, now=EVENING, deadline=None, until=until, table=TABLE) == 0
     assert polls_saved(S.IN_TRANSIT, now=EVENING, deadline=None, until=EVENING, table=TABLE) == 0
+
+
+@pytest.mark.parametrize(
+    ("legs", "handoff", "subscribed"),
+    [
+        ("all", False, True),  # UPS: every leg
+        ("all", True, True),
+        ("handoff", True, True),  # USPS hand-off numbers one by one
+        ("handoff", False, False),  # the shop's own USPS label: its Mailer ID, no row
+        (None, True, False),  # the carrier is not subscribed per number here
+    ],
+)
+def test_which_new_legs_the_worker_subscribes_by_number(legs, handoff, subscribed):
+    assert subscribes_leg(legs, handoff=handoff) is subscribed
