@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import db
 from app.kernel.breaker import Breaker
 from app.tracking.models import CarrierState
-from app.tracking.rate import Budget, CarrierLimits, QuotaRoom
+from app.tracking.rate import Budget, CarrierLimits, QuotaRoom, QuotaWindows, give_back
 from app.tracking.rate import quota_room as rate_quota_room
 
 
@@ -70,6 +71,20 @@ def store_budget(state: CarrierState, budget: Budget) -> None:
     state.day_window_start = budget.day_window_start
     state.day_used = budget.day_used
     state.paused_until = budget.paused_until
+
+
+async def give_back_slots(
+    session: AsyncSession, carrier: str, unused: Mapping[QuotaWindows, int], *, now: datetime
+) -> None:
+    """Slots reserved but never used (a count per quota window they were reserved in) stop
+    counting against the carrier's quotas: polls and subscription calls alike."""
+    if not unused:
+        return
+    state = await lock_carrier_state(session, carrier, now=now)
+    budget = budget_of(state)
+    for windows, count in unused.items():
+        budget = give_back(budget, unused=count, windows=windows)
+    store_budget(state, budget)
 
 
 def breaker_of(state: CarrierState) -> Breaker:

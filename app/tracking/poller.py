@@ -39,7 +39,6 @@ from app.tracking.rate import (
     CarrierLimits,
     QuotaWindows,
     Reservation,
-    give_back,
     plan_reservation,
 )
 from app.tracking.setting_aside import record_isolated
@@ -208,9 +207,7 @@ class Poller:
                     session,
                     day=now.date(),
                     carrier=carrier,
-                    tally=recording.CallTally(
-                        Counter(), Counter(), Counter(), polls_saved=Counter({"new": saved})
-                    ),
+                    tally=recording.CallTally(polls_saved=Counter({"new": saved})),
                 )
         report.put_off += len(later)
         return [claim for claim in due if claim.id not in later]
@@ -263,11 +260,7 @@ class Poller:
         if not unused:
             return
         async with session_scope(self._sessionmaker) as session:
-            state = await carrier_state.lock_carrier_state(session, carrier, now=self._clock())
-            budget = carrier_state.budget_of(state)
-            for windows, count in unused.items():
-                budget = give_back(budget, unused=count, windows=windows)
-            carrier_state.store_budget(state, budget)
+            await carrier_state.give_back_slots(session, carrier, unused, now=self._clock())
 
     @retry_on_conflict
     async def _reserve(self, carrier: str, wanted: int) -> Reservation:

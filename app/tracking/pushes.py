@@ -149,7 +149,7 @@ def _push_tally(outcomes: Sequence[LegOutcome]) -> recording.CallTally:
     no leg firstscan tracks (counted as the call report counts a call)."""
     states = Counter(o.claim.progress.status or "new" for o in outcomes)
     state = states.most_common(1)[0][0] if states else "untracked"
-    return recording.CallTally(Counter(), Counter(), Counter(), pushes=Counter({state: 1}))
+    return recording.CallTally(pushes=Counter({state: 1}))
 
 
 def _snapshots(push: CarrierPush, results: Sequence[TrackingResult]) -> list[TrackingSnapshot]:

@@ -375,11 +375,14 @@ async def _supersede(session: AsyncSession, leg_id: int, *, by: Handoff, now: da
 
 @dataclass(frozen=True, slots=True)
 class CallTally:
-    calls: Counter[str]  # carrier requests, by the state most of their legs were in
-    leg_polls: Counter[str]  # legs asked about, by state
-    new_legs: Counter[str]  # legs asked about for the first time that day, by state
-    pushes: Counter[str] = field(default_factory=Counter)  # pushes read, by state
-    polls_saved: Counter[str] = field(default_factory=Counter)  # cadence.polls_saved, by state
+    """Carrier calls to add to a day's tally, each by leg state; a caller fills what it counted
+    (a poll batch its calls and legs, a push its push), the rest stay empty."""
+
+    calls: Counter[str] = field(default_factory=Counter)  # requests, by most of their legs' state
+    leg_polls: Counter[str] = field(default_factory=Counter)  # legs asked about
+    new_legs: Counter[str] = field(default_factory=Counter)  # asked about first that day
+    pushes: Counter[str] = field(default_factory=Counter)  # pushes read
+    polls_saved: Counter[str] = field(default_factory=Counter)  # cadence.polls_saved
     subscription_calls: Counter[str] = field(default_factory=Counter)  # push subscription requests
 
 

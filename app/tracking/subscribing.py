@@ -35,7 +35,6 @@ from app.tracking.judging import DEFAULT_RATE_LIMIT_WAIT
 from app.tracking.rate import (
     CarrierLimits,
     Reservation,
-    give_back,
     plan_reservation,
     subscription_room,
 )
@@ -166,9 +165,7 @@ async def _give_back(
     if slot.windows is None:
         return
     async with session_scope(sessionmaker) as session:
-        state = await carrier_state.lock_carrier_state(session, carrier, now=clock())
-        budget = give_back(carrier_state.budget_of(state), unused=1, windows=slot.windows)
-        carrier_state.store_budget(state, budget)
+        await carrier_state.give_back_slots(session, carrier, {slot.windows: 1}, now=clock())
 
 
 @retry_on_conflict
@@ -259,7 +256,5 @@ async def _count_call(
 ) -> None:
     # Billed, as a poll's call is, to the state most of its legs were in.
     state = Counter(c.leg_status or "new" for c in claimed).most_common(1)[0][0]
-    tally = recording.CallTally(
-        Counter(), Counter(), Counter(), subscription_calls=Counter({state: 1})
-    )
+    tally = recording.CallTally(subscription_calls=Counter({state: 1}))
     await recording.count_calls(session, day=now.date(), carrier=carrier, tally=tally)
