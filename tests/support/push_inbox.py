@@ -13,6 +13,7 @@ from app.settings import Settings
 from app.tracking.jobs import process_carrier_pushes
 from app.tracking.models import CarrierPush, LegEvent
 from app.wiring import build_worker_context
+from tests.factories import create_order
 
 
 async def process_inbox(
@@ -33,3 +34,19 @@ async def stored_pushes(session: AsyncSession) -> list[CarrierPush]:
 
 async def count_events(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(LegEvent)) or 0)
+
+
+async def create_ups_leg(
+    sessionmaker: async_sessionmaker[AsyncSession], number: str, *, label_at: datetime
+) -> int:
+    """One order of one UPS label with `number`, printed (and imported) at `label_at`,
+    committed; returns its leg's id: the leg the tests' pushes are about."""
+    async with sessionmaker() as session:
+        _, (leg,) = await create_order(
+            session,
+            now=label_at,
+            label_at=label_at,
+            shipments=[{"tracking_number": number, "carrier": "ups", "label_created_at": ""}],
+        )
+        await session.commit()
+    return int(leg.id)

@@ -19,8 +19,7 @@ from app.tracking.cadence import CADENCE
 from app.tracking.inbox import MAX_ATTEMPTS
 from app.tracking.judging import JudgingPolicy
 from tests.conftest import FixedClock
-from tests.factories import create_order
-from tests.support.push_inbox import count_events, process_inbox, stored_pushes
+from tests.support.push_inbox import count_events, create_ups_leg, process_inbox, stored_pushes
 from tests.unit.carriers.payloads import payload_json
 
 CREDENTIAL = "ups-credential-given-at-subscription"
@@ -35,15 +34,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 async def leg_id(committing_sessionmaker) -> int:
-    async with committing_sessionmaker() as session:
-        _, (leg,) = await create_order(
-            session,
-            now=NOW - timedelta(days=3),
-            label_at=NOW - timedelta(days=3),
-            shipments=[{"tracking_number": NUMBER, "carrier": "ups", "label_created_at": ""}],
-        )
-        await session.commit()
-    return leg.id
+    return await create_ups_leg(committing_sessionmaker, NUMBER, label_at=NOW - timedelta(days=3))
 
 
 async def receive(committing_sessionmaker, empty_database_url, clock) -> httpx.Response:

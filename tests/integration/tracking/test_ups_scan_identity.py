@@ -20,8 +20,7 @@ from app.tracking.rate import CarrierLimits
 from carriers.types import RateLimit, TrackingQuery
 from carriers.ups.parse import parse_tracking
 from tests.conftest import FixedClock
-from tests.factories import create_order
-from tests.support.push_inbox import process_inbox
+from tests.support.push_inbox import create_ups_leg, process_inbox
 from tests.support.ups_answers import polled_activity, polled_answer, pushed_origin_scan
 
 NUMBER = "1Z204W4R0308071865"
@@ -49,15 +48,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 async def leg_id(committing_sessionmaker) -> int:
-    async with committing_sessionmaker() as session:
-        _, (leg,) = await create_order(
-            session,
-            now=NOW - timedelta(days=3),
-            label_at=NOW - timedelta(days=3),
-            shipments=[{"tracking_number": NUMBER, "carrier": "ups", "label_created_at": ""}],
-        )
-        await session.commit()
-    return leg.id
+    return await create_ups_leg(committing_sessionmaker, NUMBER, label_at=NOW - timedelta(days=3))
 
 
 async def push(committing_sessionmaker, clock, body: str) -> None:
